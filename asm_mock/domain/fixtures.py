@@ -1,0 +1,469 @@
+"""Hand-written fixtures: agents, OAuth clients and named demo customers (fixtures/*.yaml)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError as JsonSchemaValidationError
+from jsonschema.exceptions import best_match, by_relevance
+
+from asm_mock.domain.errors import FixtureError
+from asm_mock.domain.model import Agent, OAuthClient, TicketStatus
+
+__all__ = [
+    "FIXTURE_SCHEMA",
+    "KNOWN_SITES",
+    "ORDER_STATUSES",
+    "TICKET_CATEGORIES",
+    "FixtureCart",
+    "FixtureCustomer",
+    "FixtureOrder",
+    "FixtureTicket",
+    "Fixtures",
+    "load_fixtures",
+]
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class FixtureCart:
+    code: str
+    site: str
+    total_items: int
+    total: Decimal
+    modified: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FixtureOrder:
+    code: str
+    site: str
+    status: str
+    total: Decimal
+    placed: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FixtureTicket:
+    id: str
+    site: str
+    subject: str
+    category: str
+    status: TicketStatus
+    created: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FixtureCustomer:
+    uid: str
+    customer_id: str
+    first_name: str
+    last_name: str
+    signed_up: datetime
+    town: str
+    country: str
+    sites: tuple[str, ...]
+    password: str | None
+    # None: let the generator invent this customer's carts/orders/tickets (seeded by uid)
+    carts: tuple[FixtureCart, ...] | None
+    orders: tuple[FixtureOrder, ...] | None
+    tickets: tuple[FixtureTicket, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Fixtures:
+    agents: tuple[Agent, ...]
+    clients: tuple[OAuthClient, ...]
+    customers: tuple[FixtureCustomer, ...]
+
+
+KNOWN_SITES: frozenset[str] = frozenset({"electronics-spa", "apparel-uk-spa", "powertools-spa"})
+ORDER_STATUSES: tuple[str, ...] = (
+    "CREATED",
+    "COMPLETED",
+    "CANCELLED",
+    "CANCELLING",
+    "PENDING_APPROVAL",
+    "APPROVED",
+    "REJECTED",
+    "READY",
+    "PAYMENT_CAPTURED",
+)
+TICKET_CATEGORIES: tuple[str, ...] = ("Enquiry", "Complaint", "Problem")
+
+_TIMESTAMP_FORMAT = "date-time with timezone"
+
+_NON_EMPTY = {"type": "string", "minLength": 1}
+_CODE = {"type": "string", "pattern": "^[0-9]{8}$"}
+_AMOUNT = {"type": "number", "minimum": 0}
+# No "type": YAML turns an unquoted timestamp into a datetime, a quoted one stays a string.
+_TIMESTAMP = {"format": _TIMESTAMP_FORMAT}
+
+
+def _strings(item: dict[str, Any] = _NON_EMPTY) -> dict[str, Any]:
+    return {"type": "array", "items": item, "minItems": 1, "uniqueItems": True}
+
+
+def _list_of(item: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": item}
+
+
+def _record(optional: tuple[str, ...] = (), **properties: dict[str, Any]) -> dict[str, Any]:
+    """Object schema: properties are required unless `optional`; no others are allowed."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [name for name in properties if name not in optional],
+        "additionalProperties": False,
+    }
+
+
+_AGENT = _record(
+    uid=_NON_EMPTY,
+    name=_NON_EMPTY,
+    email={"type": "string", "format": "email"},
+    password=_NON_EMPTY,
+    groups=_strings(),
+)
+_CLIENT = _record(
+    optional=("acts_as",),
+    client_id=_NON_EMPTY,
+    secret=_NON_EMPTY,
+    grants=_strings({"enum": ["password", "refresh_token", "client_credentials"]}),
+    scopes=_strings(),
+    acts_as=_NON_EMPTY,
+)
+_CART = _record(
+    code=_CODE,
+    site=_NON_EMPTY,
+    total_items={"type": "integer", "minimum": 0},
+    total=_AMOUNT,
+    modified=_TIMESTAMP,
+)
+_ORDER = _record(
+    code=_CODE,
+    site=_NON_EMPTY,
+    status={"enum": list(ORDER_STATUSES)},
+    total=_AMOUNT,
+    placed=_TIMESTAMP,
+)
+_TICKET = _record(
+    id=_CODE,
+    site=_NON_EMPTY,
+    subject=_NON_EMPTY,
+    category={"enum": list(TICKET_CATEGORIES)},
+    status={"enum": [status.value for status in TicketStatus]},
+    created=_TIMESTAMP,
+)
+_CUSTOMER = _record(
+    optional=("password", "carts", "orders", "tickets"),
+    uid={"type": "string", "format": "email"},
+    customer_id={
+        "type": "string",
+        "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$",
+    },
+    first_name=_NON_EMPTY,
+    last_name=_NON_EMPTY,
+    signed_up=_TIMESTAMP,
+    town=_NON_EMPTY,
+    country=_NON_EMPTY,
+    sites=_strings(),
+    password=_NON_EMPTY,
+    carts=_list_of(_CART),
+    orders=_list_of(_ORDER),
+    tickets=_list_of(_TICKET),
+)
+
+FIXTURE_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "asm-mock fixture file",
+    **_record(
+        optional=("agents", "clients", "customers"),
+        agents=_list_of(_AGENT),
+        clients=_list_of(_CLIENT),
+        customers=_list_of(_CUSTOMER),
+    ),
+}
+
+
+def _is_aware_timestamp(value: object) -> bool:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return False
+    return isinstance(value, datetime) and value.utcoffset() is not None
+
+
+# The draft's own formats plus ours; a private copy so the shared FORMAT_CHECKER stays untouched.
+_FORMAT_CHECKER = FormatChecker(formats=())
+_FORMAT_CHECKER.checkers.update(Draft202012Validator.FORMAT_CHECKER.checkers)
+_FORMAT_CHECKER.checks(_TIMESTAMP_FORMAT)(_is_aware_timestamp)
+_VALIDATOR = Draft202012Validator(FIXTURE_SCHEMA, format_checker=_FORMAT_CHECKER)
+# A misspelt key fails both `required` and `additionalProperties`; the latter names the typo.
+_RELEVANCE = by_relevance(strong=frozenset({"additionalProperties"}))
+
+
+def load_fixtures(directory: Path) -> Fixtures:
+    """Load, validate and merge every `*.yaml` file directly inside `directory`.
+
+    Raises `FixtureError` naming the file, the path inside it and the problem.
+    """
+    if not directory.is_dir():
+        raise FixtureError(str(directory), "", "fixtures directory not found")
+    files = sorted((p for p in directory.glob("*.yaml") if p.is_file()), key=lambda p: p.name)
+    builder = _Builder()
+    for path in files:
+        builder.add(path.name, _read(path))
+    return builder.finish()
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate mapping keys, which PyYAML would silently overwrite."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *anchor` keys may legitimately be overridden
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                continue  # SafeLoader itself reports unhashable keys
+            if key in seen:
+                mark = key_node.start_mark
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FixtureError(path.name, "", f"cannot read file: {exc}") from exc
+    try:
+        document = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: no arbitrary objects
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        raise FixtureError(path.name, "", f"invalid YAML at {where}: {exc.problem}") from exc
+    except yaml.YAMLError as exc:
+        raise FixtureError(path.name, "", f"invalid YAML: {exc}") from exc
+    if not isinstance(document, dict):
+        found = "an empty document" if document is None else f"a {type(document).__name__}"
+        raise FixtureError(
+            path.name, "", f"expected a mapping with agents/clients/customers, found {found}"
+        )
+    error = best_match(_VALIDATOR.iter_errors(document), key=_RELEVANCE)
+    if error is not None:
+        raise FixtureError(path.name, _pointer(error.absolute_path), _describe(error))
+    return document
+
+
+def _pointer(parts: Iterable[object]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _describe(error: JsonSchemaValidationError) -> str:
+    instance = error.instance
+    if error.validator == "format" and error.validator_value == _TIMESTAMP_FORMAT:
+        return (
+            f"{_show(instance)} is not an ISO 8601 date-time with a timezone "
+            "(e.g. 2021-03-04T10:00:00Z)"
+        )
+    if error.validator == "type" and error.validator_value == "string" and _is_scalar(instance):
+        # YAML 1.1 reads 00012345 as an octal number and bare dates as dates.
+        return f"{_show(instance)} is not a string; quote the value in the YAML file"
+    if error.validator == "pattern" and error.validator_value == _CODE["pattern"]:
+        return f"{_show(instance)} is not an 8-digit code such as '00090001'"
+    if error.validator == "additionalProperties":
+        allowed = [str(name) for name in error.schema["properties"]]
+        unexpected = [str(key) for key in instance if key not in error.schema["properties"]]
+        guesses = [guess for key in unexpected for guess in get_close_matches(key, allowed, n=1)]
+        if guesses:
+            return f"{error.message}; did you mean {', '.join(map(repr, guesses))}?"
+    return str(error.message)
+
+
+def _is_scalar(value: object) -> bool:
+    return isinstance(value, int | float | date)
+
+
+def _show(value: object) -> str:
+    return value.isoformat() if isinstance(value, date) else repr(value)
+
+
+def _timestamp(value: str | datetime) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+_CENT = Decimal("0.01")
+
+
+def _money(value: float) -> Decimal:
+    # Through str() so 19.99 stays 19.99 rather than the float's binary expansion.
+    return Decimal(str(value)).quantize(_CENT)
+
+
+class _Registry:
+    """Identifiers seen so far and where, so a duplicate can point at its first definition."""
+
+    def __init__(self) -> None:
+        self._where: dict[str, str] = {}
+
+    def claim(self, key: str, kind: str, file: str, path: str) -> None:
+        if key in self._where:
+            raise FixtureError(
+                file, path, f"duplicate {kind} {key!r}: already used at {self._where[key]}"
+            )
+        self._where[key] = f"{file} {path}"
+
+
+class _Builder:
+    """Merges validated documents, checking what a per-file schema cannot see."""
+
+    def __init__(self) -> None:
+        self._agents: list[Agent] = []
+        self._clients: list[OAuthClient] = []
+        self._customers: list[FixtureCustomer] = []
+        # Agents and customers share one registry: both log in with the password grant.
+        self._user_uids = _Registry()
+        self._client_ids = _Registry()
+        self._customer_ids = _Registry()
+        # SAP numbers carts and orders from one key generator, so their codes share a namespace.
+        self._order_codes = _Registry()
+        self._ticket_ids = _Registry()
+        self._acts_as: list[tuple[str, str, str]] = []  # (file, path, agent uid)
+
+    def add(self, file: str, document: dict[str, Any]) -> None:
+        for i, raw in enumerate(document.get("agents", [])):
+            self._add_agent(file, f"/agents/{i}", raw)
+        for i, raw in enumerate(document.get("clients", [])):
+            self._add_client(file, f"/clients/{i}", raw)
+        for i, raw in enumerate(document.get("customers", [])):
+            self._add_customer(file, f"/customers/{i}", raw)
+
+    def finish(self) -> Fixtures:
+        # Checked last: the agent may be defined in a file read after the client's.
+        agent_uids = {agent.uid for agent in self._agents}
+        for file, path, uid in self._acts_as:
+            if uid not in agent_uids:
+                known = ", ".join(sorted(agent_uids)) or "none"
+                raise FixtureError(
+                    file, path, f"acts_as names unknown agent {uid!r} (known agents: {known})"
+                )
+        return Fixtures(tuple(self._agents), tuple(self._clients), tuple(self._customers))
+
+    def _claim_user_uid(self, uid: str, kind: str, file: str, path: str) -> None:
+        if uid != uid.lower():
+            # SAP lowercases login ids; a mixed-case fixture uid could never log in.
+            raise FixtureError(file, path, f"{kind} {uid!r} must be lowercase")
+        self._user_uids.claim(uid, kind, file, path)
+
+    def _add_agent(self, file: str, path: str, raw: dict[str, Any]) -> None:
+        self._claim_user_uid(raw["uid"], "agent uid", file, f"{path}/uid")
+        self._agents.append(
+            Agent(raw["uid"], raw["name"], raw["email"], raw["password"], tuple(raw["groups"]))
+        )
+
+    def _add_client(self, file: str, path: str, raw: dict[str, Any]) -> None:
+        self._client_ids.claim(raw["client_id"], "client_id", file, f"{path}/client_id")
+        acts_as = raw.get("acts_as")
+        if acts_as is not None:
+            self._acts_as.append((file, f"{path}/acts_as", acts_as))
+        self._clients.append(
+            OAuthClient(
+                client_id=raw["client_id"],
+                secret=raw["secret"],
+                grants=tuple(raw["grants"]),
+                scopes=tuple(raw["scopes"]),
+                acts_as=acts_as,
+            )
+        )
+
+    def _add_customer(self, file: str, path: str, raw: dict[str, Any]) -> None:
+        self._claim_user_uid(raw["uid"], "customer uid", file, f"{path}/uid")
+        self._customer_ids.claim(raw["customer_id"], "customer_id", file, f"{path}/customer_id")
+        sites: list[str] = raw["sites"]
+        for i, site in enumerate(sites):
+            if site not in KNOWN_SITES:
+                known = ", ".join(sorted(KNOWN_SITES))
+                raise FixtureError(
+                    file, f"{path}/sites/{i}", f"unknown base site {site!r} (known: {known})"
+                )
+
+        def own_site(at: str, item: dict[str, Any]) -> str:
+            site: str = item["site"]
+            if site not in sites:
+                raise FixtureError(
+                    file,
+                    f"{at}/site",
+                    f"site {site!r} is not one of the customer's sites ({', '.join(sites)})",
+                )
+            return site
+
+        def cart(at: str, item: dict[str, Any]) -> FixtureCart:
+            self._order_codes.claim(item["code"], "cart/order code", file, f"{at}/code")
+            return FixtureCart(
+                code=item["code"],
+                site=own_site(at, item),
+                total_items=int(item["total_items"]),
+                total=_money(item["total"]),
+                modified=_timestamp(item["modified"]),
+            )
+
+        def order(at: str, item: dict[str, Any]) -> FixtureOrder:
+            self._order_codes.claim(item["code"], "cart/order code", file, f"{at}/code")
+            return FixtureOrder(
+                code=item["code"],
+                site=own_site(at, item),
+                status=item["status"],
+                total=_money(item["total"]),
+                placed=_timestamp(item["placed"]),
+            )
+
+        def ticket(at: str, item: dict[str, Any]) -> FixtureTicket:
+            self._ticket_ids.claim(item["id"], "ticket id", file, f"{at}/id")
+            return FixtureTicket(
+                id=item["id"],
+                site=own_site(at, item),
+                subject=item["subject"],
+                category=item["category"],
+                status=TicketStatus(item["status"]),
+                created=_timestamp(item["created"]),
+            )
+
+        self._customers.append(
+            FixtureCustomer(
+                uid=raw["uid"],
+                customer_id=raw["customer_id"],
+                first_name=raw["first_name"],
+                last_name=raw["last_name"],
+                signed_up=_timestamp(raw["signed_up"]),
+                town=raw["town"],
+                country=raw["country"],
+                sites=tuple(sites),
+                password=raw.get("password"),
+                carts=_optional_list(raw, "carts", path, cart),
+                orders=_optional_list(raw, "orders", path, order),
+                tickets=_optional_list(raw, "tickets", path, ticket),
+            )
+        )
+
+
+def _optional_list(
+    raw: dict[str, Any], key: str, path: str, build: Callable[[str, dict[str, Any]], _T]
+) -> tuple[_T, ...] | None:
+    # An omitted list is None (the generator invents it); an explicit [] means "none".
+    if key not in raw:
+        return None
+    return tuple(build(f"{path}/{key}/{i}", item) for i, item in enumerate(raw[key]))

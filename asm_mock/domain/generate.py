@@ -1,0 +1,304 @@
+"""Builds a coherent, deterministic world from a seed and the hand-written fixtures.
+
+Faker supplies realistic pools of names, towns and mail domains once per locale; a single
+`random.Random(seed)` then draws every customer in turn, so the same seed gives the same world on
+any machine (Faker is pinned exactly for this), and the first N customers of a larger world are the
+N customers of a smaller one.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import unicodedata
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from faker import Faker
+
+from asm_mock.domain.fixtures import FixtureCustomer, Fixtures
+from asm_mock.domain.model import Cart, Customer, Order, Ticket, TicketStatus
+from asm_mock.domain.world import REFERENCE_TIME, SITES, World
+
+__all__ = ["DEFAULT_CUSTOMERS", "DEFAULT_SEED", "Progress", "build_world"]
+
+DEFAULT_SEED = 20260115
+DEFAULT_CUSTOMERS = 200
+
+Progress = Callable[[int, int], None]
+"""Called as progress(done, total) while customers are generated."""
+
+# Code ranges keep generated and hand-written records apart whatever the world's size.
+_FIXTURE_CODE_START = 80_000  # history invented for fixture customers that omit it
+_GENERATED_CODE_START = 100_000
+_FIXTURE_TICKET_START = 8_000
+_GENERATED_TICKET_START = 100_000
+
+_HOME_SITES = (("electronics-spa", 50), ("apparel-uk-spa", 30), ("powertools-spa", 20))
+_B2C_SITES = ("electronics-spa", "apparel-uk-spa")
+_LOCALE_OF_SITE = {"electronics-spa": "en_US", "apparel-uk-spa": "en_GB", "powertools-spa": "en_US"}
+_COUNTRY_OF_LOCALE = {"en_US": "United States", "en_GB": "United Kingdom"}
+_ORDER_COUNT_WEIGHTS = (30, 20, 15, 12, 8, 6, 4, 3, 2)
+_CART_COUNT_WEIGHTS = (45, 35, 15, 5)
+_TICKET_COUNT_WEIGHTS = (70, 18, 8, 4)
+_TICKET_SUBJECTS = {
+    "Enquiry": (
+        "Question about delivery times",
+        "Is this product compatible with my device?",
+        "How do I use my voucher?",
+        "Request for an invoice copy",
+    ),
+    "Complaint": (
+        "Parcel arrived late",
+        "Item was damaged on delivery",
+        "Charged twice for one order",
+        "Rude courier",
+    ),
+    "Problem": (
+        "Cannot log in to my account",
+        "Wrong item received",
+        "Refund not received yet",
+        "Discount code not applied",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class _Pools:
+    first_names: Sequence[str]
+    last_names: Sequence[str]
+    towns: Sequence[str]
+
+
+def _faker_pools(seed: int) -> dict[str, _Pools]:
+    pools = {}
+    for locale in _COUNTRY_OF_LOCALE:
+        fake = Faker(locale)
+        fake.seed_instance(seed)
+        pools[locale] = _Pools(
+            first_names=sorted({fake.first_name() for _ in range(240)}),
+            last_names=sorted({fake.last_name() for _ in range(360)}),
+            towns=sorted({fake.city() for _ in range(120)}),
+        )
+    return pools
+
+
+def _email_part(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]", "", ascii_name.lower())
+
+
+def _uuid4(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _instant_between(rng: random.Random, start: datetime, end: datetime) -> datetime:
+    span = max(int((end - start).total_seconds()), 1)
+    return start + timedelta(seconds=rng.randrange(span))
+
+
+def _money(rng: random.Random, low: float, high: float) -> Decimal:
+    return Decimal(f"{rng.uniform(low, high):.2f}")
+
+
+def _weighted_count(rng: random.Random, weights: Sequence[int]) -> int:
+    return rng.choices(range(len(weights)), weights=weights)[0]
+
+
+class _Counter:
+    def __init__(self, start: int) -> None:
+        self._next = start
+
+    def __call__(self) -> str:
+        value, self._next = self._next, self._next + 1
+        return f"{value:08d}"
+
+
+class _HistoryWriter:
+    """Invents one customer's carts, orders and tickets, each on one of the customer's sites."""
+
+    def __init__(self, codes: _Counter, ticket_ids: _Counter) -> None:
+        self._codes = codes
+        self._ticket_ids = ticket_ids
+        self.carts: list[Cart] = []
+        self.orders: list[Order] = []
+        self.tickets: list[Ticket] = []
+
+    def orders_for(self, rng: random.Random, customer: Customer) -> None:
+        for _ in range(_weighted_count(rng, _ORDER_COUNT_WEIGHTS)):
+            site = rng.choice(customer.sites)
+            placed = _instant_between(rng, customer.signed_up, REFERENCE_TIME)
+            self.orders.append(
+                Order(
+                    self._codes(),
+                    customer.uid,
+                    site,
+                    _order_status(rng, site, REFERENCE_TIME - placed),
+                    _money(rng, 9.99, 2499.0),
+                    placed,
+                )
+            )
+
+    def carts_for(self, rng: random.Random, customer: Customer) -> None:
+        recent = max(customer.signed_up, REFERENCE_TIME - timedelta(days=120))
+        for _ in range(_weighted_count(rng, _CART_COUNT_WEIGHTS)):
+            items = rng.randint(1, 12)
+            self.carts.append(
+                Cart(
+                    self._codes(),
+                    customer.uid,
+                    rng.choice(customer.sites),
+                    items,
+                    _money(rng, 4.99 * items, 180.0 * items),
+                    _instant_between(rng, recent, REFERENCE_TIME),
+                )
+            )
+
+    def tickets_for(self, rng: random.Random, customer: Customer) -> None:
+        for _ in range(_weighted_count(rng, _TICKET_COUNT_WEIGHTS)):
+            category = rng.choice(tuple(_TICKET_SUBJECTS))
+            created = _instant_between(rng, customer.signed_up, REFERENCE_TIME)
+            age = REFERENCE_TIME - created
+            status = (
+                TicketStatus.CLOSED
+                if age > timedelta(days=30)
+                else rng.choice((TicketStatus.OPEN, TicketStatus.IN_PROCESS, TicketStatus.CLOSED))
+            )
+            self.tickets.append(
+                Ticket(
+                    self._ticket_ids(),
+                    customer.uid,
+                    rng.choice(customer.sites),
+                    rng.choice(_TICKET_SUBJECTS[category]),
+                    category,
+                    status,
+                    created,
+                )
+            )
+
+
+def _order_status(rng: random.Random, site: str, age: timedelta) -> str:
+    if site == "powertools-spa" and age < timedelta(days=14):
+        return rng.choice(("PENDING_APPROVAL", "APPROVED", "REJECTED"))
+    if age < timedelta(days=3):
+        return rng.choice(("CREATED", "PAYMENT_CAPTURED", "READY"))
+    return rng.choices(("COMPLETED", "CANCELLED", "CANCELLING"), weights=(85, 12, 3))[0]
+
+
+def _generated_customers(
+    rng: random.Random, count: int, taken_uids: set[str], progress: Progress | None
+) -> Iterator[Customer]:
+    pools = _faker_pools(rng.randrange(2**32))
+    domains = ("example.com", "example.org", "example.net", "mail.example.com")
+    home_sites = [s for s, _ in _HOME_SITES]
+    home_weights = [w for _, w in _HOME_SITES]
+    report_every = max(count // 100, 1)
+    for index in range(count):
+        home = rng.choices(home_sites, weights=home_weights)[0]
+        locale = _LOCALE_OF_SITE[home]
+        pool = pools[locale]
+        first, last = rng.choice(pool.first_names), rng.choice(pool.last_names)
+        local = f"{_email_part(first)}.{_email_part(last)}"
+        uid = f"{local}@{rng.choice(domains)}"
+        while uid in taken_uids:
+            uid = f"{local}{rng.randint(1, 9999)}@{rng.choice(domains)}"
+        taken_uids.add(uid)
+        sites: tuple[str, ...] = (home,)
+        if home in _B2C_SITES and rng.random() < 0.2:
+            sites = (home, next(s for s in _B2C_SITES if s != home))
+        yield Customer(
+            uid=uid,
+            customer_id=_uuid4(rng),
+            first_name=first,
+            last_name=last,
+            signed_up=_instant_between(
+                rng, REFERENCE_TIME - timedelta(days=6 * 365), REFERENCE_TIME - timedelta(days=30)
+            ),
+            town=rng.choice(pool.towns),
+            country=_COUNTRY_OF_LOCALE[locale],
+            sites=sites,
+        )
+        if progress is not None and (index + 1) % report_every == 0:
+            progress(index + 1, count)
+
+
+def _fixture_customer(fixture: FixtureCustomer) -> Customer:
+    return Customer(
+        uid=fixture.uid,
+        customer_id=fixture.customer_id,
+        first_name=fixture.first_name,
+        last_name=fixture.last_name,
+        signed_up=fixture.signed_up,
+        town=fixture.town,
+        country=fixture.country,
+        sites=fixture.sites,
+        password=fixture.password,
+    )
+
+
+def _fixture_history(
+    seed: int, fixture: FixtureCustomer, customer: Customer, writer: _HistoryWriter
+) -> None:
+    # Seeded by uid, so a fixture customer's invented history doesn't shift with --customers.
+    rng = random.Random(f"{seed}:{fixture.uid}")
+    if fixture.orders is None:
+        writer.orders_for(rng, customer)
+    else:
+        writer.orders.extend(
+            Order(o.code, customer.uid, o.site, o.status, o.total, o.placed) for o in fixture.orders
+        )
+    if fixture.carts is None:
+        writer.carts_for(rng, customer)
+    else:
+        writer.carts.extend(
+            Cart(c.code, customer.uid, c.site, c.total_items, c.total, c.modified)
+            for c in fixture.carts
+        )
+    if fixture.tickets is None:
+        writer.tickets_for(rng, customer)
+    else:
+        writer.tickets.extend(
+            Ticket(t.id, customer.uid, t.site, t.subject, t.category, t.status, t.created)
+            for t in fixture.tickets
+        )
+
+
+def build_world(
+    *,
+    seed: int = DEFAULT_SEED,
+    customers: int = DEFAULT_CUSTOMERS,
+    fixtures: Fixtures,
+    progress: Progress | None = None,
+) -> World:
+    if customers < 0:
+        raise ValueError("customers must be >= 0")
+    fixture_writer = _HistoryWriter(_Counter(_FIXTURE_CODE_START), _Counter(_FIXTURE_TICKET_START))
+    all_customers: list[Customer] = []
+    for fixture in fixtures.customers:
+        customer = _fixture_customer(fixture)
+        all_customers.append(customer)
+        _fixture_history(seed, fixture, customer, fixture_writer)
+
+    rng = random.Random(seed)
+    writer = _HistoryWriter(_Counter(_GENERATED_CODE_START), _Counter(_GENERATED_TICKET_START))
+    taken = {c.uid for c in all_customers}
+    for customer in _generated_customers(rng, customers, taken, progress):
+        all_customers.append(customer)
+        writer.orders_for(rng, customer)
+        writer.carts_for(rng, customer)
+        writer.tickets_for(rng, customer)
+
+    all_customers.sort(key=lambda c: (c.name.lower(), c.uid))
+    return World(
+        seed=seed,
+        sites=SITES,
+        customers=tuple(all_customers),
+        agents={a.uid: a for a in fixtures.agents},
+        clients={c.client_id: c for c in fixtures.clients},
+        carts=tuple(fixture_writer.carts + writer.carts),
+        orders=tuple(fixture_writer.orders + writer.orders),
+        tickets=tuple(fixture_writer.tickets + writer.tickets),
+    )

@@ -1,0 +1,110 @@
+"""The mock's use cases in one place: what each API operation does, without any HTTP."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from asm_mock.domain.customer360 import Customer360, customer_360
+from asm_mock.domain.model import Agent, AssistedSession, Cart, Customer
+from asm_mock.domain.search import SearchPage, search_customers
+from asm_mock.domain.sessions import SessionIds, SessionService
+from asm_mock.domain.store import InMemoryStore, SessionStore, TokenStore
+from asm_mock.domain.tokens import TokenService
+from asm_mock.domain.world import World
+
+__all__ = ["CustomerSummary", "MockService", "StateStore", "utc_now"]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class StateStore(TokenStore, SessionStore, Protocol):
+    """Everything mutable: one object, so a shared store replaces it in one place."""
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerSummary:
+    """A search hit with what ASM's customer list shows next to it."""
+
+    customer: Customer
+    last_cart_id: str | None
+    has_order: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerPage:
+    page: SearchPage
+    entries: tuple[CustomerSummary, ...]
+
+
+class MockService:
+    def __init__(
+        self,
+        world: World,
+        *,
+        store: StateStore | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._world = world
+        self._world_lock = threading.Lock()
+        self.store: StateStore = store if store is not None else InMemoryStore()
+        self.clock = clock
+        self.tokens = TokenService(world=self.world, store=self.store, clock=clock)
+        self.sessions = SessionService(
+            world=self.world, store=self.store, clock=clock, ids=SessionIds(world.seed)
+        )
+
+    def world(self) -> World:
+        return self._world
+
+    def replace_world(self, world: World) -> None:
+        """Swap in another world (reset, restore) in one step; sessions are bound to the old one."""
+        with self._world_lock:
+            self._world = world
+            self.store.clear_sessions()
+            self.sessions = SessionService(
+                world=self.world, store=self.store, clock=self.clock, ids=SessionIds(world.seed)
+            )
+
+    # -- customers --------------------------------------------------------------------------
+
+    def search(
+        self, *, base_site: str, query: str, current_page: int, page_size: int
+    ) -> CustomerPage:
+        world = self._world
+        site = world.site(base_site)
+        page = search_customers(world, site, query, current_page=current_page, page_size=page_size)
+        entries = []
+        for customer in page.entries:
+            carts = world.carts_of(customer, site)
+            entries.append(
+                CustomerSummary(
+                    customer,
+                    carts[0].code if carts else None,
+                    bool(world.orders_of(customer, site)),
+                )
+            )
+        return CustomerPage(page, tuple(entries))
+
+    def customer_360(self, *, base_site: str, customer_id: str) -> Customer360:
+        world = self._world
+        site = world.site(base_site)
+        customer = world.customer_on_site(customer_id, site)
+        sessions = self.store.sessions_of_customer(customer.customer_id)
+        return customer_360(world, site, customer, sessions)
+
+    def customer_carts(self, *, base_site: str, customer_id: str) -> tuple[Cart, ...]:
+        world = self._world
+        site = world.site(base_site)
+        return world.carts_of(world.customer_on_site(customer_id, site), site)
+
+    def agent(self, agent_id: str) -> Agent:
+        return self._world.agent(agent_id)
+
+    def session_history(self, customer_id: str) -> list[AssistedSession]:
+        return self.store.sessions_of_customer(customer_id)

@@ -1,0 +1,99 @@
+"""Assisted sessions: an agent emulating one customer (and cart) of one base site at a time."""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from asm_mock.domain.errors import NotFoundError, ValidationError
+from asm_mock.domain.model import AssistedSession
+from asm_mock.domain.store import SessionStore
+from asm_mock.domain.tokens import Principal
+from asm_mock.domain.world import World
+
+__all__ = ["SessionService"]
+
+
+class SessionIds:
+    """Session ids drawn from the world's seed, so a replayed test sees the same ids."""
+
+    def __init__(self, seed: int) -> None:
+        self._rng = random.Random(f"sessions:{seed}")
+        self._lock = threading.Lock()
+
+    def __call__(self) -> str:
+        with self._lock:
+            return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+
+class SessionService:
+    def __init__(
+        self,
+        *,
+        world: Callable[[], World],
+        store: SessionStore,
+        clock: Callable[[], datetime],
+        ids: Callable[[], str],
+    ) -> None:
+        self._world = world
+        self._store = store
+        self._clock = clock
+        self._ids = ids
+
+    def start(
+        self, agent: Principal, *, customer_id: str, base_site: str, cart_id: str | None = None
+    ) -> AssistedSession:
+        world = self._world()
+        site = world.site(base_site, given_as="body")
+        customer = world.find_customer(customer_id)
+        if customer is None or site.uid not in customer.sites:
+            raise ValidationError(
+                f"Customer {customer_id} is not a customer of base site {base_site}",
+                reason="unknownIdentifier",
+                subject="customerId",
+                subject_type="body",
+            )
+        carts = world.carts_of(customer, site)
+        if cart_id is not None and cart_id not in {c.code for c in carts}:
+            raise ValidationError(
+                f"Cart {cart_id} is not a cart of customer {customer_id} on {base_site}",
+                reason="invalid",
+                subject="cartId",
+                subject_type="body",
+            )
+        now = self._clock()
+        session = AssistedSession(
+            session_id=self._ids(),
+            agent_uid=agent.uid,
+            customer_id=customer.customer_id,
+            site=site.uid,
+            cart_id=cart_id if cart_id is not None else (carts[0].code if carts else None),
+            created_at=now,
+        )
+        self._store.start_session(session, now)
+        return session
+
+    def get(self, agent: Principal, session_id: str) -> AssistedSession:
+        return self._visible(agent, session_id, self._store.session(session_id))
+
+    def end(self, agent: Principal, session_id: str) -> AssistedSession:
+        self._visible(agent, session_id, self._store.session(session_id))
+        ended = self._store.end_session(session_id, self._clock())
+        return self._visible(agent, session_id, ended)
+
+    @staticmethod
+    def _visible(
+        agent: Principal, session_id: str, session: AssistedSession | None
+    ) -> AssistedSession:
+        # Another agent's session answers 404, not 403: its existence is not the caller's business.
+        if session is None or (session.agent_uid != agent.uid and not agent.sees_all_sessions):
+            raise NotFoundError(
+                f"Session {session_id} not found",
+                reason="notFound",
+                subject="sessionId",
+                subject_type="parameter",
+            )
+        return session

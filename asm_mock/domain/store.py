@@ -1,0 +1,177 @@
+"""Where the mutable state lives: issued tokens and assisted sessions.
+
+Handlers and services talk to the two small protocols below, never to a concrete store, so a
+shared store (Redis, for several replicas) can replace `InMemoryStore` without touching them.
+Each protocol method is one atomic step; the in-memory store guards them with one lock because
+Connexion may run handlers in a thread pool.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Protocol
+
+from asm_mock.domain.model import AssistedSession, SessionStatus
+
+__all__ = ["InMemoryStore", "IssuedToken", "SessionStore", "TokenStore"]
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    access_token: str
+    refresh_token: str | None
+    client_id: str
+    # the user the token was issued for (password grant), or None for client_credentials
+    username: str | None
+    scopes: tuple[str, ...]
+    expires_at: datetime
+
+
+class TokenStore(Protocol):
+    def save_token(self, token: IssuedToken) -> None: ...
+
+    def token(self, access_token: str) -> IssuedToken | None: ...
+
+    def token_for_refresh(self, refresh_token: str) -> IssuedToken | None: ...
+
+    def reusable_token(
+        self, client_id: str, username: str | None, scopes: tuple[str, ...], now: datetime
+    ) -> IssuedToken | None: ...
+
+    def remove_token(self, access_token: str) -> None: ...
+
+    def sweep_tokens(self, now: datetime) -> int: ...
+
+    def token_count(self) -> int: ...
+
+
+class SessionStore(Protocol):
+    def start_session(self, session: AssistedSession, now: datetime) -> AssistedSession | None:
+        """Store `session`; end the same agent's ACTIVE one, if any, and return it ended."""
+        ...
+
+    def session(self, session_id: str) -> AssistedSession | None: ...
+
+    def end_session(self, session_id: str, now: datetime) -> AssistedSession | None:
+        """Remove the session and return it as it ended (None if there was none)."""
+        ...
+
+    def sessions_of_customer(self, customer_id: str) -> list[AssistedSession]: ...
+
+    def session_count(self) -> int: ...
+
+    def clear_sessions(self) -> None: ...
+
+
+class InMemoryStore:
+    """The default store: dictionaries behind one lock, bounded so a long run cannot grow it."""
+
+    def __init__(self, *, max_ended_sessions: int = 10_000) -> None:
+        self._lock = threading.Lock()
+        self._tokens: dict[str, IssuedToken] = {}
+        self._refresh: dict[str, str] = {}  # refresh token -> access token
+        self._active: dict[str, AssistedSession] = {}  # session id -> session
+        self._active_of_agent: dict[str, str] = {}  # agent uid -> session id
+        self._ended: OrderedDict[str, AssistedSession] = OrderedDict()
+        self._max_ended = max_ended_sessions
+
+    # -- tokens -----------------------------------------------------------------------------
+
+    def save_token(self, token: IssuedToken) -> None:
+        with self._lock:
+            self._tokens[token.access_token] = token
+            if token.refresh_token is not None:
+                self._refresh[token.refresh_token] = token.access_token
+
+    def token(self, access_token: str) -> IssuedToken | None:
+        return self._tokens.get(access_token)
+
+    def token_for_refresh(self, refresh_token: str) -> IssuedToken | None:
+        with self._lock:
+            access = self._refresh.get(refresh_token)
+            return None if access is None else self._tokens.get(access)
+
+    def reusable_token(
+        self, client_id: str, username: str | None, scopes: tuple[str, ...], now: datetime
+    ) -> IssuedToken | None:
+        with self._lock:
+            for token in self._tokens.values():
+                if (
+                    token.client_id == client_id
+                    and token.username == username
+                    and token.scopes == scopes
+                    and token.expires_at > now
+                ):
+                    return token
+            return None
+
+    def remove_token(self, access_token: str) -> None:
+        with self._lock:
+            self._remove_token_locked(access_token)
+
+    def _remove_token_locked(self, access_token: str) -> None:
+        token = self._tokens.pop(access_token, None)
+        if token is not None and token.refresh_token is not None:
+            self._refresh.pop(token.refresh_token, None)
+
+    def sweep_tokens(self, now: datetime) -> int:
+        with self._lock:
+            expired = [t.access_token for t in self._tokens.values() if t.expires_at <= now]
+            for access_token in expired:
+                self._remove_token_locked(access_token)
+            return len(expired)
+
+    def token_count(self) -> int:
+        return len(self._tokens)
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    def start_session(self, session: AssistedSession, now: datetime) -> AssistedSession | None:
+        with self._lock:
+            previous_id = self._active_of_agent.get(session.agent_uid)
+            ended = None
+            if previous_id is not None:
+                previous = self._active.pop(previous_id)
+                ended = replace(previous, status=SessionStatus.ENDED, ended_at=now)
+                self._remember_ended(ended)
+            self._active[session.session_id] = session
+            self._active_of_agent[session.agent_uid] = session.session_id
+            return ended
+
+    def _remember_ended(self, session: AssistedSession) -> None:
+        self._ended[session.session_id] = session
+        while len(self._ended) > self._max_ended:
+            self._ended.popitem(last=False)
+
+    def session(self, session_id: str) -> AssistedSession | None:
+        with self._lock:
+            return self._active.get(session_id) or self._ended.get(session_id)
+
+    def end_session(self, session_id: str, now: datetime) -> AssistedSession | None:
+        with self._lock:
+            active = self._active.pop(session_id, None)
+            if active is not None:
+                self._active_of_agent.pop(active.agent_uid, None)
+                return replace(active, status=SessionStatus.ENDED, ended_at=now)
+            return self._ended.pop(session_id, None)
+
+    def sessions_of_customer(self, customer_id: str) -> list[AssistedSession]:
+        with self._lock:
+            return [
+                s
+                for s in (*self._active.values(), *self._ended.values())
+                if s.customer_id == customer_id
+            ]
+
+    def session_count(self) -> int:
+        with self._lock:
+            return len(self._active) + len(self._ended)
+
+    def clear_sessions(self) -> None:
+        with self._lock:
+            self._active.clear()
+            self._active_of_agent.clear()
+            self._ended.clear()

@@ -1,0 +1,160 @@
+"""The world: an immutable, indexed snapshot of every site, customer, cart, order and ticket."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol, TypeVar
+
+from asm_mock.domain.errors import NotFoundError, UnknownIdentifierError
+from asm_mock.domain.model import (
+    Agent,
+    BaseSite,
+    Cart,
+    Customer,
+    OAuthClient,
+    Order,
+    Ticket,
+    User,
+)
+
+__all__ = ["REFERENCE_TIME", "SITES", "World"]
+
+# Generated dates are relative to this instant, not to the clock, so that one seed gives
+# byte-identical answers on any day and any machine.
+REFERENCE_TIME = datetime(2026, 1, 15, 12, 0, 0, tzinfo=UTC)
+
+SITES: Mapping[str, BaseSite] = {
+    site.uid: site
+    for site in (
+        BaseSite("electronics-spa", "Electronics Site", "USD", "$"),
+        BaseSite("apparel-uk-spa", "Apparel Site UK", "GBP", "£"),
+        BaseSite("powertools-spa", "Powertools Site", "USD", "$"),
+    )
+}
+
+_SiteKey = tuple[str, str]  # (customer uid, site uid)
+
+
+class _SiteRecord(Protocol):
+    @property
+    def customer_uid(self) -> str: ...
+    @property
+    def site(self) -> str: ...
+
+
+_R = TypeVar("_R", bound=_SiteRecord)
+
+
+def _group_newest_first(
+    records: Iterable[_R], sort_key: Callable[[_R], tuple[datetime, str]]
+) -> dict[_SiteKey, tuple[_R, ...]]:
+    grouped: dict[_SiteKey, list[_R]] = {}
+    for record in records:
+        grouped.setdefault((record.customer_uid, record.site), []).append(record)
+    return {k: tuple(sorted(v, key=sort_key, reverse=True)) for k, v in grouped.items()}
+
+
+@dataclass(frozen=True)
+class World:
+    seed: int
+    sites: Mapping[str, BaseSite]
+    customers: tuple[Customer, ...]  # in search order: by name, then uid
+    agents: Mapping[str, Agent]
+    clients: Mapping[str, OAuthClient]
+    carts: tuple[Cart, ...]
+    orders: tuple[Order, ...]
+    tickets: tuple[Ticket, ...]
+    _by_key: dict[str, Customer] = field(init=False, repr=False)
+    _carts: dict[_SiteKey, tuple[Cart, ...]] = field(init=False, repr=False)
+    _orders: dict[_SiteKey, tuple[Order, ...]] = field(init=False, repr=False)
+    _tickets: dict[_SiteKey, tuple[Ticket, ...]] = field(init=False, repr=False)
+    _site_customers: dict[str, tuple[Customer, ...]] = field(init=False, repr=False)
+    _users: dict[str, User] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        by_key: dict[str, Customer] = {}
+        for customer in self.customers:
+            by_key[customer.uid] = customer
+            by_key[customer.customer_id] = customer
+        object.__setattr__(self, "_by_key", by_key)
+        object.__setattr__(
+            self, "_carts", _group_newest_first(self.carts, lambda c: (c.modified, c.code))
+        )
+        object.__setattr__(
+            self, "_orders", _group_newest_first(self.orders, lambda o: (o.placed, o.code))
+        )
+        object.__setattr__(
+            self, "_tickets", _group_newest_first(self.tickets, lambda t: (t.created, t.id))
+        )
+        object.__setattr__(
+            self,
+            "_site_customers",
+            {s: tuple(c for c in self.customers if s in c.sites) for s in self.sites},
+        )
+        users = {
+            c.uid: User(c.uid, c.password, ("customergroup",))
+            for c in self.customers
+            if c.password is not None
+        }
+        users.update({a.uid: User(a.uid, a.password, a.groups) for a in self.agents.values()})
+        object.__setattr__(self, "_users", users)
+
+    # -- look-ups that answer SAP's errors -------------------------------------------------
+
+    def site(self, uid: str, *, given_as: str = "parameter") -> BaseSite:
+        """The base site, or SAP's 400 naming where the unknown id came from (parameter/body)."""
+        try:
+            return self.sites[uid]
+        except KeyError:
+            raise UnknownIdentifierError(
+                f"Base site {uid} doesn't exist",
+                reason="unknownIdentifier",
+                subject="baseSite",
+                subject_type=given_as,
+            ) from None
+
+    def find_customer(self, key: str) -> Customer | None:
+        """A customer by customerId or by uid (SAP accepts either as userId)."""
+        return self._by_key.get(key) or self._by_key.get(key.lower())
+
+    def customer_on_site(self, key: str, site: BaseSite) -> Customer:
+        customer = self.find_customer(key)
+        if customer is None or site.uid not in customer.sites:
+            raise NotFoundError(
+                f"Cannot find user with propertyValue '{key}'",
+                reason="notFound",
+                subject="customerId",
+                subject_type="parameter",
+            )
+        return customer
+
+    def agent(self, uid: str) -> Agent:
+        try:
+            return self.agents[uid]
+        except KeyError:
+            raise NotFoundError(
+                f"Agent {uid} not found",
+                reason="notFound",
+                subject="agentId",
+                subject_type="parameter",
+            ) from None
+
+    def users(self) -> Mapping[str, User]:
+        """Everyone who may use the password grant: agents and customers with a password."""
+        return self._users
+
+    # -- a customer's history on one site, newest first ------------------------------------
+
+    def customers_on(self, site: BaseSite) -> tuple[Customer, ...]:
+        return self._site_customers.get(site.uid, ())
+
+    def carts_of(self, customer: Customer, site: BaseSite) -> tuple[Cart, ...]:
+        return self._carts.get((customer.uid, site.uid), ())
+
+    def orders_of(self, customer: Customer, site: BaseSite) -> tuple[Order, ...]:
+        return self._orders.get((customer.uid, site.uid), ())
+
+    def tickets_of(self, customer: Customer, site: BaseSite) -> tuple[Ticket, ...]:
+        return self._tickets.get((customer.uid, site.uid), ())

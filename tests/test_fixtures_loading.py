@@ -1,0 +1,580 @@
+"""load_fixtures: the shipped fixture files, merging, and every problem it must report."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+
+from asm_mock.domain.errors import FixtureError
+from asm_mock.domain.fixtures import (
+    FIXTURE_SCHEMA,
+    KNOWN_SITES,
+    FixtureCustomer,
+    Fixtures,
+    load_fixtures,
+)
+from asm_mock.domain.model import TicketStatus
+
+SHIPPED = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def _agent(uid: str = "agent.one", **overrides: Any) -> dict[str, Any]:
+    return {
+        "uid": uid,
+        "name": "Agent One",
+        "email": f"{uid}@example.com",
+        "password": "pw",
+        "groups": ["asagentgroup"],
+        **overrides,
+    }
+
+
+def _client(client_id: str = "client", **overrides: Any) -> dict[str, Any]:
+    return {
+        "client_id": client_id,
+        "secret": "secret",
+        "grants": ["client_credentials"],
+        "scopes": ["basic"],
+        **overrides,
+    }
+
+
+def _customer(uid: str = "jane.doe@example.com", **overrides: Any) -> dict[str, Any]:
+    return {
+        "uid": uid,
+        "customer_id": "0b6c1b9e-4a5d-4f0e-9c1a-2d3e4f5a6b7c",
+        "first_name": "Jane",
+        "last_name": "Doe",
+        "signed_up": "2021-03-04T10:00:00Z",
+        "town": "Leeds",
+        "country": "United Kingdom",
+        "sites": ["electronics-spa"],
+        **overrides,
+    }
+
+
+def _cart(code: str = "00090001", **overrides: Any) -> dict[str, Any]:
+    return {
+        "code": code,
+        "site": "electronics-spa",
+        "total_items": 2,
+        "total": 19.99,
+        "modified": "2024-05-06T07:08:09Z",
+        **overrides,
+    }
+
+
+def _order(code: str = "00090002", **overrides: Any) -> dict[str, Any]:
+    return {
+        "code": code,
+        "site": "electronics-spa",
+        "status": "COMPLETED",
+        "total": 10,
+        "placed": "2024-05-06T07:08:09Z",
+        **overrides,
+    }
+
+
+def _ticket(ticket_id: str = "00009000", **overrides: Any) -> dict[str, Any]:
+    return {
+        "id": ticket_id,
+        "site": "electronics-spa",
+        "subject": "Where is my parcel?",
+        "category": "Enquiry",
+        "status": "In Process",
+        "created": "2024-05-06T07:08:09Z",
+        **overrides,
+    }
+
+
+def _write(directory: Path, name: str, content: dict[str, Any] | str) -> Path:
+    path = directory / name
+    text = content if isinstance(content, str) else yaml.safe_dump(content, sort_keys=False)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _load_error(directory: Path) -> FixtureError:
+    with pytest.raises(FixtureError) as caught:
+        load_fixtures(directory)
+    return caught.value
+
+
+def _assert_reports(error: FixtureError, file: str, path: str, problem: str) -> None:
+    assert (error.file, error.path) == (file, path)
+    assert problem in error.problem
+    message = str(error)
+    assert file in message
+    assert (path or "<root>") in message
+    assert problem in message
+
+
+# --- the shipped fixtures ------------------------------------------------------------------
+
+
+def test_shipped_fixtures_contain_the_documented_agents_with_their_groups() -> None:
+    agents = {agent.uid: agent for agent in load_fixtures(SHIPPED).agents}
+
+    assert agents["asagent"].password == "pw4all"
+    assert agents["asagent"].groups == ("asagentgroup",)
+    assert agents["asagentsalesmanager"].password == "pw4all"
+    assert agents["asagentsalesmanager"].groups == ("asagentgroup", "asagentsalesmanagergroup")
+    assert len(agents) >= 4
+    assert all("asagentgroup" in agent.groups for agent in agents.values())
+
+
+def test_shipped_fixtures_contain_the_documented_oauth_clients() -> None:
+    clients = {client.client_id: client for client in load_fixtures(SHIPPED).clients}
+
+    android = clients["mobile_android"]
+    assert android.secret == "secret"
+    assert set(android.grants) == {"password", "refresh_token", "client_credentials"}
+    assert android.scopes == ("basic",)
+    assert android.acts_as is None
+
+    asm = clients["asm"]
+    assert asm.secret == "secret"
+    assert "client_credentials" in asm.grants
+    assert asm.scopes == ("basic", "assistedservicegroup")
+    assert asm.acts_as == "asagent"
+
+
+def test_shipped_keenreviewer_is_a_plain_customer_with_generated_history() -> None:
+    fixtures = load_fixtures(SHIPPED)
+    keen = _customer_by_uid(fixtures, "keenreviewer1@hybris.com")
+
+    assert keen.password == "pw4all"
+    assert keen.sites == ("electronics-spa",)
+    assert (keen.carts, keen.orders, keen.tickets) == (None, None, None)
+    assert keen.uid not in {agent.uid for agent in fixtures.agents}
+
+
+def test_shipped_customers_cover_explicit_and_empty_histories() -> None:
+    fixtures = load_fixtures(SHIPPED)
+
+    linda = _customer_by_uid(fixtures, "linda.wolf@rustic-hw.com")
+    assert linda.orders is not None and linda.carts is not None
+    assert sorted(order.status for order in linda.orders) == ["APPROVED", "PENDING_APPROVAL"]
+    assert len(linda.carts) == 1
+    assert linda.tickets == ()
+
+    james = _customer_by_uid(fixtures, "james.weber@example.com")
+    assert james.orders is not None and james.tickets is not None
+    assert {order.site for order in james.orders} == {"electronics-spa", "apparel-uk-spa"}
+    assert {ticket.status for ticket in james.tickets} == {TicketStatus.OPEN, TicketStatus.CLOSED}
+
+    empty = _customer_by_uid(fixtures, "empty.customer@example.com")
+    assert (empty.carts, empty.orders, empty.tickets) == ((), (), ())
+
+
+def test_shipped_customers_use_valid_sites_and_aware_timestamps() -> None:
+    for customer in load_fixtures(SHIPPED).customers:
+        assert set(customer.sites) <= KNOWN_SITES
+        assert customer.signed_up.tzinfo is not None
+        for cart in customer.carts or ():
+            assert 90000 <= int(cart.code) <= 90999
+        for order in customer.orders or ():
+            assert 90000 <= int(order.code) <= 90999
+
+
+def _customer_by_uid(fixtures: Fixtures, uid: str) -> FixtureCustomer:
+    return next(customer for customer in fixtures.customers if customer.uid == uid)
+
+
+def test_fixture_schema_is_a_valid_draft_2020_12_schema() -> None:
+    Draft202012Validator.check_schema(FIXTURE_SCHEMA)
+
+
+# --- merging and building ------------------------------------------------------------------
+
+
+def test_files_are_merged_in_file_name_order(tmp_path: Path) -> None:
+    _write(tmp_path, "b.yaml", {"agents": [_agent("agent.b")], "customers": [_customer()]})
+    _write(tmp_path, "a.yaml", {"agents": [_agent("agent.a")], "clients": [_client()]})
+
+    fixtures = load_fixtures(tmp_path)
+
+    assert [agent.uid for agent in fixtures.agents] == ["agent.a", "agent.b"]
+    assert [client.client_id for client in fixtures.clients] == ["client"]
+    assert [customer.uid for customer in fixtures.customers] == ["jane.doe@example.com"]
+
+
+def test_acts_as_may_name_an_agent_defined_in_a_later_file(tmp_path: Path) -> None:
+    _write(tmp_path, "a_clients.yaml", {"clients": [_client(acts_as="zed")]})
+    _write(tmp_path, "z_agents.yaml", {"agents": [_agent("zed")]})
+
+    assert load_fixtures(tmp_path).clients[0].acts_as == "zed"
+
+
+def test_subdirectories_and_other_extensions_are_ignored(tmp_path: Path) -> None:
+    _write(tmp_path, "agents.yaml", {"agents": [_agent()]})
+    (tmp_path / "scenarios").mkdir()
+    _write(tmp_path / "scenarios", "broken.yaml", "this: [is not: valid")
+    _write(tmp_path, "notes.yml", "also: [not valid")
+
+    assert [agent.uid for agent in load_fixtures(tmp_path).agents] == ["agent.one"]
+
+
+def test_omitted_lists_are_none_and_explicit_empty_lists_are_empty(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        "customers.yaml",
+        {
+            "customers": [
+                _customer("omitted@example.com"),
+                _customer(
+                    "empty@example.com",
+                    customer_id="9d4f3b2a-1c0e-4b8a-a7f6-e5d4c3b2a190",
+                    carts=[],
+                    orders=[],
+                    tickets=[],
+                ),
+            ]
+        },
+    )
+
+    omitted, empty = load_fixtures(tmp_path).customers
+
+    assert (omitted.carts, omitted.orders, omitted.tickets) == (None, None, None)
+    assert (empty.carts, empty.orders, empty.tickets) == ((), (), ())
+
+
+def test_history_is_built_into_typed_records(tmp_path: Path) -> None:
+    customer = _customer(carts=[_cart()], orders=[_order()], tickets=[_ticket()])
+    _write(tmp_path, "customers.yaml", {"customers": [customer]})
+
+    (loaded,) = load_fixtures(tmp_path).customers
+
+    assert loaded.carts is not None and loaded.orders is not None and loaded.tickets is not None
+    assert loaded.carts[0].total == Decimal("19.99")
+    assert loaded.carts[0].total_items == 2
+    assert loaded.orders[0].total == Decimal("10.00")
+    assert str(loaded.orders[0].total) == "10.00"
+    assert loaded.tickets[0].status is TicketStatus.IN_PROCESS
+    assert loaded.password is None
+
+
+def test_timestamps_may_be_quoted_strings_or_yaml_datetimes(tmp_path: Path) -> None:
+    text = "\n".join(
+        [
+            "customers:",
+            "  - uid: jane.doe@example.com",
+            "    customer_id: 0b6c1b9e-4a5d-4f0e-9c1a-2d3e4f5a6b7c",
+            "    first_name: Jane",
+            "    last_name: Doe",
+            "    signed_up: 2021-03-04T10:00:00Z",  # YAML makes this a datetime
+            "    town: Leeds",
+            "    country: United Kingdom",
+            "    sites: [electronics-spa]",
+            "    carts:",
+            '      - {code: "00090001", site: electronics-spa, total_items: 1, total: 5,',
+            '         modified: "2024-05-06T09:08:09+02:00"}',
+        ]
+    )
+    _write(tmp_path, "customers.yaml", text)
+
+    (customer,) = load_fixtures(tmp_path).customers
+
+    assert customer.signed_up == datetime(2021, 3, 4, 10, 0, tzinfo=UTC)
+    assert customer.carts is not None
+    assert customer.carts[0].modified == datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
+
+
+def test_yaml_merge_keys_still_work(tmp_path: Path) -> None:
+    text = "\n".join(
+        [
+            "agents:",
+            "  - &base {uid: a.one, name: A, email: a@example.com, password: pw, groups: [g]}",
+            "  - <<: *base",
+            "    uid: a.two",
+        ]
+    )
+    _write(tmp_path, "agents.yaml", text)
+
+    assert [agent.uid for agent in load_fixtures(tmp_path).agents] == ["a.one", "a.two"]
+
+
+# --- problems with a file as a whole ----------------------------------------------------------
+
+
+def test_missing_directory_is_reported(tmp_path: Path) -> None:
+    error = _load_error(tmp_path / "nowhere")
+
+    assert "not found" in error.problem
+
+
+def test_unreadable_file_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_bytes(b"agents: \xff\xfe\n")
+
+    _assert_reports(_load_error(tmp_path), "bad.yaml", "", "cannot read file")
+
+
+def test_yaml_syntax_error_reports_line_and_column(tmp_path: Path) -> None:
+    _write(tmp_path, "bad.yaml", "agents:\n  - uid: a\n    name: [unclosed\n")
+
+    error = _load_error(tmp_path)
+
+    _assert_reports(error, "bad.yaml", "", "invalid YAML at line")
+    assert "column" in error.problem
+
+
+def test_duplicate_yaml_key_is_reported_instead_of_silently_overwritten(tmp_path: Path) -> None:
+    _write(tmp_path, "bad.yaml", "agents: []\nclients: []\nagents: []\n")
+
+    _assert_reports(_load_error(tmp_path), "bad.yaml", "", "line 3, column 1: duplicate key")
+
+
+@pytest.mark.parametrize(("text", "found"), [("- a\n- b\n", "a list"), ("", "an empty document")])
+def test_document_that_is_not_a_mapping_is_reported(tmp_path: Path, text: str, found: str) -> None:
+    _write(tmp_path, "bad.yaml", text)
+
+    _assert_reports(_load_error(tmp_path), "bad.yaml", "", f"found {found}")
+
+
+# --- schema violations ---------------------------------------------------------------------
+
+
+def test_misspelt_field_is_reported_as_unexpected(tmp_path: Path) -> None:
+    cart = _cart()
+    cart["totl"] = cart.pop("total")
+    _write(tmp_path, "bad.yaml", {"customers": [_customer(carts=[cart])]})
+
+    error = _load_error(tmp_path)
+
+    _assert_reports(error, "bad.yaml", "/customers/0/carts/0", "'totl' was unexpected")
+    assert "did you mean 'total'?" in error.problem
+
+
+def test_unknown_top_level_key_is_reported(tmp_path: Path) -> None:
+    _write(tmp_path, "bad.yaml", {"agent": [_agent()]})
+
+    _assert_reports(_load_error(tmp_path), "bad.yaml", "", "'agent' was unexpected")
+
+
+def test_missing_required_field_is_reported(tmp_path: Path) -> None:
+    agent = _agent()
+    del agent["password"]
+    _write(tmp_path, "bad.yaml", {"agents": [agent]})
+
+    _assert_reports(_load_error(tmp_path), "bad.yaml", "/agents/0", "'password' is a required")
+
+
+def test_negative_total_is_reported(tmp_path: Path) -> None:
+    customer = _customer(carts=[_cart(total=-1)])
+    _write(tmp_path, "bad.yaml", {"customers": [_customer("x@example.com"), customer]})
+
+    _assert_reports(_load_error(tmp_path), "bad.yaml", "/customers/1/carts/0/total", "minimum")
+
+
+def test_code_that_is_not_eight_digits_is_reported(tmp_path: Path) -> None:
+    _write(tmp_path, "bad.yaml", {"customers": [_customer(orders=[_order("9001")])]})
+
+    error = _load_error(tmp_path)
+
+    _assert_reports(error, "bad.yaml", "/customers/0/orders/0/code", "not an 8-digit code")
+
+
+def test_unquoted_code_read_as_octal_number_asks_for_quotes(tmp_path: Path) -> None:
+    text = yaml.safe_dump({"customers": [_customer(tickets=[_ticket()])]}, sort_keys=False)
+    assert "id: 00009000" in text
+    _write(tmp_path, "bad.yaml", text.replace("id: 00009000", "id: 00001234"))
+
+    error = _load_error(tmp_path)
+
+    _assert_reports(error, "bad.yaml", "/customers/0/tickets/0/id", "quote the value")
+
+
+def test_list_where_a_string_belongs_is_reported_without_quoting_hint(tmp_path: Path) -> None:
+    _write(tmp_path, "bad.yaml", {"agents": [_agent(name=["Agent", "One"])]})
+
+    error = _load_error(tmp_path)
+
+    _assert_reports(error, "bad.yaml", "/agents/0/name", "is not of type 'string'")
+    assert "quote" not in error.problem
+
+
+def test_unhashable_yaml_key_is_reported(tmp_path: Path) -> None:
+    _write(tmp_path, "bad.yaml", "? [a, b]\n: value\n")
+
+    _assert_reports(_load_error(tmp_path), "bad.yaml", "", "unhashable key")
+
+
+def test_unknown_order_status_is_reported(tmp_path: Path) -> None:
+    _write(tmp_path, "bad.yaml", {"customers": [_customer(orders=[_order(status="SHIPPED")])]})
+
+    error = _load_error(tmp_path)
+
+    _assert_reports(error, "bad.yaml", "/customers/0/orders/0/status", "'SHIPPED' is not one of")
+
+
+def test_unknown_grant_is_reported(tmp_path: Path) -> None:
+    _write(tmp_path, "bad.yaml", {"clients": [_client(grants=["implicit"])]})
+
+    _assert_reports(_load_error(tmp_path), "bad.yaml", "/clients/0/grants/0", "'implicit'")
+
+
+def test_customer_id_that_is_not_a_uuid_is_reported(tmp_path: Path) -> None:
+    _write(tmp_path, "bad.yaml", {"customers": [_customer(customer_id="12345")]})
+
+    error = _load_error(tmp_path)
+
+    _assert_reports(error, "bad.yaml", "/customers/0/customer_id", "'12345' does not match")
+
+
+def test_agent_without_groups_is_reported(tmp_path: Path) -> None:
+    _write(tmp_path, "bad.yaml", {"agents": [_agent(groups=[])]})
+
+    _assert_reports(_load_error(tmp_path), "bad.yaml", "/agents/0/groups", "should be non-empty")
+
+
+def test_unquoted_datetime_without_timezone_is_rejected(tmp_path: Path) -> None:
+    text = yaml.safe_dump({"customers": [_customer()]}, sort_keys=False)
+    _write(tmp_path, "bad.yaml", text.replace("'2021-03-04T10:00:00Z'", "2021-03-04 10:00:00"))
+
+    error = _load_error(tmp_path)
+
+    _assert_reports(error, "bad.yaml", "/customers/0/signed_up", "with a timezone")
+
+
+@pytest.mark.parametrize("value", ["2024-05-06T07:08:09", "2024-05-06", "yesterday"])
+def test_quoted_timestamp_without_timezone_is_rejected(tmp_path: Path, value: str) -> None:
+    _write(tmp_path, "bad.yaml", {"customers": [_customer(orders=[_order(placed=value)])]})
+
+    error = _load_error(tmp_path)
+
+    _assert_reports(error, "bad.yaml", "/customers/0/orders/0/placed", "with a timezone")
+
+
+# --- problems across records and files -----------------------------------------------------
+
+
+def test_duplicate_agent_uid_across_files_is_reported(tmp_path: Path) -> None:
+    _write(tmp_path, "a.yaml", {"agents": [_agent("twin")]})
+    _write(tmp_path, "b.yaml", {"agents": [_agent("other"), _agent("twin")]})
+
+    error = _load_error(tmp_path)
+
+    _assert_reports(error, "b.yaml", "/agents/1/uid", "duplicate agent uid 'twin'")
+    assert "a.yaml /agents/0/uid" in error.problem
+
+
+def test_duplicate_client_id_is_reported(tmp_path: Path) -> None:
+    _write(tmp_path, "bad.yaml", {"clients": [_client("asm"), _client("asm")]})
+
+    _assert_reports(
+        _load_error(tmp_path), "bad.yaml", "/clients/1/client_id", "duplicate client_id"
+    )
+
+
+def test_duplicate_customer_uid_is_reported(tmp_path: Path) -> None:
+    second = _customer(customer_id="9d4f3b2a-1c0e-4b8a-a7f6-e5d4c3b2a190")
+    _write(tmp_path, "bad.yaml", {"customers": [_customer(), second]})
+
+    _assert_reports(_load_error(tmp_path), "bad.yaml", "/customers/1/uid", "duplicate customer uid")
+
+
+def test_duplicate_customer_id_is_reported(tmp_path: Path) -> None:
+    _write(tmp_path, "bad.yaml", {"customers": [_customer("a@example.com"), _customer()]})
+
+    error = _load_error(tmp_path)
+
+    _assert_reports(error, "bad.yaml", "/customers/1/customer_id", "duplicate customer_id")
+
+
+def test_customer_uid_equal_to_an_agent_uid_is_reported(tmp_path: Path) -> None:
+    _write(tmp_path, "a.yaml", {"agents": [_agent("same@example.com")]})
+    _write(tmp_path, "b.yaml", {"customers": [_customer("same@example.com")]})
+
+    error = _load_error(tmp_path)
+
+    _assert_reports(error, "b.yaml", "/customers/0/uid", "duplicate customer uid")
+    assert "a.yaml /agents/0/uid" in error.problem
+
+
+@pytest.mark.parametrize(
+    ("section", "record", "path"),
+    [
+        ("customers", _customer("Jane.Doe@example.com"), "/customers/0/uid"),
+        ("agents", _agent("AsAgent"), "/agents/0/uid"),
+    ],
+)
+def test_uid_that_is_not_lowercase_is_reported(
+    tmp_path: Path, section: str, record: dict[str, Any], path: str
+) -> None:
+    _write(tmp_path, "bad.yaml", {section: [record]})
+
+    _assert_reports(_load_error(tmp_path), "bad.yaml", path, "must be lowercase")
+
+
+def test_acts_as_naming_an_unknown_agent_is_reported(tmp_path: Path) -> None:
+    _write(tmp_path, "agents.yaml", {"agents": [_agent("asagent")]})
+    _write(tmp_path, "bad.yaml", {"clients": [_client(acts_as="nobody")]})
+
+    error = _load_error(tmp_path)
+
+    _assert_reports(error, "bad.yaml", "/clients/0/acts_as", "unknown agent 'nobody'")
+
+
+def test_unknown_customer_site_is_reported(tmp_path: Path) -> None:
+    customer = _customer(sites=["electronics-spa", "electronics"])
+    _write(tmp_path, "bad.yaml", {"customers": [customer]})
+
+    error = _load_error(tmp_path)
+
+    _assert_reports(error, "bad.yaml", "/customers/0/sites/1", "unknown base site 'electronics'")
+
+
+@pytest.mark.parametrize(
+    ("key", "record"),
+    [
+        ("carts", _cart(site="apparel-uk-spa")),
+        ("orders", _order(site="apparel-uk-spa")),
+        ("tickets", _ticket(site="apparel-uk-spa")),
+    ],
+)
+def test_history_on_a_site_the_customer_does_not_use_is_reported(
+    tmp_path: Path, key: str, record: dict[str, Any]
+) -> None:
+    customer = _customer()
+    customer[key] = [record]
+    _write(tmp_path, "bad.yaml", {"customers": [customer]})
+
+    error = _load_error(tmp_path)
+
+    _assert_reports(error, "bad.yaml", f"/customers/0/{key}/0/site", "not one of the customer's")
+
+
+def test_duplicate_cart_code_across_customers_is_reported(tmp_path: Path) -> None:
+    first = _customer("a@example.com", carts=[_cart("00090005")])
+    second = _customer(
+        "b@example.com",
+        customer_id="9d4f3b2a-1c0e-4b8a-a7f6-e5d4c3b2a190",
+        carts=[_cart("00090006"), _cart("00090005")],
+    )
+    _write(tmp_path, "bad.yaml", {"customers": [first, second]})
+
+    error = _load_error(tmp_path)
+
+    _assert_reports(error, "bad.yaml", "/customers/1/carts/1/code", "duplicate cart/order code")
+    assert "/customers/0/carts/0/code" in error.problem
+
+
+def test_order_code_reusing_a_cart_code_is_reported(tmp_path: Path) -> None:
+    customer = _customer(carts=[_cart("00090007")], orders=[_order("00090007")])
+    _write(tmp_path, "bad.yaml", {"customers": [customer]})
+
+    error = _load_error(tmp_path)
+
+    _assert_reports(error, "bad.yaml", "/customers/0/orders/0/code", "duplicate cart/order code")
+
+
+def test_duplicate_ticket_id_is_reported(tmp_path: Path) -> None:
+    _write(tmp_path, "bad.yaml", {"customers": [_customer(tickets=[_ticket(), _ticket()])]})
+
+    _assert_reports(_load_error(tmp_path), "bad.yaml", "/customers/0/tickets/1/id", "duplicate")
