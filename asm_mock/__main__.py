@@ -1,0 +1,5 @@
+import sys
+
+from asm_mock.cli import main
+
+sys.exit(main())

@@ -1,0 +1,138 @@
+"""Assembles the ASGI application: the contract on Connexion, the token endpoint, the guards."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from connexion import AsyncApp
+from connexion.middleware import MiddlewarePosition
+from connexion.middleware.main import API
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import Resolver
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from asm_mock.domain.errors import ContractViolation
+from asm_mock.domain.fixtures import load_fixtures
+from asm_mock.domain.generate import Progress, build_world
+from asm_mock.domain.service import MockService
+from asm_mock.http.contract import ContractSpecification, documented_statuses, load_contract
+from asm_mock.http.errors import ERROR_HANDLERS
+from asm_mock.http.handlers import OperationHandlers, resolver
+from asm_mock.http.limits import BodyGuard
+from asm_mock.http.oauth import TOKEN_PATH, TokenEndpoint
+from asm_mock.http.security import security_map
+from asm_mock.http.validation import VALIDATOR_MAP
+from asm_mock.resources import contract_path, default_fixtures_dir
+from asm_mock.settings import AuthMode, Settings
+
+__all__ = ["AsmMockApp", "contract_app", "create_app"]
+
+logger = logging.getLogger("asm_mock.contract")
+
+
+class _DocumentedStatusGuard:
+    """Refuses to send a status the operation does not document: that would be a mock bug."""
+
+    def __init__(self, app: ASGIApp, *, statuses: Mapping[str, frozenset[int]]) -> None:
+        self._app = app
+        self._statuses = statuses
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        routing = scope.get("extensions", {}).get("connexion_routing", {})
+        allowed = self._statuses.get(routing.get("operation_id") or "")
+        if scope["type"] != "http" or allowed is None:
+            await self._app(scope, receive, send)
+            return
+
+        async def guarded_send(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] not in allowed:
+                logger.error(
+                    "contract violation: %s answered %s, documented: %s",
+                    routing.get("operation_id"),
+                    message["status"],
+                    sorted(allowed),
+                )
+                raise ContractViolation(
+                    f"The mock answered status {message['status']}, which "
+                    f"{routing.get('operation_id')} does not document"
+                )
+            await send(message)
+
+        await self._app(scope, receive, guarded_send)
+
+
+def contract_app(
+    specification: ContractSpecification,
+    *,
+    resolver: Resolver,
+    security: dict[str, Any] | None = None,
+) -> AsyncApp:
+    """A Connexion app serving `specification` with 2020-12 validation both ways."""
+    app = AsyncApp(__name__)
+    app.add_middleware(
+        _DocumentedStatusGuard,
+        position=MiddlewarePosition.BEFORE_CONTEXT,
+        statuses=documented_statuses(specification.raw),
+    )
+    for exception, handler in ERROR_HANDLERS:
+        app.add_error_handler(exception, handler)
+    # Connexion's add_api() would re-load the document with its 3.0-only specification class;
+    # registering the already-validated 3.1 specification is the rest of what add_api() does.
+    middleware = app.middleware
+    options = middleware.options.replace(
+        resolver=resolver,
+        validate_responses=True,
+        strict_validation=False,
+        validator_map=VALIDATOR_MAP,
+        security_map=security,
+        swagger_ui_options=SwaggerUIOptions(swagger_ui=True, spec_path="/openapi.json"),
+    )
+    middleware.apis.append(API(specification, base_path=None, name=None, **options.__dict__))
+    return app
+
+
+def _mock_app(
+    specification: ContractSpecification, service: MockService, settings: Settings
+) -> AsyncApp:
+    return contract_app(
+        specification,
+        resolver=resolver(OperationHandlers(lambda: service)),
+        security=security_map(lambda: service.tokens, lambda: settings.auth is AuthMode.PERMISSIVE),
+    )
+
+
+class AsmMockApp:
+    """The whole mock as one ASGI app; `service` is its state, for tests and the admin API."""
+
+    def __init__(self, service: MockService, settings: Settings, connexion_app: AsyncApp) -> None:
+        self.service = service
+        self.settings = settings
+        self.connexion_app = connexion_app
+        self._token_endpoint = TokenEndpoint(lambda: service.tokens)
+        self._api = BodyGuard(connexion_app)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == TOKEN_PATH:
+            await self._token_endpoint(scope, receive, send)
+            return
+        await self._api(scope, receive, send)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    service: MockService | None = None,
+    progress: Progress | None = None,
+    **overrides: Any,
+) -> AsmMockApp:
+    settings = settings or Settings(**overrides)
+    if service is None:
+        fixtures = load_fixtures(settings.fixtures or default_fixtures_dir())
+        world = build_world(
+            seed=settings.seed, customers=settings.customers, fixtures=fixtures, progress=progress
+        )
+        service = MockService(world)
+    specification = load_contract(contract_path())
+    return AsmMockApp(service, settings, _mock_app(specification, service, settings))

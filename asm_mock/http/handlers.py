@@ -1,0 +1,94 @@
+"""One coroutine per operationId: take parsed parameters, call the domain, serialize.
+
+Connexion resolves operationIds through `resolver()` below (no module globals: the handlers
+are bound to one `MockService`). They are coroutines so Connexion runs them on the event loop,
+not in its thread pool; the domain calls are short and do no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from connexion.resolver import Resolver
+
+from asm_mock.domain.service import MockService
+from asm_mock.domain.tokens import Principal
+from asm_mock.http import serialize
+from asm_mock.http.security import PRINCIPAL
+
+__all__ = ["OperationHandlers", "resolver"]
+
+Answer = tuple[dict[str, Any], int]
+
+
+def _principal(token_info: dict[str, Any]) -> Principal:
+    principal = token_info[PRINCIPAL]
+    assert isinstance(principal, Principal)
+    return principal
+
+
+class OperationHandlers:
+    def __init__(self, service: Callable[[], MockService]) -> None:
+        self._service = service
+
+    async def searchCustomers(  # noqa: N802 - named by the contract's operationId
+        self,
+        query: str,
+        baseSite: str,
+        currentPage: int = 0,
+        pageSize: int = 20,  # noqa: N803
+    ) -> Answer:
+        result = self._service().search(
+            base_site=baseSite, query=query, current_page=currentPage, page_size=pageSize
+        )
+        return serialize.customer_page(result), 200
+
+    async def getCustomer360(self, customerId: str, baseSite: str) -> Answer:  # noqa: N802,N803
+        view = self._service().customer_360(base_site=baseSite, customer_id=customerId)
+        return serialize.customer_360(view), 200
+
+    async def getCustomerCarts(self, customerId: str, baseSite: str) -> Answer:  # noqa: N802,N803
+        service = self._service()
+        carts = service.customer_carts(base_site=baseSite, customer_id=customerId)
+        return serialize.cart_list(carts, service.world().site(baseSite)), 200
+
+    async def createAssistedSession(  # noqa: N802
+        self, body: dict[str, Any], token_info: dict[str, Any]
+    ) -> Answer:
+        session = self._service().sessions.start(
+            _principal(token_info),
+            customer_id=body["customerId"],
+            base_site=body["baseSite"],
+            cart_id=body.get("cartId"),
+        )
+        return serialize.session(session), 201
+
+    async def getAssistedSession(  # noqa: N802
+        self,
+        sessionId: str,
+        token_info: dict[str, Any],  # noqa: N803
+    ) -> Answer:
+        session = self._service().sessions.get(_principal(token_info), sessionId)
+        return serialize.session(session), 200
+
+    async def endAssistedSession(  # noqa: N802
+        self,
+        sessionId: str,
+        token_info: dict[str, Any],  # noqa: N803
+    ) -> Answer:
+        session = self._service().sessions.end(_principal(token_info), sessionId)
+        return serialize.session(session), 200
+
+    async def getAgent(self, agentId: str) -> Answer:  # noqa: N802,N803
+        return serialize.agent(self._service().agent(agentId)), 200
+
+    def lookup(self, operation_id: str) -> Callable[..., Any]:
+        handler = getattr(self, operation_id, None)
+        if handler is None or operation_id.startswith("_") or operation_id == "lookup":
+            raise LookupError(f"no handler for operationId {operation_id!r}")
+        return handler  # type: ignore[no-any-return]
+
+
+def resolver(handlers: OperationHandlers) -> Resolver:
+    return Resolver(function_resolver=handlers.lookup)

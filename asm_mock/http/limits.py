@@ -1,0 +1,95 @@
+"""Request-body guards that run before Connexion reads anything.
+
+Connexion buffers whole bodies and, with no Content-Type, guesses one and hands the raw bytes
+to the handler; both are unsafe on hostile input. So bodies are capped (413) and must say what they
+are (415) before they reach it.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from asm_mock.domain.errors import (
+    ApiError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+    ValidationError,
+)
+from asm_mock.http.errors import error_body
+
+__all__ = ["MAX_BODY_BYTES", "BodyGuard"]
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+async def _reject(send: Send, error: ApiError) -> None:
+    body = error_body(error)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status_code,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyGuard:
+    def __init__(self, app: ASGIApp, *, limit: int = MAX_BODY_BYTES) -> None:
+        self._app = app
+        self._limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self._app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        if length is not None:
+            if not length.isdigit():
+                await _reject(
+                    send,
+                    ValidationError(
+                        "Invalid Content-Length header",
+                        reason="invalid",
+                        subject="Content-Length",
+                        subject_type="header",
+                    ),
+                )
+                return
+            if int(length) > self._limit:
+                await _reject(send, _too_large(self._limit))
+                return
+        if not headers.get(b"content-type", b"").strip() and (
+            length is None or int(length) > 0
+        ):
+            await _reject(
+                send,
+                UnsupportedMediaTypeError(
+                    "Content-Type header is missing; this operation consumes application/json"
+                ),
+            )
+            return
+        await self._app(scope, _capped(receive, self._limit), send)
+
+
+def _too_large(limit: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(f"Request body is larger than {limit} bytes")
+
+
+def _capped(receive: Receive, limit: int) -> Receive:
+    received = 0
+
+    async def capped_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        received += len(message.get("body", b""))
+        if received > limit:
+            raise _too_large(limit)
+        return message
+
+    return capped_receive

@@ -1,0 +1,118 @@
+"""Domain records -> the contract's JSON shapes (field names exactly as openapi.yaml has them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from asm_mock.domain.customer360 import Customer360
+from asm_mock.domain.model import Agent, AssistedSession, BaseSite, Cart
+from asm_mock.domain.service import CustomerPage
+
+__all__ = ["agent", "cart_list", "customer_360", "customer_page", "session", "timestamp"]
+
+Json = dict[str, Any]
+
+
+def timestamp(value: datetime) -> str:
+    """RFC 3339, as the contract's `format: date-time` requires (SAP's `+0000` is not RFC 3339)."""
+    return value.isoformat()
+
+
+def customer_page(result: CustomerPage) -> Json:
+    entries = []
+    for summary in result.entries:
+        entry: Json = {
+            "uid": summary.customer.uid,
+            "name": summary.customer.name,
+            "customerId": summary.customer.customer_id,
+        }
+        if summary.last_cart_id is not None:
+            entry["lastCartId"] = summary.last_cart_id
+        entry["hasOrder"] = summary.has_order
+        entries.append(entry)
+    page = result.page
+    return {
+        "entries": entries,
+        "pagination": {
+            "currentPage": page.current_page,
+            "pageSize": page.page_size,
+            "totalPages": page.total_pages,
+            "totalResults": page.total_results,
+        },
+    }
+
+
+def _cart(cart: Cart, site: BaseSite) -> Json:
+    return {
+        "code": cart.code,
+        "totalItems": cart.total_items,
+        "total": site.format_price(cart.total),
+        "modified": timestamp(cart.modified),
+    }
+
+
+def cart_list(carts: tuple[Cart, ...], site: BaseSite) -> Json:
+    return {"carts": [_cart(c, site) for c in carts]}
+
+
+def customer_360(view: Customer360) -> Json:
+    customer, site = view.customer, view.site
+    overview: Json = {
+        "name": customer.name,
+        "email": customer.uid,
+        "signedUpDate": timestamp(customer.signed_up),
+        "address": {"town": customer.town, "country": customer.country},
+    }
+    if view.latest_activity is not None:
+        activity = view.latest_activity
+        overview["latestActivity"] = {
+            "type": activity.type,
+            "description": activity.description,
+            "date": timestamp(activity.date),
+        }
+    return {
+        "overview": overview,
+        "recentOrders": [
+            {
+                "code": o.code,
+                "status": o.status,
+                "total": site.format_price(o.total),
+                "placed": timestamp(o.placed),
+            }
+            for o in view.recent_orders
+        ],
+        "activeCarts": [_cart(c, site) for c in view.active_carts],
+        "supportTickets": [
+            {
+                "id": t.id,
+                "subject": t.subject,
+                "status": str(t.status),
+                "created": timestamp(t.created),
+            }
+            for t in view.tickets
+        ],
+    }
+
+
+def session(value: AssistedSession) -> Json:
+    body: Json = {
+        "sessionId": value.session_id,
+        "agentId": value.agent_uid,
+        "customerId": value.customer_id,
+        "baseSite": value.site,
+    }
+    if value.cart_id is not None:
+        body["cartId"] = value.cart_id
+    body["createdAt"] = timestamp(value.created_at)
+    body["status"] = str(value.status)
+    return body
+
+
+def agent(value: Agent) -> Json:
+    return {
+        "uid": value.uid,
+        "name": value.name,
+        "email": value.email,
+        "groups": list(value.groups),
+    }

@@ -1,0 +1,190 @@
+"""JSON Schema 2020-12 validation plugged into Connexion's `validator_map`.
+
+Connexion 3.3 validates with Draft 4, which silently ignores 2020-12 keywords (`const`,
+`type: [..., "null"]`, `prefixItems`, ...). These subclasses keep Connexion's plumbing and swap the
+engine. Validators are compiled once per schema and cached: Connexion builds a validator object per
+request, and compiling a schema costs far more than checking an instance against it.
+Failures become `asm_mock.domain.errors` exceptions, so they render as SAP's OCC errors naming the
+parameter or field.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncGenerator, Iterable
+from typing import Any
+
+from connexion.datastructures import MediaTypeDict
+from connexion.lifecycle import ConnexionRequest
+from connexion.validators import (
+    FormDataValidator,
+    JSONRequestBodyValidator,
+    JSONResponseBodyValidator,
+    MultiPartFormDataValidator,
+    ParameterValidator,
+    TextResponseBodyValidator,
+)
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError as SchemaError
+from jsonschema.exceptions import best_match
+from starlette.types import Scope
+
+from asm_mock.domain.errors import ContractViolation, ValidationError
+
+__all__ = ["VALIDATOR_MAP", "compiled"]
+
+logger = logging.getLogger("asm_mock.contract")
+
+_compiled: dict[int, tuple[Any, Draft202012Validator]] = {}
+
+
+def compiled(schema: Any) -> Draft202012Validator:
+    """The 2020-12 validator for `schema`, compiled once (schemas are long-lived spec objects)."""
+    entry = _compiled.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        # keep a reference to the schema so its id() cannot be reused by another object
+        entry = (schema, validator)
+        _compiled[id(schema)] = entry
+    return entry[1]
+
+
+def _first_error(validator: Draft202012Validator, instance: Any) -> SchemaError | None:
+    return best_match(validator.iter_errors(instance))
+
+
+def _pointer(error: SchemaError) -> str:
+    return ".".join(str(p) for p in error.absolute_path)
+
+
+class ContractParameterValidator(ParameterValidator):  # type: ignore[misc]
+    @staticmethod
+    def validate_parameter(
+        parameter_type: str, value: Any, param: dict[str, Any], param_name: str | None = None
+    ) -> str | None:
+        name = param["name"]
+        if value is None:
+            if param.get("required"):
+                raise ValidationError(
+                    f"Required {parameter_type} parameter '{name}' is not present",
+                    reason="missing",
+                    subject=name,
+                    subject_type="parameter",
+                )
+            return None
+        error = _first_error(compiled(param.get("schema", {})), value)
+        if error is not None:
+            raise ValidationError(
+                f"Request parameter {name} is invalid: {error.message}",
+                reason="invalid",
+                subject=name,
+                subject_type="parameter",
+            )
+        return None
+
+    def validate(self, scope: Scope) -> None:
+        request = ConnexionRequest(scope, uri_parser=self.uri_parser)
+        self.validate_request(request)
+
+
+def _body_error(error: SchemaError) -> ValidationError:
+    if error.validator == "required" and error.validator_value:
+        missing = next(
+            (
+                f
+                for f in error.validator_value
+                if isinstance(error.instance, dict) and f not in error.instance
+            ),
+            None,
+        )
+        if missing is not None:
+            field = ".".join([*(str(p) for p in error.absolute_path), str(missing)])
+            return ValidationError(
+                f"Request body field {field} is missing",
+                reason="missing",
+                subject=field,
+                subject_type="body",
+            )
+    field = _pointer(error) or "body"
+    return ValidationError(
+        f"Request body field {field} is invalid: {error.message}"
+        if field != "body"
+        else f"Request body is invalid: {error.message}",
+        reason="invalid",
+        subject=field,
+        subject_type="body",
+    )
+
+
+class ContractJSONRequestBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
+    async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
+        raw = b"".join([chunk async for chunk in stream])
+        if not raw:
+            return None
+        try:
+            return json.loads(raw.decode(self._encoding))
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise ValidationError(
+                f"Request body is not valid {self._encoding} text: {exc}",
+                reason="invalid",
+                subject="body",
+                subject_type="body",
+            ) from None
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise ValidationError(
+                f"Malformed JSON request body: {exc}",
+                reason="invalid",
+                subject="body",
+                subject_type="body",
+            ) from None
+
+    def _validate(self, body: Any) -> None:
+        if body is None:
+            raise ValidationError(
+                "Request body is missing", reason="missing", subject="body", subject_type="body"
+            )
+        error = _first_error(compiled(self._schema), body)
+        if error is not None:
+            raise _body_error(error)
+
+
+class ContractJSONResponseBodyValidator(JSONResponseBodyValidator):  # type: ignore[misc]
+    def _parse(self, stream: Iterable[bytes]) -> Any:
+        raw = b"".join(stream)
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise ContractViolation(f"Response body is not JSON: {exc}") from None
+
+    def _validate(self, body: Any) -> None:
+        error = _first_error(compiled(self._schema), body)
+        if error is not None:
+            where = "/" + "/".join(str(p) for p in error.absolute_path)
+            path = self._scope.get("path", "?")
+            logger.error(
+                "contract violation in the response to %s at %s: %s", path, where, error.message
+            )
+            raise ContractViolation(
+                f"The mock's response broke the contract at {where}: {error.message}"
+            )
+
+
+VALIDATOR_MAP = {
+    "parameter": ContractParameterValidator,
+    "body": MediaTypeDict(
+        {
+            "*/*json": ContractJSONRequestBodyValidator,
+            "application/x-www-form-urlencoded": FormDataValidator,
+            "multipart/form-data": MultiPartFormDataValidator,
+        }
+    ),
+    "response": MediaTypeDict(
+        {
+            "*/*json": ContractJSONResponseBodyValidator,
+            "text/plain": TextResponseBodyValidator,
+        }
+    ),
+}

@@ -1,0 +1,107 @@
+"""The `asm-mock` command: options and environment, `check`, and a real server on a free port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from asm_mock.cli import main, parse_settings
+from asm_mock.settings import AuthMode, Settings
+from tests.conftest import BASE, TOKEN_URL
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def test_defaults_are_the_documented_ones() -> None:
+    command, settings = parse_settings([])
+    assert command == "serve"
+    assert settings == Settings()
+    assert (settings.host, settings.port, settings.customers) == ("127.0.0.1", 9002, 200)
+
+
+def test_options_and_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASM_MOCK_SEED", "7")
+    monkeypatch.setenv("ASM_MOCK_AUTH", "permissive")
+    _, settings = parse_settings(["serve", "--customers", "12", "--port", "0"])
+    assert (settings.seed, settings.customers, settings.port) == (7, 12, 0)
+    assert settings.auth is AuthMode.PERMISSIVE
+    _, overridden = parse_settings(["--seed", "9"])
+    assert overridden.seed == 9
+
+
+@pytest.mark.parametrize("argv", [["--customers", "-1"], ["--port", "70000"], ["--auth", "maybe"]])
+def test_bad_options_are_refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parse_settings(argv)
+    assert exited.value.code == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_check_builds_the_world_and_reports_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--customers", "25", "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "contract OK, fixtures OK" in out and "seed 3" in out
+
+
+def test_check_names_file_path_and_problem_of_a_bad_fixture(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "agents.yaml").write_text("agents:\n  - uid: x\n    gropus: [a]\n")
+    assert main(["check", "--fixtures", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "agents.yaml" in err and "/agents/0" in err and "gropus" in err
+
+
+def test_serve_answers_on_a_free_loopback_port() -> None:
+    port = free_port()
+    env = {**os.environ, "ASM_MOCK_CUSTOMERS": "30"}
+    started = time.monotonic()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "asm_mock", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=5) as client:
+            while True:
+                assert server.poll() is None, server.stdout.read() if server.stdout else ""
+                assert time.monotonic() - started < 30, "server did not come up"
+                try:
+                    if client.get(f"{BASE}/openapi.json").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.05)
+            token = client.post(
+                TOKEN_URL,
+                data={
+                    "grant_type": "password",
+                    "client_id": "mobile_android",
+                    "client_secret": "secret",
+                    "username": "asagent",
+                    "password": "pw4all",
+                },
+            ).json()["access_token"]
+            search = client.get(
+                f"{BASE}/customers/search",
+                params={"query": "weber", "baseSite": "electronics-spa"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert search.status_code == 200
+            assert search.json()["entries"][0]["uid"] == "james.weber@example.com"
+    finally:
+        server.terminate()
+        server.communicate(timeout=10)
