@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
 
-.PHONY: install run test lint typecheck unit clean
+.PHONY: install run test lint typecheck unit fuzz clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "asm-mock needs Python >= 3.11" or 0)'
@@ -20,7 +20,8 @@ run: $(STAMP)
 	$(BIN)/asm-mock serve $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check asm_mock tests
+	$(BIN)/ruff check asm_mock tests fuzz
+	$(BIN)/ruff format --check asm_mock tests fuzz
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -28,7 +29,18 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-test: lint typecheck unit
+FUZZ_EXAMPLES ?= 30
+
+# schemathesis CLI against a live server: every check, every phase; `make fuzz FUZZ_EXAMPLES=500` soaks
+fuzz: $(STAMP)
+	$(BIN)/python fuzz/run.py --examples $(FUZZ_EXAMPLES)
+
+test: lint typecheck unit fuzz
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
+
+.PHONY: bench
+BENCH_SECONDS ?= 10
+bench: $(STAMP)
+	$(BIN)/python bench/run.py --seconds $(BENCH_SECONDS)
