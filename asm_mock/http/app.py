@@ -17,8 +17,13 @@ from asm_mock.domain.errors import ContractViolation
 from asm_mock.domain.fixtures import load_fixtures
 from asm_mock.domain.generate import Progress, build_world
 from asm_mock.domain.service import MockService
-from asm_mock.http.contract import ContractSpecification, documented_statuses, load_contract
-from asm_mock.http.errors import ERROR_HANDLERS
+from asm_mock.http.contract import (
+    ContractSpecification,
+    allowed_methods,
+    documented_statuses,
+    load_contract,
+)
+from asm_mock.http.errors import error_handlers
 from asm_mock.http.handlers import OperationHandlers, resolver
 from asm_mock.http.limits import BodyGuard
 from asm_mock.http.oauth import TOKEN_PATH, TokenEndpoint
@@ -76,7 +81,8 @@ def contract_app(
         position=MiddlewarePosition.BEFORE_CONTEXT,
         statuses=documented_statuses(specification.raw),
     )
-    for exception, handler in ERROR_HANDLERS:
+    allow = allowed_methods(specification.raw, specification.base_path)
+    for exception, handler in error_handlers(allow):
         app.add_error_handler(exception, handler)
     # Connexion's add_api() would re-load the document with its 3.0-only specification class;
     # registering the already-validated 3.1 specification is the rest of what add_api() does.

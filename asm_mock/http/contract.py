@@ -10,7 +10,8 @@ with JSON Schema 2020-12 by the classes in `asm_mock.http.validation`.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from connexion.exceptions import InvalidSpecification
 from connexion.spec import OpenAPISpecification
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
-__all__ = ["ContractSpecification", "documented_statuses", "load_contract"]
+__all__ = ["ContractSpecification", "allowed_methods", "documented_statuses", "load_contract"]
 
 
 class ContractSpecification(OpenAPISpecification):  # type: ignore[misc]
@@ -55,3 +56,26 @@ def documented_statuses(spec: Mapping[str, Any]) -> dict[str, frozenset[int]]:
                     int(code) for code in operation.get("responses", {}) if code.isdigit()
                 )
     return statuses
+
+
+_HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def allowed_methods(spec: Mapping[str, Any], base_path: str) -> Callable[[str], str | None]:
+    """path -> the `Allow` header value for it (documented methods, HEAD with GET), or None.
+
+    Starlette answers 405 with the methods of the first route that matched the path only; a
+    resource's `Allow` must list every documented method of it (RFC 9110).
+    """
+    table: list[tuple[re.Pattern[str], str]] = []
+    for template, item in spec["paths"].items():
+        methods = [m.upper() for m in _HTTP_METHODS if m in item]
+        if "GET" in methods and "HEAD" not in methods:
+            methods.append("HEAD")
+        pattern = re.sub(r"\\\{[^}/]+\\\}", "[^/]+", re.escape(base_path + template))
+        table.append((re.compile(f"^{pattern}$"), ", ".join(sorted(methods))))
+
+    def allow(path: str) -> str | None:
+        return next((methods for pattern, methods in table if pattern.match(path)), None)
+
+    return allow

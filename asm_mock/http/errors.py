@@ -8,6 +8,7 @@ a bug, logged with its traceback and answered as a 500 in the same format, never
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -27,7 +28,7 @@ from asm_mock.domain.errors import (
     ValidationError,
 )
 
-__all__ = ["ERROR_HANDLERS", "MethodNotAllowedError", "error_body", "error_response"]
+__all__ = ["MethodNotAllowedError", "error_body", "error_handlers", "error_response"]
 
 logger = logging.getLogger("asm_mock.errors")
 
@@ -90,34 +91,42 @@ def _from_status(
         error = ValidationError(detail or "Bad request", reason="invalid", subject_type="body")
     else:
         error = ContractViolation(detail or "Internal server error")
-    allow = {k: v for k, v in headers.items() if k.lower() == "allow"}
-    return error, allow
+    allow_header = next((v for k, v in headers.items() if k.lower() == "allow"), None)
+    return error, ({"Allow": allow_header} if allow_header is not None else {})
 
 
-def _on_problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    assert isinstance(exc, ProblemException)
-    detail = str(exc.detail or exc.title or "")
-    if exc.status == 404:
-        detail = request.url.path
-    error, headers = _from_status(exc.status, detail, dict(exc.headers or {}))
-    return error_response(error, headers)
+def error_handlers(
+    allow: Callable[[str], str | None] = lambda _path: None,
+) -> list[tuple[type[Exception], Any]]:
+    """The handlers, by exception class; `allow(path)` gives a 405's complete Allow header."""
 
+    def on_problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        assert isinstance(exc, ProblemException)
+        return _http_error(request, exc.status, str(exc.detail or exc.title or ""), exc.headers)
 
-def _on_http_exception(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    assert isinstance(exc, HTTPException)
-    detail = request.url.path if exc.status_code == 404 else str(exc.detail or "")
-    error, headers = _from_status(exc.status_code, detail, dict(exc.headers or {}))
-    return error_response(error, headers)
+    def on_http_exception(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        assert isinstance(exc, HTTPException)
+        return _http_error(request, exc.status_code, str(exc.detail or ""), exc.headers)
+
+    def _http_error(
+        request: ConnexionRequest, status: int, detail: str, headers: Mapping[str, str] | None
+    ) -> ConnexionResponse:
+        extra = dict(headers or {})
+        if status == 404:
+            detail = request.url.path
+        if status == 405:
+            extra["Allow"] = allow(request.url.path) or extra.get("Allow", extra.get("allow", ""))
+        error, kept = _from_status(status, detail, extra)
+        return error_response(error, kept)
+
+    return [
+        (ApiError, _on_api_error),
+        (ProblemException, on_problem),
+        (HTTPException, on_http_exception),
+        (Exception, _on_unexpected),
+    ]
 
 
 def _on_unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     logger.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(ContractViolation("Internal server error: the mock failed unexpectedly"))
-
-
-ERROR_HANDLERS: list[tuple[type[Exception], Any]] = [
-    (ApiError, _on_api_error),
-    (ProblemException, _on_problem),
-    (HTTPException, _on_http_exception),
-    (Exception, _on_unexpected),
-]
