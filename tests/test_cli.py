@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -14,14 +9,8 @@ import pytest
 
 from asm_mock.cli import main, parse_settings
 from asm_mock.settings import AuthMode, Settings
-from tests.conftest import BASE, TOKEN_URL
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from tests.conftest import BASE
+from tests.live_server import live_server
 
 
 def test_defaults_are_the_documented_ones() -> None:
@@ -65,43 +54,11 @@ def test_check_names_file_path_and_problem_of_a_bad_fixture(
 
 
 def test_serve_answers_on_a_free_loopback_port() -> None:
-    port = free_port()
-    env = {**os.environ, "ASM_MOCK_CUSTOMERS": "30"}
-    started = time.monotonic()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "asm_mock", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=base, timeout=5) as client:
-            while True:
-                assert server.poll() is None, server.stdout.read() if server.stdout else ""
-                assert time.monotonic() - started < 30, "server did not come up"
-                try:
-                    if client.get(f"{BASE}/openapi.json").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.05)
-            token = client.post(
-                TOKEN_URL,
-                data={
-                    "grant_type": "password",
-                    "client_id": "mobile_android",
-                    "client_secret": "secret",
-                    "username": "asagent",
-                    "password": "pw4all",
-                },
-            ).json()["access_token"]
-            search = client.get(
-                f"{BASE}/customers/search",
-                params={"query": "weber", "baseSite": "electronics-spa"},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            assert search.status_code == 200
-            assert search.json()["entries"][0]["uid"] == "james.weber@example.com"
-    finally:
-        server.terminate()
-        server.communicate(timeout=10)
+    with live_server("--customers", "30") as server, httpx.Client(base_url=server.url) as client:
+        search = client.get(
+            f"{BASE}/customers/search",
+            params={"query": "weber", "baseSite": "electronics-spa"},
+            headers={"Authorization": f"Bearer {server.token()}"},
+        )
+        assert search.status_code == 200
+        assert search.json()["entries"][0]["uid"] == "james.weber@example.com"

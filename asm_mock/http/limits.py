@@ -64,9 +64,7 @@ class BodyGuard:
             if int(length) > self._limit:
                 await _reject(send, _too_large(self._limit))
                 return
-        if not headers.get(b"content-type", b"").strip() and (
-            length is None or int(length) > 0
-        ):
+        if not headers.get(b"content-type", b"").strip() and (length is None or int(length) > 0):
             await _reject(
                 send,
                 UnsupportedMediaTypeError(
@@ -74,11 +72,57 @@ class BodyGuard:
                 ),
             )
             return
+        if length is None:
+            # Connexion takes a body without Content-Length (chunked) for an empty one: read it
+            # here, within the limit, and hand it on with its length.
+            try:
+                body = await _read_within(receive, self._limit)
+            except PayloadTooLargeError as error:
+                await _reject(send, error)
+                return
+            scope = {
+                **scope,
+                "headers": [
+                    *(h for h in scope["headers"] if h[0] != b"transfer-encoding"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+            receive = _replay(body, receive)
         await self._app(scope, _capped(receive, self._limit), send)
 
 
 def _too_large(limit: int) -> PayloadTooLargeError:
     return PayloadTooLargeError(f"Request body is larger than {limit} bytes")
+
+
+async def _read_within(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 def _capped(receive: Receive, limit: int) -> Receive:

@@ -14,6 +14,7 @@ from typing import Any
 from connexion.lifecycle import ConnexionRequest
 from connexion.security import OAuthSecurityHandler
 
+from asm_mock.domain.errors import InvalidTokenError
 from asm_mock.domain.tokens import Principal, TokenService
 
 __all__ = ["PRINCIPAL", "security_map"]
@@ -29,8 +30,12 @@ def security_map(
             self, security_scheme: dict[str, Any], required_scopes: list[str]
         ) -> Callable[[ConnexionRequest], Awaitable[dict[str, Any]]]:
             async def verify(request: ConnexionRequest) -> dict[str, Any]:
+                headers = request.headers.getlist("authorization")
+                if len(headers) > 1:
+                    # RFC 6750: a client must not send the token more than once
+                    raise InvalidTokenError("more than one Authorization header")
                 principal: Principal = tokens().principal(
-                    request.headers.get("authorization"), permissive=permissive()
+                    headers[0] if headers else None, permissive=permissive()
                 )
                 return {"sub": principal.uid, "scope": list(principal.scopes), PRINCIPAL: principal}
 
