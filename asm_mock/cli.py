@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import sys
 import time
@@ -13,7 +14,7 @@ from asm_mock import __version__
 from asm_mock.domain.errors import AsmMockError
 from asm_mock.settings import AuthMode, Settings
 
-__all__ = ["main", "parse_settings"]
+__all__ = ["exposure_warning", "main", "parse_settings"]
 
 _ENV_PREFIX = "ASM_MOCK_"
 
@@ -118,11 +119,29 @@ def _check(settings: Settings) -> int:
     return 0
 
 
+def exposure_warning(host: str) -> str | None:
+    """A warning when the mock is reachable beyond this machine, or None on loopback."""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if loopback:
+        return None
+    return (
+        f"asm-mock: WARNING: listening on {host}, reachable from other machines. Its accounts "
+        "(asagent/pw4all, mobile_android/secret, ...) are public DEMO credentials, and with "
+        "--auth permissive any bearer token is accepted. Bind to 127.0.0.1 unless you mean it."
+    )
+
+
 def _serve(settings: Settings) -> int:
     import uvicorn
 
     from asm_mock.http.app import create_app
 
+    warning = exposure_warning(settings.host)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     app = create_app(settings)
     print(
         f"asm-mock serving http://{settings.host}:{settings.port}/assistedservicewebservices "

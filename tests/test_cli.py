@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from asm_mock.cli import main, parse_settings
+from asm_mock.cli import exposure_warning, main, parse_settings
 from asm_mock.settings import AuthMode, Settings
 from tests.conftest import BASE
 from tests.live_server import live_server
@@ -62,3 +62,15 @@ def test_serve_answers_on_a_free_loopback_port() -> None:
         )
         assert search.status_code == 200
         assert search.json()["entries"][0]["uid"] == "james.weber@example.com"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_loopback_binds_are_quiet(host: str) -> None:
+    assert exposure_warning(host) is None
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "example.org"])
+def test_binding_beyond_loopback_warns_about_demo_credentials(host: str) -> None:
+    warning = exposure_warning(host)
+    assert warning is not None
+    assert "DEMO credentials" in warning and host in warning
