@@ -15,6 +15,7 @@ import logging
 from collections.abc import AsyncGenerator, Iterable
 from typing import Any
 
+import jsonschema_rs
 from connexion.datastructures import MediaTypeDict
 from connexion.lifecycle import ConnexionRequest
 from connexion.validators import (
@@ -32,26 +33,56 @@ from starlette.types import Scope
 
 from asm_mock.domain.errors import ContractViolation, ValidationError
 
-__all__ = ["VALIDATOR_MAP", "compiled"]
+__all__ = ["VALIDATOR_MAP", "CompiledSchema", "compiled"]
 
 logger = logging.getLogger("asm_mock.contract")
 
-_compiled: dict[int, tuple[Any, Draft202012Validator]] = {}
+
+class CompiledSchema:
+    """One schema, checked by jsonschema-rs (fast) and explained by jsonschema (detailed).
+
+    Both implement Draft 2020-12 with format checks. The happy path, nearly every request and
+    response, costs one Rust `is_valid` call; only an invalid instance pays for Python's
+    `best_match`, whose path and message name the field in SAP's error body.
+    """
+
+    def __init__(self, schema: Any) -> None:
+        self._schema = schema
+        self._fast = jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+        self._detailed: Draft202012Validator | None = None
+
+    def first_error(self, instance: Any) -> SchemaError | None:
+        try:
+            if self._fast.is_valid(instance):
+                return None
+        except (ValueError, OverflowError):
+            pass  # a value jsonschema-rs cannot represent: let the Python engine judge it
+        if self._detailed is None:
+            self._detailed = Draft202012Validator(
+                self._schema, format_checker=Draft202012Validator.FORMAT_CHECKER
+            )
+        error = best_match(self._detailed.iter_errors(instance))
+        if error is None:  # the engines disagree: trust the stricter verdict, say what Rust saw
+            rust = next(iter(self._fast.iter_errors(instance)))
+            error = SchemaError(rust.message, path=list(rust.instance_path))
+        return error
 
 
-def compiled(schema: Any) -> Draft202012Validator:
-    """The 2020-12 validator for `schema`, compiled once (schemas are long-lived spec objects)."""
+_compiled: dict[int, tuple[Any, CompiledSchema]] = {}
+
+
+def compiled(schema: Any) -> CompiledSchema:
+    """The compiled form of `schema`, built once (schemas are long-lived spec objects)."""
     entry = _compiled.get(id(schema))
     if entry is None or entry[0] is not schema:
-        validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
         # keep a reference to the schema so its id() cannot be reused by another object
-        entry = (schema, validator)
+        entry = (schema, CompiledSchema(schema))
         _compiled[id(schema)] = entry
     return entry[1]
 
 
-def _first_error(validator: Draft202012Validator, instance: Any) -> SchemaError | None:
-    return best_match(validator.iter_errors(instance))
+def _first_error(validator: CompiledSchema, instance: Any) -> SchemaError | None:
+    return validator.first_error(instance)
 
 
 def _pointer(error: SchemaError) -> str:
