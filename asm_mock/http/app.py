@@ -105,7 +105,7 @@ def _mock_app(
     return contract_app(
         specification,
         resolver=resolver(OperationHandlers(lambda: service)),
-        security=security_map(lambda: service.tokens, lambda: settings.auth is AuthMode.PERMISSIVE),
+        security=security_map(lambda: service.tokens, lambda: settings.auth == AuthMode.PERMISSIVE),
     )
 
 
