@@ -30,6 +30,13 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def _port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:
@@ -84,6 +91,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--log-format", choices=["text", "json"], default=_env("log_format", defaults.log_format)
+    )
+    serve.add_argument(
+        "--admin-token",
+        default=_env("admin_token", None),
+        help="require this bearer token on /__admin (default: loopback clients only)",
+    )
+    serve.add_argument(
+        "--journal-size",
+        type=_positive_int,
+        default=_positive_int(_env("journal_size", str(defaults.journal_size)) or "1"),
+        help=f"requests kept in the journal ring (default {defaults.journal_size})",
     )
     check = commands.add_parser("check", help="validate the contract and fixtures, build the world")
     _add_world_options(check)

@@ -156,14 +156,8 @@ class InProcessMock:
 
         Tokens are kept so that `client` and `sync_client` stay logged in across a reset.
         """
-        from asm_mock.domain.fixtures import load_fixtures
-        from asm_mock.domain.generate import build_world
-        from asm_mock.resources import default_fixtures_dir
-
-        settings = self.app.settings
-        fixtures = load_fixtures(settings.fixtures or default_fixtures_dir())
-        world = build_world(seed=settings.seed, customers=settings.customers, fixtures=fixtures)
-        self.service.replace_world(world)
+        self.service.reset()
+        self.app.journal.clear()
 
 
 def _password_form(username: str, password: str, client_id: str, secret: str) -> dict[str, str]:
@@ -258,13 +252,10 @@ class LiveMock:
         return self._output.read().decode(errors="replace")
 
     def reset(self) -> None:
-        """Back to a fresh world: restarts the process with the same options and port.
-
-        Sessions go, and so do tokens (a new process): call `token()`/`headers()` again.
-        Once the mock has an admin API (`POST /__admin/reset`), this will use it instead.
-        """
-        self.stop()
-        self.start()
+        """Back to the seeded world through `POST /__admin/reset`: sessions and the request
+        journal go, tokens stay (a client logged in before stays logged in)."""
+        response = httpx.post(f"{self.base_url}/__admin/reset", trust_env=False, timeout=10)
+        response.raise_for_status()
 
     def token(
         self,

@@ -7,6 +7,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from asm_mock.domain.generate import DEFAULT_CUSTOMERS, DEFAULT_SEED
+from asm_mock.domain.journal import DEFAULT_JOURNAL_SIZE
 
 __all__ = ["AuthMode", "Settings"]
 
@@ -25,3 +26,5 @@ class Settings:
     fixtures: Path | None = None  # None: the packaged fixtures/
     auth: AuthMode = AuthMode.STRICT
     log_format: str = "text"
+    admin_token: str | None = None  # None: the admin API answers loopback clients only
+    journal_size: int = DEFAULT_JOURNAL_SIZE

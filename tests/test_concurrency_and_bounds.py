@@ -77,6 +77,7 @@ def test_many_agents_at_once_keep_the_one_active_session_rule(
     async def run(url: str) -> list[list[tuple[str, int, str]]]:
         limits = httpx.Limits(max_connections=64)
         async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+            await client.delete("/__admin/requests")
             logs = await asyncio.gather(*(agent_workload(client, uid, rounds) for uid in AGENTS))
             for uid, log in zip(AGENTS, logs, strict=True):
                 last = [sid for step, _, sid in log if step == "start"][-1]
@@ -100,6 +101,9 @@ def test_many_agents_at_once_keep_the_one_active_session_rule(
                 before = [sid for step, _, sid in log if step == "start"][-2]
                 earlier = await client.get(f"{BASE}/sessions/{before}", headers=headers)
                 assert earlier.json()["status"] == "ENDED"
+            journal = (await client.get("/__admin/requests", params={"limit": 1})).json()
+            sent = sum(len(log) for log in logs) + 3 * len(AGENTS)  # + the checks just above
+            assert journal["total"] == sent, (journal["total"], sent)
             return logs
 
     with live_server("--fixtures", str(fixtures_with_many_agents), "--customers", "10") as server:

@@ -51,6 +51,7 @@ class MockService:
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._world = world
+        self._seeded_world = world
         self._world_lock = threading.Lock()
         self.store: StateStore = store if store is not None else InMemoryStore()
         self.clock = clock
@@ -70,6 +71,12 @@ class MockService:
             self.sessions = SessionService(
                 world=self.world, store=self.store, clock=self.clock, ids=SessionIds(world.seed)
             )
+
+    def reset(self, *, drop_tokens: bool = False) -> None:
+        """Back to the world the mock started with; sessions end, tokens stay unless dropped."""
+        self.replace_world(self._seeded_world)
+        if drop_tokens:
+            self.store.clear_tokens()
 
     # -- customers --------------------------------------------------------------------------
 

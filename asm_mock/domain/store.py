@@ -47,6 +47,8 @@ class TokenStore(Protocol):
 
     def token_count(self) -> int: ...
 
+    def clear_tokens(self) -> None: ...
+
 
 class SessionStore(Protocol):
     def start_session(self, session: AssistedSession, now: datetime) -> AssistedSession | None:
@@ -126,6 +128,11 @@ class InMemoryStore:
 
     def token_count(self) -> int:
         return len(self._tokens)
+
+    def clear_tokens(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+            self._refresh.clear()
 
     # -- sessions ---------------------------------------------------------------------------
 

@@ -11,15 +11,18 @@ from connexion.middleware import MiddlewarePosition
 from connexion.middleware.main import API
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
+from connexion.security import OAuthSecurityHandler
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from asm_mock.domain.errors import ContractViolation
 from asm_mock.domain.fixtures import load_fixtures
 from asm_mock.domain.generate import Progress, build_world
+from asm_mock.domain.journal import Journal
 from asm_mock.domain.service import MockService
+from asm_mock.http.admin import ADMIN_PATH, AdminGuard, AdminHandlers, admin_specification
 from asm_mock.http.contract import (
     ContractSpecification,
-    allowed_methods,
+    RouteTable,
     documented_statuses,
     load_contract,
 )
@@ -27,6 +30,7 @@ from asm_mock.http.errors import error_handlers
 from asm_mock.http.handlers import OperationHandlers, resolver
 from asm_mock.http.limits import BodyGuard
 from asm_mock.http.oauth import TOKEN_PATH, TokenEndpoint
+from asm_mock.http.recorder import JournalRecorder
 from asm_mock.http.security import security_map
 from asm_mock.http.validation import VALIDATOR_MAP
 from asm_mock.resources import contract_path, default_fixtures_dir
@@ -81,8 +85,8 @@ def contract_app(
         position=MiddlewarePosition.BEFORE_CONTEXT,
         statuses=documented_statuses(specification.raw),
     )
-    allow = allowed_methods(specification.raw, specification.base_path)
-    for exception, handler in error_handlers(allow):
+    routes = RouteTable(specification.raw, specification.base_path)
+    for exception, handler in error_handlers(routes.allow):
         app.add_error_handler(exception, handler)
     # Connexion's add_api() would re-load the document with its 3.0-only specification class;
     # registering the already-validated 3.1 specification is the rest of what add_api() does.
@@ -110,20 +114,53 @@ def _mock_app(
 
 
 class AsmMockApp:
-    """The whole mock as one ASGI app; `service` is its state, for tests and the admin API."""
+    """The whole mock as one ASGI app; `service` is its state, `journal` what it answered."""
 
-    def __init__(self, service: MockService, settings: Settings, connexion_app: AsyncApp) -> None:
+    def __init__(
+        self,
+        service: MockService,
+        settings: Settings,
+        *,
+        api: AsyncApp,
+        admin: AsyncApp,
+        routes: RouteTable,
+        journal: Journal,
+    ) -> None:
         self.service = service
         self.settings = settings
-        self.connexion_app = connexion_app
-        self._token_endpoint = TokenEndpoint(lambda: service.tokens)
-        self._api = BodyGuard(connexion_app)
+        self.journal = journal
+        self.connexion_app = api
+        token_endpoint = TokenEndpoint(lambda: service.tokens)
+        guarded_api = BodyGuard(api)
+
+        async def mock(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and scope["path"] == TOKEN_PATH:
+                await token_endpoint(scope, receive, send)
+            else:
+                await guarded_api(scope, receive, send)
+
+        def operation_id(method: str, path: str) -> str | None:
+            return "oauthToken" if path == TOKEN_PATH else routes.operation_id(method, path)
+
+        self._mock = JournalRecorder(mock, journal=lambda: self.journal, operation_id=operation_id)
+        self._admin = AdminGuard(BodyGuard(admin), token=settings.admin_token)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == TOKEN_PATH:
-            await self._token_endpoint(scope, receive, send)
-            return
-        await self._api(scope, receive, send)
+        path: str = scope.get("path", "")
+        if path == ADMIN_PATH or path.startswith(ADMIN_PATH + "/"):
+            await self._admin(scope, receive, send)
+        else:
+            await self._mock(scope, receive, send)
+
+
+class _AdminTokenChecked(OAuthSecurityHandler):  # type: ignore[misc]
+    """admin.yaml documents its bearer scheme; AdminGuard has checked it before Connexion runs."""
+
+    def get_fn(self, security_scheme: dict[str, Any], required_scopes: list[str]) -> Any:
+        async def verified(_request: Any) -> dict[str, Any]:
+            return {"sub": "admin"}
+
+        return verified
 
 
 def create_app(
@@ -141,4 +178,17 @@ def create_app(
         )
         service = MockService(world)
     specification = load_contract(contract_path())
-    return AsmMockApp(service, settings, _mock_app(specification, service, settings))
+    journal = Journal(settings.journal_size)
+    admin = contract_app(
+        admin_specification(),
+        resolver=AdminHandlers(service, journal, settings).resolver(),
+        security={"bearer": _AdminTokenChecked},
+    )
+    return AsmMockApp(
+        service,
+        settings,
+        api=_mock_app(specification, service, settings),
+        admin=admin,
+        routes=RouteTable(specification.raw, specification.base_path),
+        journal=journal,
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from connexion.exceptions import InvalidSpecification
 from connexion.spec import OpenAPISpecification
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
-__all__ = ["ContractSpecification", "allowed_methods", "documented_statuses", "load_contract"]
+__all__ = ["ContractSpecification", "RouteTable", "documented_statuses", "load_contract"]
 
 
 class ContractSpecification(OpenAPISpecification):  # type: ignore[misc]
@@ -61,21 +61,36 @@ def documented_statuses(spec: Mapping[str, Any]) -> dict[str, frozenset[int]]:
 _HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
-def allowed_methods(spec: Mapping[str, Any], base_path: str) -> Callable[[str], str | None]:
-    """path -> the `Allow` header value for it (documented methods, HEAD with GET), or None.
+class RouteTable:
+    """The contract's paths as patterns: which methods a path allows, which operation it is.
 
-    Starlette answers 405 with the methods of the first route that matched the path only; a
-    resource's `Allow` must list every documented method of it (RFC 9110).
+    Starlette answers 405 with the methods of the first route that matched the path only, while
+    a resource's `Allow` must list every documented method of it (RFC 9110); and the request
+    journal names the operation of every request, including those Connexion never routed.
     """
-    table: list[tuple[re.Pattern[str], str]] = []
-    for template, item in spec["paths"].items():
-        methods = [m.upper() for m in _HTTP_METHODS if m in item]
-        if "GET" in methods and "HEAD" not in methods:
-            methods.append("HEAD")
-        pattern = re.sub(r"\\\{[^}/]+\\\}", "[^/]+", re.escape(base_path + template))
-        table.append((re.compile(f"^{pattern}$"), ", ".join(sorted(methods))))
 
-    def allow(path: str) -> str | None:
-        return next((methods for pattern, methods in table if pattern.match(path)), None)
+    def __init__(self, spec: Mapping[str, Any], base_path: str) -> None:
+        self._routes: list[tuple[re.Pattern[str], dict[str, str]]] = []
+        for template, item in spec["paths"].items():
+            operations = {
+                method.upper(): str(item[method].get("operationId", ""))
+                for method in _HTTP_METHODS
+                if method in item
+            }
+            pattern = re.sub(r"\\\{[^}/]+\\\}", "[^/]+", re.escape(base_path + template))
+            self._routes.append((re.compile(f"^{pattern}$"), operations))
 
-    return allow
+    def _operations(self, path: str) -> dict[str, str] | None:
+        return next((ops for pattern, ops in self._routes if pattern.match(path)), None)
+
+    def allow(self, path: str) -> str | None:
+        """The `Allow` header for `path` (documented methods, HEAD with GET), or None."""
+        operations = self._operations(path)
+        if operations is None:
+            return None
+        methods = set(operations) | ({"HEAD"} if "GET" in operations else set())
+        return ", ".join(sorted(methods))
+
+    def operation_id(self, method: str, path: str) -> str | None:
+        operations = self._operations(path) or {}
+        return operations.get("GET" if method == "HEAD" else method) or None

@@ -15,6 +15,7 @@ import orjson
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
+from starlette.types import Send
 
 from asm_mock.domain.errors import (
     ApiError,
@@ -28,7 +29,13 @@ from asm_mock.domain.errors import (
     ValidationError,
 )
 
-__all__ = ["MethodNotAllowedError", "error_body", "error_handlers", "error_response"]
+__all__ = [
+    "MethodNotAllowedError",
+    "error_body",
+    "error_handlers",
+    "error_response",
+    "send_error",
+]
 
 logger = logging.getLogger("asm_mock.errors")
 
@@ -51,6 +58,20 @@ def _challenge(error: ApiError) -> dict[str, str]:
     if isinstance(error, UnauthorizedError):
         return {"WWW-Authenticate": 'Bearer realm="assistedservicewebservices"'}
     return {}
+
+
+async def send_error(send: Send, error: ApiError, *, close: bool = False) -> None:
+    """Answer `error` straight on an ASGI channel, for guards that run before Connexion."""
+    body = error_body(error)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *((k.lower().encode(), v.encode()) for k, v in _challenge(error).items()),
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def error_response(error: ApiError, headers: dict[str, str] | None = None) -> ConnexionResponse:

@@ -10,32 +10,15 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from asm_mock.domain.errors import (
-    ApiError,
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
     ValidationError,
 )
-from asm_mock.http.errors import error_body
+from asm_mock.http.errors import send_error
 
 __all__ = ["MAX_BODY_BYTES", "BodyGuard"]
 
 MAX_BODY_BYTES = 1024 * 1024
-
-
-async def _reject(send: Send, error: ApiError) -> None:
-    body = error_body(error)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": error.status_code,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 class BodyGuard:
@@ -51,9 +34,10 @@ class BodyGuard:
         length = headers.get(b"content-length")
         if length is not None:
             if not length.isdigit():
-                await _reject(
+                await send_error(
                     send,
-                    ValidationError(
+                    close=True,
+                    error=ValidationError(
                         "Invalid Content-Length header",
                         reason="invalid",
                         subject="Content-Length",
@@ -62,12 +46,13 @@ class BodyGuard:
                 )
                 return
             if int(length) > self._limit:
-                await _reject(send, _too_large(self._limit))
+                await send_error(send, close=True, error=_too_large(self._limit))
                 return
         if not headers.get(b"content-type", b"").strip() and (length is None or int(length) > 0):
-            await _reject(
+            await send_error(
                 send,
-                UnsupportedMediaTypeError(
+                close=True,
+                error=UnsupportedMediaTypeError(
                     "Content-Type header is missing; this operation consumes application/json"
                 ),
             )
@@ -78,7 +63,7 @@ class BodyGuard:
             try:
                 body = await _read_within(receive, self._limit)
             except PayloadTooLargeError as error:
-                await _reject(send, error)
+                await send_error(send, close=True, error=error)
                 return
             scope = {
                 **scope,

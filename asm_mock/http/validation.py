@@ -171,6 +171,8 @@ class ContractJSONRequestBodyValidator(JSONRequestBodyValidator):  # type: ignor
             ) from None
 
     def _validate(self, body: Any) -> None:
+        if body is None and not self._required:
+            return
         if body is None:
             raise ValidationError(
                 "Request body is missing", reason="missing", subject="body", subject_type="body"

@@ -1,0 +1,138 @@
+"""The admin API under /__admin (its own OpenAPI document, admin.yaml), and its guard."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from connexion.resolver import Resolver
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from asm_mock import __version__
+from asm_mock.domain.errors import ApiError, ForbiddenError, UnauthorizedError
+from asm_mock.domain.journal import Journal, JournalEntry
+from asm_mock.domain.service import MockService
+from asm_mock.http.contract import ContractSpecification, load_contract
+from asm_mock.http.errors import send_error
+from asm_mock.http.serialize import timestamp
+from asm_mock.settings import Settings
+
+__all__ = ["ADMIN_PATH", "AdminGuard", "AdminHandlers", "admin_specification"]
+
+ADMIN_PATH = "/__admin"
+Answer = tuple[dict[str, Any], int]
+
+
+def admin_specification() -> ContractSpecification:
+    return load_contract(Path(__file__).with_name("admin.yaml"))
+
+
+def _entry(entry: JournalEntry) -> dict[str, Any]:
+    return {
+        "time": timestamp(entry.time),
+        "method": entry.method,
+        "path": entry.path,
+        "query": entry.query,
+        "operationId": entry.operation_id,
+        "status": entry.status,
+        "durationMs": round(entry.duration_ms, 3),
+        "problems": list(entry.problems),
+    }
+
+
+class AdminHandlers:
+    def __init__(self, service: MockService, journal: Journal, settings: Settings) -> None:
+        self._service = service
+        self._journal = journal
+        self._settings = settings
+
+    def _health(self) -> dict[str, Any]:
+        return {
+            "status": "UP",
+            "version": __version__,
+            "seed": self._service.world().seed,
+            "customers": len(self._service.world().customers),
+            "sessions": self._service.store.session_count(),
+            "tokens": self._service.store.token_count(),
+            "requests": self._journal.total,
+            "authMode": str(self._settings.auth),
+        }
+
+    async def health(self) -> Answer:
+        return self._health(), 200
+
+    async def reset(self, body: dict[str, Any] | None = None) -> Answer:
+        self._service.reset(drop_tokens=bool((body or {}).get("dropTokens", False)))
+        self._journal.clear()
+        return self._health(), 200
+
+    def _journal_body(self, entries: list[JournalEntry]) -> dict[str, Any]:
+        return {
+            "total": self._journal.total,
+            "capacity": self._journal.capacity,
+            "requests": [_entry(e) for e in entries],
+        }
+
+    async def listRequests(  # noqa: N802 - named by admin.yaml's operationId
+        self,
+        path: str | None = None,
+        operationId: str | None = None,  # noqa: N803
+        status: int | None = None,
+        limit: int = 100,
+    ) -> Answer:
+        entries = self._journal.entries(
+            path=path, operation_id=operationId, status=status, limit=limit
+        )
+        return self._journal_body(entries), 200
+
+    async def clearRequests(self) -> Answer:  # noqa: N802
+        self._journal.clear()
+        return self._journal_body([]), 200
+
+    def resolver(self) -> Resolver:
+        def lookup(operation_id: str) -> Callable[..., Any]:
+            handler = getattr(self, operation_id, None)
+            if handler is None or operation_id.startswith("_") or operation_id == "resolver":
+                raise LookupError(f"no admin handler for operationId {operation_id!r}")
+            return handler  # type: ignore[no-any-return]
+
+        return Resolver(function_resolver=lookup)
+
+
+def _is_loopback(scope: Scope) -> bool:
+    client = scope.get("client")
+    if not client:
+        return False
+    try:
+        return ipaddress.ip_address(client[0]).is_loopback
+    except ValueError:
+        return False
+
+
+class AdminGuard:
+    """Loopback clients only, unless an admin token is set; then that token is required."""
+
+    def __init__(self, app: ASGIApp, *, token: str | None) -> None:
+        self._app = app
+        self._token = token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        error = self._refusal(scope) if scope["type"] == "http" else None
+        if error is not None:
+            await send_error(send, error)
+            return
+        await self._app(scope, receive, send)
+
+    def _refusal(self, scope: Scope) -> ApiError | None:
+        if self._token is None:
+            return None if _is_loopback(scope) else ForbiddenError()
+        headers = dict(scope.get("headers", []))
+        scheme, _, presented = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer" or not presented:
+            return UnauthorizedError()
+        if not hmac.compare_digest(presented.strip().encode(), self._token.encode()):
+            return ForbiddenError()
+        return None
