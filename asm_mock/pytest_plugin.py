@@ -157,6 +157,7 @@ class InProcessMock:
         Tokens are kept so that `client` and `sync_client` stay logged in across a reset.
         """
         self.service.reset()
+        self.app.controls.reset()
         self.app.journal.clear()
 
 

@@ -12,13 +12,13 @@ from connexion.resolver import Resolver
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from asm_mock import __version__
+from asm_mock.domain.controls import Controls
 from asm_mock.domain.errors import ApiError, ForbiddenError, UnauthorizedError
 from asm_mock.domain.journal import Journal, JournalEntry
 from asm_mock.domain.service import MockService
 from asm_mock.http.contract import ContractSpecification, load_contract
 from asm_mock.http.errors import send_error
 from asm_mock.http.serialize import timestamp
-from asm_mock.settings import Settings
 
 __all__ = ["ADMIN_PATH", "AdminGuard", "AdminHandlers", "admin_specification"]
 
@@ -44,10 +44,10 @@ def _entry(entry: JournalEntry) -> dict[str, Any]:
 
 
 class AdminHandlers:
-    def __init__(self, service: MockService, journal: Journal, settings: Settings) -> None:
+    def __init__(self, service: MockService, journal: Journal, controls: Controls) -> None:
         self._service = service
         self._journal = journal
-        self._settings = settings
+        self._controls = controls
 
     def _health(self) -> dict[str, Any]:
         return {
@@ -58,7 +58,7 @@ class AdminHandlers:
             "sessions": self._service.store.session_count(),
             "tokens": self._service.store.token_count(),
             "requests": self._journal.total,
-            "authMode": str(self._settings.auth),
+            "authMode": "permissive" if self._controls.settings.permissive_auth else "strict",
         }
 
     async def health(self) -> Answer:
@@ -66,6 +66,7 @@ class AdminHandlers:
 
     async def reset(self, body: dict[str, Any] | None = None) -> Answer:
         self._service.reset(drop_tokens=bool((body or {}).get("dropTokens", False)))
+        self._controls.reset()
         self._journal.clear()
         return self._health(), 200
 

@@ -14,6 +14,7 @@ from connexion.resolver import Resolver
 from connexion.security import OAuthSecurityHandler
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from asm_mock.domain.controls import Controls, RuntimeSettings
 from asm_mock.domain.errors import ContractViolation
 from asm_mock.domain.fixtures import load_fixtures
 from asm_mock.domain.generate import Progress, build_world
@@ -104,12 +105,12 @@ def contract_app(
 
 
 def _mock_app(
-    specification: ContractSpecification, service: MockService, settings: Settings
+    specification: ContractSpecification, service: MockService, controls: Controls
 ) -> AsyncApp:
     return contract_app(
         specification,
         resolver=resolver(OperationHandlers(lambda: service)),
-        security=security_map(lambda: service.tokens, lambda: settings.auth == AuthMode.PERMISSIVE),
+        security=security_map(lambda: service.tokens, lambda: controls.settings.permissive_auth),
     )
 
 
@@ -125,10 +126,12 @@ class AsmMockApp:
         admin: AsyncApp,
         routes: RouteTable,
         journal: Journal,
+        controls: Controls,
     ) -> None:
         self.service = service
         self.settings = settings
         self.journal = journal
+        self.controls = controls
         self.connexion_app = api
         token_endpoint = TokenEndpoint(lambda: service.tokens)
         guarded_api = BodyGuard(api)
@@ -179,16 +182,20 @@ def create_app(
         service = MockService(world)
     specification = load_contract(contract_path())
     journal = Journal(settings.journal_size)
+    controls = Controls(
+        RuntimeSettings(permissive_auth=settings.auth == AuthMode.PERMISSIVE), seed=settings.seed
+    )
     admin = contract_app(
         admin_specification(),
-        resolver=AdminHandlers(service, journal, settings).resolver(),
+        resolver=AdminHandlers(service, journal, controls).resolver(),
         security={"bearer": _AdminTokenChecked},
     )
     return AsmMockApp(
         service,
         settings,
-        api=_mock_app(specification, service, settings),
+        api=_mock_app(specification, service, controls),
         admin=admin,
         routes=RouteTable(specification.raw, specification.base_path),
         journal=journal,
+        controls=controls,
     )

@@ -1,0 +1,109 @@
+"""What changes the mock's behaviour at run time, beyond its world: latency, injected errors,
+the auth mode, and canned answers that scenarios put in front of operations.
+
+One `Controls` object per running mock; the admin API and scenarios change it, the HTTP layer
+reads it on every request. Changes replace whole values under a lock, so a reader never sees a
+half-applied change.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+__all__ = ["CannedAnswer", "Controls", "Latency", "RuntimeSettings"]
+
+
+@dataclass(frozen=True, slots=True)
+class Latency:
+    """A fixed delay (low == high) or a uniform range, in milliseconds."""
+
+    low_ms: int = 0
+    high_ms: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.low_ms <= self.high_ms <= 60_000:
+            raise ValueError("latency must satisfy 0 <= low <= high <= 60000 ms")
+
+    @classmethod
+    def parse(cls, text: str) -> Latency:
+        """'120' (fixed) or '50-300' (uniform range), in ms."""
+        low, sep, high = text.strip().partition("-")
+        try:
+            return cls(int(low), int(high) if sep else int(low))
+        except ValueError as error:
+            raise ValueError(f"latency {text!r}: expected MS or LOW-HIGH in ms ({error})") from None
+
+    def __str__(self) -> str:
+        return str(self.low_ms) if self.low_ms == self.high_ms else f"{self.low_ms}-{self.high_ms}"
+
+
+@dataclass(frozen=True, slots=True)
+class CannedAnswer:
+    """A fixed answer for an operation: a documented status and a contract-valid body."""
+
+    status: int
+    body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeSettings:
+    latency: Latency = Latency()
+    error_rate: float = 0.0  # share of API requests answered 503, seeded
+    permissive_auth: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.error_rate <= 1.0:
+            raise ValueError("error rate must be between 0 and 1")
+
+
+class Controls:
+    def __init__(self, settings: RuntimeSettings, *, seed: int) -> None:
+        self._lock = threading.Lock()
+        self._settings = settings
+        self._initial = settings
+        self._canned: dict[str, CannedAnswer] = {}
+        self._seed = seed
+        self._rng = random.Random(f"controls:{seed}")
+
+    @property
+    def settings(self) -> RuntimeSettings:
+        return self._settings
+
+    def update(self, **changes: Any) -> RuntimeSettings:
+        """Change some settings (validated as a whole), returning the new ones."""
+        with self._lock:
+            self._settings = replace(self._settings, **changes)
+            return self._settings
+
+    def canned(self, operation_id: str | None) -> CannedAnswer | None:
+        return self._canned.get(operation_id or "")
+
+    def set_canned(self, operation_id: str, answer: CannedAnswer) -> None:
+        with self._lock:
+            self._canned = {**self._canned, operation_id: answer}
+
+    def reset(self) -> None:
+        """Back to the settings the mock started with; no canned answers; the seeded draws."""
+        with self._lock:
+            self._settings = self._initial
+            self._canned = {}
+            self._rng = random.Random(f"controls:{self._seed}")
+
+    def draw_delay_ms(self) -> int:
+        latency = self._settings.latency
+        if latency.high_ms == 0:
+            return 0
+        with self._lock:
+            return self._rng.randint(latency.low_ms, latency.high_ms)
+
+    def draw_injected_error(self) -> bool:
+        rate = self._settings.error_rate
+        if rate <= 0.0:
+            return False
+        with self._lock:
+            return self._rng.random() < rate
