@@ -16,7 +16,7 @@ import re
 import string
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 from urllib.parse import unquote
@@ -47,7 +47,7 @@ class _Unsatisfiable(ValueError):
     """No value was found for a (sub)schema; an optional property that raises it is left out."""
 
 
-def _instant(r: random.Random) -> Any:
+def _instant(r: random.Random) -> datetime:
     return REFERENCE_TIME - timedelta(seconds=r.randrange(3 * 365 * 86400))
 
 
@@ -89,7 +89,9 @@ _BY_NAME: dict[str, Heuristic] = {
     "customerid": lambda g: _FORMATS["uuid"](g.rng),
     "sessionid": lambda g: _FORMATS["uuid"](g.rng),
     "agentid": _pick(*_AGENTS),
-    **dict.fromkeys(("code", "id", "cartid", "lastcartid", "ordercode", "latestordercode"), _digits8),
+    **dict.fromkeys(
+        ("code", "id", "cartid", "lastcartid", "ordercode", "latestordercode"), _digits8
+    ),
     "status": _pick("COMPLETED", "CREATED", "CANCELLED"),
     "total": _money,
     "formattedvalue": _money,
@@ -114,7 +116,7 @@ _IN_CONTEXT: dict[tuple[str, str], Heuristic] = {
     ("error", "reason"): _pick("invalid", "missing", "unknownIdentifier", "notFound"),
     ("error", "subject"): _pick("pageSize", "baseSite", "customerId", "sessionId"),
     ("error", "subjecttype"): _pick("parameter", "body", "header"),
-    ("error", "message"): _pick("Request parameter pageSize must be greater than 0"),
+    ("error", "message"): _pick("Customer not found", "Base site no-such-site doesn't exist"),
     ("ticket", "status"): _pick("Open", "In Process", "Closed"),
     ("activit", "type"): _pick("ORDER", "CART", "TICKET"),
     ("agent", "uid"): _pick(*_AGENTS),
@@ -133,14 +135,11 @@ def _json_type(value: Any) -> str:
 def _in_bounds(v: float, s: Mapping[str, Any]) -> bool:
     m = s.get("multipleOf")
     # Mirrors jsonschema: a float divisor is checked by division, an integer one by remainder.
-    multiple = m is None or ((v / m).is_integer() if isinstance(m, float) else v % m == 0)
-    return (
-        multiple
-        and v >= s.get("minimum", -math.inf)
-        and v <= s.get("maximum", math.inf)
-        and v > s.get("exclusiveMinimum", -math.inf)
-        and v < s.get("exclusiveMaximum", math.inf)
-    )
+    if m is not None and not ((v / m).is_integer() if isinstance(m, float) else v % m == 0):
+        return False
+    inclusive = s.get("minimum", -math.inf) <= v <= s.get("maximum", math.inf)
+    exclusive = s.get("exclusiveMinimum", -math.inf) < v < s.get("exclusiveMaximum", math.inf)
+    return bool(inclusive and exclusive)
 
 
 def _merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
@@ -245,7 +244,7 @@ class _Pattern:
 
     def quantifier(self) -> tuple[int, int]:
         rest = self.p[self.i :]
-        if rest[:1] in ("?", "*", "+") and rest:
+        if rest[:1] in ("?", "*", "+"):
             self.i += 1
             low, high = {"?": (0, 1), "*": (0, 3), "+": (1, 4)}[rest[0]]
         elif m := re.match(r"\{(\d+)(,(\d*))?\}", rest):
@@ -271,8 +270,9 @@ def _from_pattern(pattern: str, rng: random.Random) -> str:
 
 class _Generator:
     def __init__(self, rng: random.Random, root: Any) -> None:
-        self.rng, self.root = rng, root
-        self.person = (rng.choice(_FIRST), rng.choice(_LAST))
+        self.rng: random.Random = rng
+        self.root: Any = root
+        self.person: tuple[str, str] = (rng.choice(_FIRST), rng.choice(_LAST))
 
     def flat(self, schema: Any, hops: int = 0) -> tuple[dict[str, Any], str]:
         """The schema with $ref and allOf merged in, and the name of the first $ref followed."""
@@ -300,11 +300,10 @@ class _Generator:
     def fits(self, value: Any, schema: Any) -> bool:
         """A cheap check that a name-driven value satisfies the (flattened) schema."""
         s = self.flat(schema)[0]
-        types = [s["type"]] if isinstance(s.get("type"), str) else s.get("type")
         kind = _json_type(value)
         if any(k in s for k in ("oneOf", "anyOf", "not", "format")) or isinstance(value, dict):
             return False  # left to the schema-driven generator
-        if types is not None and kind not in types and not (kind == "integer" and "number" in types):
+        if "type" in s and not {kind, "number" if kind == "integer" else kind} & {*self.types(s)}:
             return False
         if ("const" in s and value != s["const"]) or ("enum" in s and value not in s["enum"]):
             return False
@@ -333,11 +332,12 @@ class _Generator:
             if branches := s.pop(key, None):
                 for branch in r.sample(branches, len(branches)):
                     try:
-                        return self.value({"allOf": [s, branch]}, context, parent, depth)
+                        return self.value({"allOf": [s, branch]}, name, parent, depth)
                     except _Unsatisfiable:
                         pass
                 raise _Unsatisfiable(f"no {key} branch can be generated")
-        types = self.types(s)
+        if not (types := self.types(s)):
+            raise _Unsatisfiable("no type is left after allOf")
         kind = "null" if "null" in types and (len(types) == 1 or r.random() < 0.1) else ""
         kind = kind or r.choice([t for t in types if t != "null"])
         if name and kind != "null":
@@ -357,7 +357,7 @@ class _Generator:
     @staticmethod
     def types(s: Mapping[str, Any]) -> list[str]:
         if "type" in s:
-            return [s["type"]] if isinstance(s["type"], str) else list(s["type"]) or ["null"]
+            return [s["type"]] if isinstance(s["type"], str) else list(s["type"])
         keywords = {
             "object": ("properties", "required", "additionalProperties", "minProperties"),
             "array": ("items", "prefixItems", "minItems", "maxItems", "contains"),
@@ -390,7 +390,7 @@ class _Generator:
             try:
                 out[k] = self.value(props.get(k, extra), k, context, depth + 1)
             except _Unsatisfiable:
-                if k in required or k in out:
+                if k in required:
                     raise
         while len(out) < s.get("minProperties", 0) and extra is not False:
             out[f"{self.rng.choice(_WORDS)}{len(out)}"] = self.value(extra, "", context, depth + 1)
@@ -398,7 +398,7 @@ class _Generator:
         self.paginate(out, props, None)
         if isinstance(out.get("pagination"), dict):
             counts = [len(v) for v in out.values() if isinstance(v, list)]
-            pagination = self.flat(props["pagination"])[0].get("properties", {})
+            pagination = self.flat(props.get("pagination", True))[0].get("properties", {})
             self.paginate(out["pagination"], pagination, counts[0] if counts else None)
         return out
 
@@ -420,9 +420,8 @@ class _Generator:
         if items is False:
             high = min(high, len(prefix))
         first = min(max(low, 1), high)
-        count = self.rng.randint(first, min(high, max(first, 3))) if depth < _OPTIONAL_DEPTH else low
-        if "contains" in s and count == 0:
-            count = 1
+        count = self.rng.randint(first, min(high, max(first, 3)))
+        count = max(count if depth < _OPTIONAL_DEPTH else low, int("contains" in s))
         out: list[Any] = []
         for i in range(count * 10):  # retries only matter for uniqueItems
             if len(out) == count:
@@ -456,7 +455,7 @@ class _Generator:
         low = max(s.get("minimum", -math.inf), s.get("exclusiveMinimum", -math.inf))
         high = min(s.get("maximum", math.inf), s.get("exclusiveMaximum", math.inf))
         if math.isinf(low):
-            low = min(0, high - 1000) if math.isinf(high) or high >= 0 else high - 1000
+            low = 0 if high > 0 else high - 1000
         if math.isinf(high):
             high = low + 1000
         step = Fraction(str(s.get("multipleOf", 1 if integer else "0.01")))
@@ -484,5 +483,8 @@ def generate(schema: Mapping[str, Any], *, seed: int, root: Mapping[str, Any] | 
     schema itself). Raises ValueError for an unresolvable or non-local `$ref`, or a schema whose
     required parts cannot be generated (e.g. an unsupported `pattern` on a required property).
     """
-    rng = random.Random(seed)
-    return _Generator(rng, schema if root is None else root).value(schema, "", "", 0)
+    named = (root or {}).get("components", {}).get("schemas", {})
+    # A named component is generated through its $ref, so its name can guide the heuristics.
+    name = next((n for n, s in named.items() if s == schema), None)
+    start = schema if name is None else {"$ref": f"#/components/schemas/{name}"}
+    return _Generator(random.Random(seed), root or schema).value(start, "", "", 0)
