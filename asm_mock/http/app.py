@@ -31,6 +31,7 @@ from asm_mock.http.errors import error_handlers
 from asm_mock.http.handlers import OperationHandlers, resolver
 from asm_mock.http.limits import BodyGuard
 from asm_mock.http.oauth import TOKEN_PATH, TokenEndpoint
+from asm_mock.http.prefer import PreferenceGate, PreferredAnswer
 from asm_mock.http.recorder import JournalRecorder
 from asm_mock.http.security import security_map
 from asm_mock.http.validation import VALIDATOR_MAP
@@ -106,11 +107,24 @@ def contract_app(
 
 def _mock_app(
     specification: ContractSpecification, service: MockService, controls: Controls
-) -> AsyncApp:
-    return contract_app(
+) -> ASGIApp:
+    app = contract_app(
         specification,
         resolver=resolver(OperationHandlers(lambda: service)),
         security=security_map(lambda: service.tokens, lambda: controls.settings.permissive_auth),
+    )
+    # Innermost, so preferred and canned answers still pass response validation.
+    app.add_middleware(
+        PreferredAnswer,
+        position=MiddlewarePosition.BEFORE_CONTEXT,
+        controls=controls,
+        spec=specification.raw,
+    )
+    routes = RouteTable(specification.raw, specification.base_path)
+    return PreferenceGate(
+        app,
+        controls=controls,
+        is_operation=lambda method, path: routes.operation_id(method, path) is not None,
     )
 
 
@@ -122,7 +136,7 @@ class AsmMockApp:
         service: MockService,
         settings: Settings,
         *,
-        api: AsyncApp,
+        api: ASGIApp,
         admin: AsyncApp,
         routes: RouteTable,
         journal: Journal,
@@ -132,7 +146,6 @@ class AsmMockApp:
         self.settings = settings
         self.journal = journal
         self.controls = controls
-        self.connexion_app = api
         token_endpoint = TokenEndpoint(lambda: service.tokens)
         guarded_api = BodyGuard(api)
 

@@ -48,12 +48,22 @@ class CompiledSchema:
 
     def __init__(self, schema: Any) -> None:
         self._schema = schema
-        self._fast = jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
         self._detailed: Draft202012Validator | None = None
+        # Connexion hands response schemas over with their refs resolved *and* a `components`
+        # copy attached, which can contain the schema itself: a cycle jsonschema-rs refuses.
+        fast_schema = (
+            {k: v for k, v in schema.items() if k != "components"}
+            if isinstance(schema, dict)
+            else schema
+        )
+        try:
+            self._fast: Any = jsonschema_rs.Draft202012Validator(fast_schema, validate_formats=True)
+        except ValueError:  # a schema it cannot take: the Python engine judges everything
+            self._fast = None
 
     def first_error(self, instance: Any) -> SchemaError | None:
         try:
-            if self._fast.is_valid(instance):
+            if self._fast is not None and self._fast.is_valid(instance):
                 return None
         except (ValueError, OverflowError):
             pass  # a value jsonschema-rs cannot represent: let the Python engine judge it
@@ -62,7 +72,7 @@ class CompiledSchema:
                 self._schema, format_checker=Draft202012Validator.FORMAT_CHECKER
             )
         error = best_match(self._detailed.iter_errors(instance))
-        if error is None:  # the engines disagree: trust the stricter verdict, say what Rust saw
+        if error is None and self._fast is not None:  # the engines disagree: trust the stricter
             rust = next(iter(self._fast.iter_errors(instance)))
             error = SchemaError(rust.message, path=list(rust.instance_path))
         return error
