@@ -269,3 +269,11 @@ def test_a_chunked_json_body_is_read_like_any_other(
         client.delete(f"{BASE}/sessions/{response.json()['sessionId']}", headers=auth).status_code
         == 200
     )
+
+
+def test_fault_reset_drops_the_connection_mid_answer(
+    client: httpx.Client, auth: dict[str, str]
+) -> None:
+    with pytest.raises(httpx.RemoteProtocolError):
+        client.get(f"{BASE}/agents/asagent", headers={**auth, "Prefer": "fault=reset"})
+    assert client.get(f"{BASE}/agents/asagent", headers=auth).status_code == 200
