@@ -61,6 +61,12 @@ def search_customers(
         )
     needle = query.strip().lower()
     candidates = world.customers_on(site)
-    hits = candidates if not needle else tuple(c for c in candidates if _matches(c, needle))
+    if not needle:
+        hits = candidates
+    elif "\0" in needle:
+        hits = ()
+    else:
+        haystacks = world.search_haystacks(site)
+        hits = tuple(c for c, text in zip(candidates, haystacks, strict=True) if needle in text)
     start = current_page * page_size
     return SearchPage(hits[start : start + page_size], current_page, page_size, len(hits))

@@ -72,6 +72,7 @@ class World:
     _tickets: dict[_SiteKey, tuple[Ticket, ...]] = field(init=False, repr=False)
     _site_customers: dict[str, tuple[Customer, ...]] = field(init=False, repr=False)
     _users: dict[str, User] = field(init=False, repr=False)
+    _haystacks: dict[str, tuple[str, ...]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         by_key: dict[str, Customer] = {}
@@ -100,6 +101,16 @@ class World:
         }
         users.update({a.uid: User(a.uid, a.password, a.groups) for a in self.agents.values()})
         object.__setattr__(self, "_users", users)
+        # What search matches against, lowercased once: name, uid and customerId in one string
+        # (NUL-separated, so a query cannot match across two fields).
+        object.__setattr__(
+            self,
+            "_haystacks",
+            {
+                site: tuple(f"{c.name.lower()}\0{c.uid}\0{c.customer_id}" for c in customers)
+                for site, customers in self._site_customers.items()
+            },
+        )
 
     # -- look-ups that answer SAP's errors -------------------------------------------------
 
@@ -149,6 +160,10 @@ class World:
 
     def customers_on(self, site: BaseSite) -> tuple[Customer, ...]:
         return self._site_customers.get(site.uid, ())
+
+    def search_haystacks(self, site: BaseSite) -> tuple[str, ...]:
+        """Per customer of `customers_on(site)`, in the same order: the text search looks in."""
+        return self._haystacks.get(site.uid, ())
 
     def carts_of(self, customer: Customer, site: BaseSite) -> tuple[Cart, ...]:
         return self._carts.get((customer.uid, site.uid), ())
