@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -64,10 +65,12 @@ def main() -> int:
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    # The server's output goes to a file: a pipe nobody reads fills up and blocks the server.
+    log = tempfile.TemporaryFile()
     server = subprocess.Popen(
         [str(BIN / "asm-mock"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         wait_until_up(base, server)
@@ -95,12 +98,15 @@ def main() -> int:
     finally:
         server.terminate()
         try:
-            _, errors = server.communicate(timeout=10)
+            server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
-            _, errors = server.communicate()
-        if errors and b"Traceback" in errors:
-            print(errors.decode(errors="replace")[-4000:], file=sys.stderr)
+            server.wait()
+        log.seek(0)
+        output = log.read()
+        log.close()
+        if b"Traceback" in output:
+            print(output.decode(errors="replace")[-4000:], file=sys.stderr)
 
 
 if __name__ == "__main__":

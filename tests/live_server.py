@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,6 +47,8 @@ class LiveServer:
 @contextmanager
 def live_server(*options: str, timeout: float = 30) -> Iterator[LiveServer]:
     port = free_port()
+    # Output goes to a file: a pipe nobody reads while the test runs fills up and blocks the server.
+    log = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -58,7 +61,7 @@ def live_server(*options: str, timeout: float = 30) -> Iterator[LiveServer]:
             str(port),
             *options,
         ],
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
@@ -66,8 +69,8 @@ def live_server(*options: str, timeout: float = 30) -> Iterator[LiveServer]:
         deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                raise AssertionError(f"asm-mock exited early:\n{output}")
+                log.seek(0)
+                raise AssertionError(f"asm-mock exited early:\n{log.read().decode()}")
             assert time.monotonic() < deadline, "asm-mock did not come up"
             try:
                 httpx.get(f"{url}{BASE}/openapi.json", timeout=1)
@@ -78,7 +81,8 @@ def live_server(*options: str, timeout: float = 30) -> Iterator[LiveServer]:
     finally:
         process.terminate()
         try:
-            process.communicate(timeout=10)
+            process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-            process.communicate()
+            process.wait()
+        log.close()
