@@ -6,8 +6,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from openapi_spec_validator import OpenAPIV31SpecValidator
 
+from asm_mock.domain.controls import Latency, RuntimeSettings
 from asm_mock.domain.journal import Journal, JournalEntry
+from asm_mock.http.admin import admin_specification
 from asm_mock.http.app import AsmMockApp, create_app
 from asm_mock.settings import Settings
 from tests.conftest import BASE, assert_occ_error, password_token
@@ -171,3 +174,83 @@ def test_journal_ring_keeps_the_newest_and_filters() -> None:
     assert [e.path for e in journal.entries(operation_id="op")] == ["/p/3"]
     with pytest.raises(ValueError):
         Journal(capacity=0)
+
+
+# -- run-time settings ------------------------------------------------------------------------
+
+
+async def test_settings_start_from_the_command_line_defaults(admin: httpx.AsyncClient) -> None:
+    settings = await admin.get("/__admin/settings")
+    assert settings.json() == {"latency": "0", "errorRate": 0.0, "authMode": "strict"}
+
+
+async def test_patching_settings_changes_only_the_fields_given(
+    admin: httpx.AsyncClient, app: AsmMockApp
+) -> None:
+    patched = await admin.patch("/__admin/settings", json={"latency": "50-300", "errorRate": 0.25})
+    assert patched.json() == {"latency": "50-300", "errorRate": 0.25, "authMode": "strict"}
+    again = await admin.patch("/__admin/settings", json={"latency": "120"})
+    assert again.json() == {"latency": "120", "errorRate": 0.25, "authMode": "strict"}
+    assert (await admin.get("/__admin/settings")).json() == again.json()
+    assert app.controls.settings.latency == Latency(120, 120)
+    assert app.controls.settings.error_rate == 0.25
+    assert (await admin.patch("/__admin/settings", json={})).json() == again.json()
+
+
+async def test_permissive_auth_takes_effect_at_once(
+    admin: httpx.AsyncClient, client: httpx.AsyncClient
+) -> None:
+    anything = {"Authorization": "Bearer not-a-token"}
+    assert_occ_error(
+        await client.get(f"{BASE}/agents/asagent", headers=anything), 401, "InvalidTokenError"
+    )
+    await admin.patch("/__admin/settings", json={"authMode": "permissive"})
+    assert (await client.get(f"{BASE}/agents/asagent", headers=anything)).status_code == 200
+    assert (await admin.get("/__admin/health")).json()["authMode"] == "permissive"
+
+
+@pytest.mark.parametrize(
+    ("change", "subject"),
+    [
+        ({"latency": "300-50"}, "latency"),  # the contract's pattern passes it, Latency does not
+        ({"latency": "99999"}, "latency"),
+        ({"latency": "fast"}, "latency"),
+        ({"errorRate": 1.5}, "errorRate"),
+        ({"errorRate": "0.5"}, "errorRate"),
+        ({"authMode": "lenient"}, "authMode"),
+    ],
+)
+async def test_an_invalid_change_is_400_naming_the_field_and_changes_nothing(
+    admin: httpx.AsyncClient, app: AsmMockApp, change: dict[str, object], subject: str
+) -> None:
+    before = app.controls.settings
+    # a valid field alongside the invalid one: the change applies whole or not at all
+    response = await admin.patch("/__admin/settings", json={"authMode": "permissive", **change})
+    assert_occ_error(response, 400, "ValidationError", subject=subject)
+    assert app.controls.settings == before
+
+
+async def test_settings_refuse_unknown_fields_and_untyped_bodies(
+    admin: httpx.AsyncClient,
+) -> None:
+    assert_occ_error(
+        await admin.patch("/__admin/settings", json={"latencyMs": 5}), 400, "ValidationError"
+    )
+    untyped = await admin.patch("/__admin/settings", content=b'{"latency": "5"}')
+    assert_occ_error(untyped, 415, "UnsupportedMediaTypeError")
+    assert (await admin.get("/__admin/settings")).json()["latency"] == "0"
+
+
+async def test_reset_restores_the_starting_settings(
+    admin: httpx.AsyncClient, app: AsmMockApp
+) -> None:
+    await admin.patch("/__admin/settings", json={"latency": "5", "authMode": "permissive"})
+    await admin.post("/__admin/reset")
+    assert (await admin.get("/__admin/settings")).json()["latency"] == "0"
+    assert app.controls.settings == RuntimeSettings()
+
+
+def test_the_admin_document_is_valid_openapi_3_1() -> None:
+    document = admin_specification().raw
+    OpenAPIV31SpecValidator(document).validate()
+    assert {"/state", "/settings", "/scenarios", "/scenarios/{name}"} <= set(document["paths"])

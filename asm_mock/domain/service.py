@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -72,6 +72,27 @@ class MockService:
                 world=self.world, store=self.store, clock=self.clock, ids=SessionIds(world.seed)
             )
 
+    def restore(self, world: World, sessions: Iterable[AssistedSession]) -> None:
+        """Swap in `world` and exactly these sessions (a restored snapshot) in one step.
+
+        The caller has checked that the sessions fit the world (see `asm_mock.domain.snapshot`).
+        New session ids restart from the world's seed, skipping the ids already stored.
+        """
+        kept = tuple(sessions)
+        with self._world_lock:
+            self._world = world
+            self.store.replace_sessions(kept)
+            self.sessions = SessionService(
+                world=self.world,
+                store=self.store,
+                clock=self.clock,
+                ids=_unused_ids(SessionIds(world.seed), self.store),
+            )
+
+    def expire_tokens(self) -> int:
+        """Every issued token expires now (clients must refresh or log in again)."""
+        return self.store.expire_tokens(self.clock())
+
     def reset(self, *, drop_tokens: bool = False) -> None:
         """Back to the world the mock started with; sessions end, tokens stay unless dropped."""
         self.replace_world(self._seeded_world)
@@ -115,3 +136,15 @@ class MockService:
 
     def session_history(self, customer_id: str) -> list[AssistedSession]:
         return self.store.sessions_of_customer(customer_id)
+
+
+def _unused_ids(ids: Callable[[], str], store: SessionStore) -> Callable[[], str]:
+    """`ids`, skipping any id a stored session already has (restored sessions keep theirs)."""
+
+    def draw() -> str:
+        while True:
+            candidate = ids()
+            if store.session(candidate) is None:
+                return candidate
+
+    return draw

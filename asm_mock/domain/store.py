@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
@@ -49,6 +50,10 @@ class TokenStore(Protocol):
 
     def clear_tokens(self) -> None: ...
 
+    def expire_tokens(self, now: datetime) -> int:
+        """Make every stored token expire at `now` (refresh tokens stay usable); return how many."""
+        ...
+
 
 class SessionStore(Protocol):
     def start_session(self, session: AssistedSession, now: datetime) -> AssistedSession | None:
@@ -66,6 +71,14 @@ class SessionStore(Protocol):
     def session_count(self) -> int: ...
 
     def clear_sessions(self) -> None: ...
+
+    def all_sessions(self) -> list[AssistedSession]:
+        """Every stored session: the ACTIVE ones, then the ENDED ones, each oldest first."""
+        ...
+
+    def replace_sessions(self, sessions: Iterable[AssistedSession]) -> None:
+        """Replace every stored session in one step (at most one ACTIVE session per agent)."""
+        ...
 
 
 class InMemoryStore:
@@ -134,6 +147,14 @@ class InMemoryStore:
             self._tokens.clear()
             self._refresh.clear()
 
+    def expire_tokens(self, now: datetime) -> int:
+        with self._lock:
+            self._tokens = {
+                key: replace(token, expires_at=min(token.expires_at, now))
+                for key, token in self._tokens.items()
+            }
+            return len(self._tokens)
+
     # -- sessions ---------------------------------------------------------------------------
 
     def start_session(self, session: AssistedSession, now: datetime) -> AssistedSession | None:
@@ -182,3 +203,19 @@ class InMemoryStore:
             self._active.clear()
             self._active_of_agent.clear()
             self._ended.clear()
+
+    def all_sessions(self) -> list[AssistedSession]:
+        with self._lock:
+            return [*self._active.values(), *self._ended.values()]
+
+    def replace_sessions(self, sessions: Iterable[AssistedSession]) -> None:
+        with self._lock:
+            self._active.clear()
+            self._active_of_agent.clear()
+            self._ended.clear()
+            for session in sessions:
+                if session.status is SessionStatus.ACTIVE:
+                    self._active[session.session_id] = session
+                    self._active_of_agent[session.agent_uid] = session.session_id
+                else:
+                    self._remember_ended(session)

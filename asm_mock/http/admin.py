@@ -13,14 +13,31 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from asm_mock import __version__
 from asm_mock.domain.controls import Controls
-from asm_mock.domain.errors import ApiError, ForbiddenError, UnauthorizedError
+from asm_mock.domain.errors import (
+    ApiError,
+    FixtureError,
+    ForbiddenError,
+    UnauthorizedError,
+    UnsupportedMediaTypeError,
+    ValidationError,
+)
 from asm_mock.domain.journal import Journal, JournalEntry
+from asm_mock.domain.scenarios import (
+    Scenario,
+    apply,
+    load_scenarios,
+    scenario_named,
+    settings_changes,
+    settings_view,
+)
 from asm_mock.domain.service import MockService
+from asm_mock.domain.snapshot import dump_state, load_state
 from asm_mock.http.contract import ContractSpecification, load_contract
 from asm_mock.http.errors import send_error
 from asm_mock.http.serialize import timestamp
+from asm_mock.resources import default_fixtures_dir
 
-__all__ = ["ADMIN_PATH", "AdminGuard", "AdminHandlers", "admin_specification"]
+__all__ = ["ADMIN_PATH", "AdminGuard", "AdminHandlers", "ScenarioError", "admin_specification"]
 
 ADMIN_PATH = "/__admin"
 Answer = tuple[dict[str, Any], int]
@@ -43,11 +60,39 @@ def _entry(entry: JournalEntry) -> dict[str, Any]:
     }
 
 
+def _json_object(body: Any) -> dict[str, Any]:
+    """The parsed JSON body. BodyGuard refuses untyped bodies of POSTs only; without a JSON
+    Content-Type Connexion hands PUT and PATCH handlers the raw bytes, unvalidated."""
+    if not isinstance(body, dict):
+        raise UnsupportedMediaTypeError(
+            "Content-Type header is missing or not JSON; this operation consumes application/json"
+        )
+    return body
+
+
+class ScenarioError(ApiError):
+    """A scenario file is invalid, or the scenario clashes with the current world."""
+
+    status_code = 409
+    error_type = "ScenarioError"
+
+    def __init__(self, error: FixtureError) -> None:
+        super().__init__(str(error), reason="invalid", subject=error.file, subject_type="scenario")
+
+
 class AdminHandlers:
-    def __init__(self, service: MockService, journal: Journal, controls: Controls) -> None:
+    def __init__(
+        self,
+        service: MockService,
+        journal: Journal,
+        controls: Controls,
+        *,
+        scenarios: Path | None = None,
+    ) -> None:
         self._service = service
         self._journal = journal
         self._controls = controls
+        self._scenario_dir = scenarios  # None: the packaged fixtures/scenarios
 
     def _health(self) -> dict[str, Any]:
         return {
@@ -92,6 +137,60 @@ class AdminHandlers:
     async def clearRequests(self) -> Answer:  # noqa: N802
         self._journal.clear()
         return self._journal_body([]), 200
+
+    # -- state ------------------------------------------------------------------------------
+
+    async def getState(self) -> Answer:  # noqa: N802
+        return dump_state(self._service.world(), self._service.store.all_sessions()), 200
+
+    async def putState(self, body: Any) -> Answer:  # noqa: N802
+        restored = load_state(_json_object(body))  # checked in full before anything changes
+        self._service.restore(restored.world, restored.sessions)
+        return self._health(), 200
+
+    # -- settings ---------------------------------------------------------------------------
+
+    async def getSettings(self) -> Answer:  # noqa: N802
+        return settings_view(self._controls.settings), 200
+
+    async def updateSettings(self, body: Any) -> Answer:  # noqa: N802
+        changes = settings_changes(_json_object(body))
+        try:
+            settings = self._controls.update(**changes)
+        except ValueError as error:  # a rule of RuntimeSettings as a whole
+            raise ValidationError(str(error), reason="invalid", subject_type="body") from None
+        return settings_view(settings), 200
+
+    # -- scenarios --------------------------------------------------------------------------
+
+    def _scenarios(self) -> dict[str, Scenario]:
+        directory = self._scenario_dir or default_fixtures_dir() / "scenarios"
+        if not directory.is_dir():
+            return {}  # none to list; applying one answers 404
+        try:
+            return load_scenarios(directory)
+        except FixtureError as error:
+            raise ScenarioError(error) from None
+
+    async def listScenarios(self) -> Answer:  # noqa: N802
+        scenarios = [
+            {"name": s.name, "description": s.description} for s in self._scenarios().values()
+        ]
+        return {"scenarios": scenarios}, 200
+
+    async def applyScenario(self, name: str) -> Answer:  # noqa: N802
+        scenario = scenario_named(self._scenarios(), name)
+        try:
+            apply(scenario, service=self._service, controls=self._controls)
+        except FixtureError as error:
+            raise ScenarioError(error) from None
+        return {
+            "name": scenario.name,
+            "description": scenario.description,
+            "settings": settings_view(self._controls.settings),
+            "customers": len(self._service.world().customers),
+            "sessions": self._service.store.session_count(),
+        }, 200
 
     def resolver(self) -> Resolver:
         def lookup(operation_id: str) -> Callable[..., Any]:

@@ -1,0 +1,489 @@
+"""Scenarios: named situations (fixtures/scenarios/*.yaml) applied at start-up or at run time.
+
+A scenario file has a `description` and any of `settings` (latency, errorRate, authMode, as
+`PATCH /__admin/settings` takes them), `world` (`clear_customers`, and `customers` in the format
+of fixtures/customers.yaml plus an optional `generate: {orders: N, carts: N, tickets: N}`),
+`tokens: {expire_all: true}` and `responses` (canned answers per operationId: a status the
+contract documents, a body valid against its schema, optionally headers it documents). Every file
+is validated in full when loaded — structure, customers (with the fixture loader's own schema and
+checks) and each canned body against the contract's response schema — and every error names the
+file, the path and the problem. Applying is atomic: everything is checked and built first.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+from asm_mock.domain.controls import CannedAnswer, Controls, Latency, RuntimeSettings
+from asm_mock.domain.errors import FixtureError, NotFoundError, ValidationError
+from asm_mock.domain.fixtures import (  # the fixture loader's own checks, reused as they are
+    _FORMAT_CHECKER,
+    _RELEVANCE,
+    FIXTURE_SCHEMA,
+    FixtureCustomer,
+    _Builder,
+    _describe,
+    _pointer,
+    _StrictLoader,
+)
+from asm_mock.domain.generate import _Counter, _fixture_customer, _fixture_history, _HistoryWriter
+from asm_mock.domain.model import Customer
+from asm_mock.domain.service import MockService
+from asm_mock.domain.world import World
+from asm_mock.resources import contract_path
+
+__all__ = [
+    "AUTH_MODES",
+    "SCENARIO_SCHEMA",
+    "Scenario",
+    "ScenarioCustomer",
+    "apply",
+    "apply_scenario",
+    "load_scenarios",
+    "scenario_named",
+    "settings_changes",
+    "settings_view",
+]
+
+AUTH_MODES = ("strict", "permissive")
+_HISTORY = ("carts", "orders", "tickets")
+_COUNT = {"type": "integer", "minimum": 0, "maximum": 10_000}
+_SCENARIO_CUSTOMER = dict(FIXTURE_SCHEMA["properties"]["customers"]["items"])
+_SCENARIO_CUSTOMER["properties"] = {
+    **_SCENARIO_CUSTOMER["properties"],
+    "generate": {
+        "type": "object",
+        "properties": dict.fromkeys(_HISTORY, _COUNT),
+        "minProperties": 1,
+        "additionalProperties": False,
+    },
+}
+SCENARIO_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "asm-mock scenario file",
+    "type": "object",
+    "required": ["description"],
+    "additionalProperties": False,
+    "properties": {
+        "description": {"type": "string", "minLength": 1},
+        "settings": {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": False,
+            "properties": {
+                "latency": {"type": ["string", "integer"]},  # YAML reads `latency: 120` as a number
+                "errorRate": {"type": "number", "minimum": 0, "maximum": 1},
+                "authMode": {"enum": list(AUTH_MODES)},
+            },
+        },
+        "world": {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": False,
+            "properties": {
+                "clear_customers": {"type": "boolean"},
+                "customers": {"type": "array", "items": _SCENARIO_CUSTOMER},
+            },
+        },
+        "tokens": {
+            "type": "object",
+            "required": ["expire_all"],
+            "additionalProperties": False,
+            "properties": {"expire_all": {"type": "boolean"}},
+        },
+        "responses": {
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
+            "additionalProperties": {
+                "type": "object",
+                "required": ["status"],
+                "additionalProperties": False,
+                "properties": {
+                    "status": {"type": "integer", "minimum": 100, "maximum": 599},
+                    "body": {},
+                    "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+            },
+        },
+    },
+}
+_VALIDATOR = Draft202012Validator(SCENARIO_SCHEMA, format_checker=_FORMAT_CHECKER)
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_CODE_FLOOR = 70_000  # codes invented for scenario customers start above every existing one
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioCustomer:
+    fixture: FixtureCustomer
+    generate: Mapping[str, int]  # exact counts of carts/orders/tickets to invent
+    path: str  # where it is in the file, for errors found when applying
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    file: str
+    description: str
+    settings: Mapping[str, Any]  # RuntimeSettings field -> value
+    clear_customers: bool
+    customers: tuple[ScenarioCustomer, ...]
+    expire_tokens: bool
+    responses: Mapping[str, CannedAnswer]
+
+    @property
+    def changes_world(self) -> bool:
+        return self.clear_customers or bool(self.customers)
+
+
+# -- run-time settings, as PATCH /__admin/settings and scenario files spell them -------------
+
+
+def _setting_error(name: str, problem: str) -> ValidationError:
+    return ValidationError(
+        f"Invalid setting {name}: {problem}", reason="invalid", subject=name, subject_type="body"
+    )
+
+
+def settings_changes(values: Mapping[str, Any]) -> dict[str, Any]:
+    """{latency, errorRate, authMode} -> `RuntimeSettings` changes, all checked before any is used.
+
+    Raises the OCC `ValidationError` whose subject is the offending field.
+    """
+    changes: dict[str, Any] = {}
+    for name, value in values.items():
+        if name == "latency":
+            try:
+                changes["latency"] = Latency.parse(str(value))
+            except ValueError as error:
+                problem = str(error).removeprefix(f"latency {str(value)!r}: ")
+                raise _setting_error(name, f"{str(value)!r}: {problem}") from None
+        elif name == "errorRate":
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+                raise _setting_error(name, f"{value!r} is not a number from 0 to 1")
+            changes["error_rate"] = float(value)
+        elif name == "authMode":
+            if value not in AUTH_MODES:
+                raise _setting_error(name, f"{value!r} is not one of {', '.join(AUTH_MODES)}")
+            changes["permissive_auth"] = value == "permissive"
+        else:
+            raise _setting_error(name, "unknown setting (known: latency, errorRate, authMode)")
+    return changes
+
+
+def settings_view(settings: RuntimeSettings) -> dict[str, Any]:
+    return {
+        "latency": str(settings.latency),
+        "errorRate": settings.error_rate,
+        "authMode": AUTH_MODES[settings.permissive_auth],
+    }
+
+
+# -- canned answers against the contract ------------------------------------------------------
+
+_CONTRACT_URI = "urn:asm-mock:contract"
+
+
+class _CannedBodies:
+    """Each canned body must fit the contract's schema for its operation and documented status."""
+
+    def __init__(self, contract: Path) -> None:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        self._document: dict[str, Any] = yaml.load(contract.read_text("utf-8"), Loader=loader)  # noqa: S506
+        resource = DRAFT202012.create_resource(self._document)
+        self._registry: Registry[Any] = Registry().with_resource(_CONTRACT_URI, resource)
+        self._operations: dict[str, str] = {}  # operationId -> JSON pointer of its responses
+        for template, item in self._document["paths"].items():
+            for method, operation in item.items():
+                if isinstance(operation, dict) and "operationId" in operation:
+                    escaped = template.replace("~", "~0").replace("/", "~1")
+                    self._operations[operation["operationId"]] = (
+                        f"/paths/{escaped}/{method}/responses"
+                    )
+
+    def _at(self, pointer: str) -> Any:
+        node: Any = self._document
+        for part in pointer.split("/")[1:]:
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        return node
+
+    def check(self, file: str, operation_id: str, raw: Mapping[str, Any]) -> CannedAnswer:
+        at = f"/responses/{operation_id}"
+        if operation_id not in self._operations:
+            known = ", ".join(sorted(self._operations))
+            raise FixtureError(file, at, f"unknown operationId (the contract has: {known})")
+        pointer = f"{self._operations[operation_id]}/{raw['status']}"
+        responses = self._at(self._operations[operation_id])
+        if str(raw["status"]) not in responses:
+            documented = ", ".join(sorted(str(s) for s in responses))
+            problem = f"{operation_id} does not document status {raw['status']} ({documented})"
+            raise FixtureError(file, f"{at}/status", problem)
+        response = responses[str(raw["status"])]
+        if "$ref" in response:
+            pointer = response["$ref"].removeprefix("#")
+            response = self._at(pointer)
+        allowed = {name.lower() for name in response.get("headers", {})}
+        headers: dict[str, str] = raw.get("headers", {})
+        for name in headers:
+            if name.lower() not in allowed:
+                known = ", ".join(sorted(response.get("headers", {}))) or "none"
+                problem = f"the contract documents no such header here (documented: {known})"
+                raise FixtureError(file, f"{at}/headers/{name}", problem)
+        if "application/json" not in response.get("content", {}):
+            if "body" in raw:
+                raise FixtureError(file, f"{at}/body", "the contract documents no JSON body here")
+            return CannedAnswer(raw["status"], None, headers)
+        if "body" not in raw:
+            raise FixtureError(file, at, "'body' is required: the contract documents a JSON body")
+        body = raw["body"]
+        try:
+            json.dumps(body, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise FixtureError(file, f"{at}/body", f"not JSON ({exc}); quote dates") from None
+        schema_ref = f"{_CONTRACT_URI}#{pointer}/content/application~1json/schema"
+        validator = Draft202012Validator(
+            {"$ref": schema_ref},
+            registry=self._registry,
+            format_checker=Draft202012Validator.FORMAT_CHECKER,
+        )
+        error = best_match(validator.iter_errors(body))
+        if error is not None:
+            where = f"{at}/body{_pointer(error.absolute_path)}"
+            raise FixtureError(file, where, f"breaks the contract's schema: {error.message}")
+        return CannedAnswer(raw["status"], body, headers)
+
+
+# -- loading -----------------------------------------------------------------------------------
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FixtureError(path.name, "", f"cannot read file: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise FixtureError(path.name, "", f"invalid YAML: {exc}") from exc
+    if not isinstance(document, dict):
+        raise FixtureError(path.name, "", "expected a mapping with a description")
+    error = best_match(_VALIDATOR.iter_errors(document), key=_RELEVANCE)
+    if error is not None:
+        raise FixtureError(path.name, _pointer(error.absolute_path), _describe(error))
+    return document
+
+
+def _customers(file: str, raw: list[dict[str, Any]]) -> tuple[ScenarioCustomer, ...]:
+    plain = [{k: v for k, v in c.items() if k != "generate"} for c in raw]
+    builder = _Builder()
+    try:
+        builder.add(file, {"customers": plain})
+        fixtures = builder.finish().customers
+    except FixtureError as error:
+        raise FixtureError(file, f"/world{error.path}", error.problem) from None
+    customers = []
+    for i, (customer, source) in enumerate(zip(fixtures, raw, strict=True)):
+        generate = source.get("generate", {})
+        for kind in generate:
+            if kind in source:
+                problem = f"{kind} is given both as a list and in generate"
+                raise FixtureError(file, f"/world/customers/{i}/generate/{kind}", problem)
+        customers.append(ScenarioCustomer(customer, generate, f"/world/customers/{i}"))
+    return tuple(customers)
+
+
+def _scenario(path: Path, bodies: _CannedBodies) -> Scenario:
+    file = path.name
+    if not _NAME.match(path.stem):
+        raise FixtureError(file, "", "a scenario's name is lowercase letters, digits and dashes")
+    document = _read(path)
+    if not {"settings", "world", "tokens", "responses"} & document.keys():
+        raise FixtureError(file, "", "a scenario needs settings, world, tokens or responses")
+    try:
+        settings = settings_changes(document.get("settings", {}))
+    except ValidationError as error:
+        raise FixtureError(file, f"/settings/{error.subject}", error.message) from None
+    world = document.get("world", {})
+    return Scenario(
+        name=path.stem,
+        file=file,
+        description=document["description"].strip(),
+        settings=settings,
+        clear_customers=world.get("clear_customers", False),
+        customers=_customers(file, world.get("customers", [])),
+        expire_tokens=document.get("tokens", {}).get("expire_all", False),
+        responses={
+            op: bodies.check(file, op, raw) for op, raw in document.get("responses", {}).items()
+        },
+    )
+
+
+def load_scenarios(directory: Path, *, contract: Path | None = None) -> dict[str, Scenario]:
+    """Every `*.yaml` directly in `directory`, by name (the file's stem), fully validated."""
+    if not directory.is_dir():
+        raise FixtureError(str(directory), "", "scenarios directory not found")
+    bodies = _CannedBodies(contract or contract_path())
+    files = sorted(p for p in directory.glob("*.yaml") if p.is_file())
+    return {path.stem: _scenario(path, bodies) for path in files}
+
+
+# -- applying ----------------------------------------------------------------------------------
+
+
+def _without(world: World, scenario: Scenario) -> World:
+    """The world minus the customers the scenario clears or replaces, and their history."""
+    replaced = {c.fixture.uid for c in scenario.customers}
+    kept = () if scenario.clear_customers else world.customers
+    kept = tuple(c for c in kept if c.uid not in replaced)
+    uids = {c.uid for c in kept}
+    return replace(
+        world,
+        customers=kept,
+        carts=tuple(c for c in world.carts if c.customer_uid in uids),
+        orders=tuple(o for o in world.orders if o.customer_uid in uids),
+        tickets=tuple(t for t in world.tickets if t.customer_uid in uids),
+    )
+
+
+def _clashes(scenario: Scenario, kept: World) -> None:
+    """Scenario customers replace customers of the same uid, but share no other identifier."""
+    customer_ids = {c.customer_id for c in kept.customers}
+    codes = {x.code for x in kept.carts} | {x.code for x in kept.orders}
+    ticket_ids = {t.id for t in kept.tickets}
+    for sc in scenario.customers:
+        f, at = sc.fixture, sc.path
+        found = [
+            (f"{at}/uid", f.uid in kept.agents, f"{f.uid!r} is an agent's uid"),
+            (f"{at}/customer_id", f.customer_id in customer_ids, "another customer has this id"),
+        ]
+        for kind, given in (
+            ("carts", [c.code for c in f.carts or ()]),
+            ("orders", [o.code for o in f.orders or ()]),
+        ):
+            found += [
+                (f"{at}/{kind}/{i}/code", code in codes, f"code {code!r} is taken")
+                for i, code in enumerate(given)
+            ]
+        found += [
+            (f"{at}/tickets/{i}/id", t.id in ticket_ids, f"ticket id {t.id!r} is taken")
+            for i, t in enumerate(f.tickets or ())
+        ]
+        for where, clash, what in found:
+            if clash:
+                raise FixtureError(scenario.file, where, f"{what} in the current world")
+
+
+def _counter(keys: Iterable[str]) -> _Counter:
+    return _Counter(max((int(k) for k in keys), default=_CODE_FLOOR - 1) + 1)
+
+
+def _invent(seed: int, sc: ScenarioCustomer, customer: Customer, writer: _Writer) -> None:
+    """What `generate` asks for, in exact numbers, drawn as the generator draws history."""
+    rng = random.Random(f"{seed}:scenario:{customer.uid}")
+    draft = _HistoryWriter(_Counter(0), _Counter(0))  # its codes are replaced below
+    want = {kind: sc.generate.get(kind, 0) for kind in _HISTORY}
+    while len(draft.carts) < want["carts"]:
+        draft.carts_for(rng, customer)
+    while len(draft.orders) < want["orders"]:
+        draft.orders_for(rng, customer)
+    while len(draft.tickets) < want["tickets"]:
+        draft.tickets_for(rng, customer)
+    # the writer's own counters hand out codes and ids, in order, after the world's
+    writer.carts += [replace(c, code=writer.code()) for c in draft.carts[: want["carts"]]]
+    writer.orders += [replace(o, code=writer.code()) for o in draft.orders[: want["orders"]]]
+    writer.tickets += [replace(t, id=writer.ticket_id()) for t in draft.tickets[: want["tickets"]]]
+
+
+def _world_of(scenario: Scenario, world: World) -> World:
+    """The world the scenario describes, built from the current one; checked before it is built."""
+    kept = _without(world, scenario)
+    _clashes(scenario, kept)
+    given = [sc.fixture for sc in scenario.customers]
+    codes = [x.code for f in given for x in f.carts or ()]
+    codes += [x.code for f in given for x in f.orders or ()]
+    codes += [x.code for x in kept.carts] + [x.code for x in kept.orders]
+    ids = [t.id for f in given for t in f.tickets or ()] + [t.id for t in kept.tickets]
+    writer = _Writer(_counter(codes), _counter(ids))
+    customers = list(kept.customers)
+    for sc in scenario.customers:
+        customer = _fixture_customer(sc.fixture)
+        customers.append(customer)
+        # lists the file omits (and `generate` does not count) are invented as for fixtures
+        _fixture_history(world.seed, _counted(sc), customer, writer)
+        _invent(world.seed, sc, customer, writer)
+    customers.sort(key=lambda c: (c.name.lower(), c.uid))  # the world's search order
+    return replace(
+        kept,
+        customers=tuple(customers),
+        carts=(*kept.carts, *writer.carts),
+        orders=(*kept.orders, *writer.orders),
+        tickets=(*kept.tickets, *writer.tickets),
+    )
+
+
+def _counted(sc: ScenarioCustomer) -> FixtureCustomer:
+    f = sc.fixture
+    return replace(
+        f,
+        carts=() if "carts" in sc.generate else f.carts,
+        orders=() if "orders" in sc.generate else f.orders,
+        tickets=() if "tickets" in sc.generate else f.tickets,
+    )
+
+
+class _Writer(_HistoryWriter):
+    """The generator's history writer, with its counters at hand for `generate`'s records."""
+
+    def __init__(self, code: _Counter, ticket_id: _Counter) -> None:
+        super().__init__(code, ticket_id)
+        self.code = code
+        self.ticket_id = ticket_id
+
+
+def apply(scenario: Scenario, *, service: MockService, controls: Controls) -> None:
+    """Apply `scenario`: checked and built in full first, so a failure changes nothing.
+
+    A scenario that changes the world ends every session, as a reset does.
+    """
+    replace(controls.settings, **scenario.settings)  # raises before anything changes
+    world = _world_of(scenario, service.world()) if scenario.changes_world else None
+    if scenario.settings:
+        controls.update(**scenario.settings)
+    if world is not None:
+        service.replace_world(world)
+    if scenario.expire_tokens:
+        service.expire_tokens()
+    for operation_id, answer in scenario.responses.items():
+        controls.set_canned(operation_id, answer)
+
+
+def scenario_named(scenarios: Mapping[str, Scenario], name: str) -> Scenario:
+    """The scenario called `name`, or the OCC 404 listing the available names."""
+    if name not in scenarios:
+        available = ", ".join(sorted(scenarios)) or "none"
+        raise NotFoundError(
+            f"Scenario {name} not found; available: {available}",
+            reason="notFound",
+            subject="name",
+            subject_type="parameter",
+        )
+    return scenarios[name]
+
+
+def apply_scenario(name: str, *, service: MockService, controls: Controls, directory: Path) -> None:
+    """Load the scenarios in `directory` and apply the one called `name`.
+
+    Raises `NotFoundError` (listing the available names) or `FixtureError`.
+    """
+    scenario = scenario_named(load_scenarios(directory), name)
+    apply(scenario, service=service, controls=controls)
