@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from asm_mock import __version__
+from asm_mock.domain.controls import Latency
 from asm_mock.domain.errors import AsmMockError
-from asm_mock.settings import AuthMode, Settings
+from asm_mock.domain.generate import Progress
+from asm_mock.settings import AuthMode, Settings, parse_cors_origins
 
 __all__ = ["exposure_warning", "main", "parse_settings"]
 
@@ -44,6 +49,30 @@ def _port(text: str) -> int:
     return value
 
 
+def _latency(text: str) -> str:
+    try:
+        return str(Latency.parse(text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _error_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a share between 0 and 1, got {text!r}")
+    return value
+
+
+def _cors_origins(text: str) -> tuple[str, ...]:
+    try:
+        return parse_cors_origins(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _add_world_options(parser: argparse.ArgumentParser) -> None:
     defaults = Settings()
     parser.add_argument(
@@ -63,6 +92,15 @@ def _add_world_options(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=_env("fixtures", None),
         help="directory of fixture YAML files (default: the packaged fixtures/)",
+    )
+    parser.add_argument(
+        "--scenario",
+        dest="scenarios",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="apply the scenario fixtures/scenarios/NAME.yaml at start (repeatable; env "
+        "ASM_MOCK_SCENARIO, comma-separated); /__admin/reset returns to the state after them",
     )
 
 
@@ -90,7 +128,30 @@ def _parser() -> argparse.ArgumentParser:
         "is accepted as agent asagent",
     )
     serve.add_argument(
-        "--log-format", choices=["text", "json"], default=_env("log_format", defaults.log_format)
+        "--log-format",
+        choices=["text", "json"],
+        default=_env("log_format", defaults.log_format),
+        help="one line per request on stderr: readable text, or one JSON object per line",
+    )
+    # String defaults (from ASM_MOCK_* or Settings) go through `type`, so bad ones are refused too.
+    serve.add_argument(
+        "--latency",
+        type=_latency,
+        default=_env("latency", defaults.latency),
+        help="ms added to every API answer: MS or a uniform range LOW-HIGH, e.g. 50-300",
+    )
+    serve.add_argument(
+        "--error-rate",
+        type=_error_rate,
+        default=_env("error_rate", str(defaults.error_rate)),
+        help="share of API requests answered 503, seeded (0..1, default 0)",
+    )
+    serve.add_argument(
+        "--cors-origins",
+        type=_cors_origins,
+        default=_env("cors_origins", ",".join(defaults.cors_origins)),
+        help="browser origins allowed, comma-separated: *, scheme://host[:port], or "
+        "scheme://host:* for any port (default: localhost, 127.0.0.1 and [::1], any port)",
     )
     serve.add_argument(
         "--admin-token",
@@ -120,14 +181,76 @@ def parse_settings(argv: Sequence[str]) -> tuple[str, Settings]:
     fields = {k: v for k, v in vars(namespace).items() if k != "command"}
     if "auth" in fields:
         fields["auth"] = AuthMode(fields["auth"])
+    scenarios = fields.pop("scenarios", None)
+    if scenarios is None:
+        scenarios = [n for n in (_env("scenario", "") or "").split(",") if n.strip()]
+    fields["scenarios"] = tuple(n.strip() for n in scenarios)
     return namespace.command, Settings(**fields)
+
+
+_LARGE_WORLD = 20_000  # customers; a world this large shows progress even without a terminal
+
+
+class _TextProgress:
+    """A bar redrawn in place (carriage return) on a terminal; elsewhere, a line every 10%."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._tty = stream.isatty()
+        self._shown = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        percent = done * 100 // max(total, 1)
+        if self._tty:
+            filled = percent * 30 // 100
+            bar = "#" * filled + "." * (30 - filled)
+            self._stream.write(
+                f"\rbuilding the world [{bar}] {percent:3d}% {done}/{total} customers"
+            )
+        elif percent // 10 > self._shown // 10:
+            self._stream.write(f"asm-mock: building the world: {done}/{total} customers\n")
+        else:
+            return
+        self._shown = percent
+        self._stream.flush()
+
+    def close(self) -> None:
+        if self._tty and self._shown >= 0:
+            self._stream.write("\n")
+            self._stream.flush()
+
+
+@contextmanager
+def _world_progress(customers: int) -> Iterator[Progress | None]:
+    """Progress on stderr while customers are generated: on a terminal, or for a large world."""
+    stream = sys.stderr
+    if customers == 0 or not (stream.isatty() or customers >= _LARGE_WORLD):
+        yield None
+        return
+    if stream.isatty():
+        try:
+            from rich.console import Console
+            from rich.progress import Progress as RichProgress
+        except ImportError:
+            pass
+        else:
+            with RichProgress(console=Console(file=stream), transient=True) as bar:
+                task = bar.add_task("building the world", total=customers)
+                yield lambda done, total: bar.update(task, completed=done, total=total)
+            return
+    text = _TextProgress(stream)
+    try:
+        yield text
+    finally:
+        text.close()
 
 
 def _check(settings: Settings) -> int:
     from asm_mock.http.app import create_app
 
     started = time.perf_counter()
-    app = create_app(settings)
+    with _world_progress(settings.customers) as progress:
+        app = create_app(settings, progress=progress)
     world = app.service.world()
     print(
         f"contract OK, fixtures OK: {len(world.customers)} customers, {len(world.carts)} carts, "
@@ -160,15 +283,33 @@ def _serve(settings: Settings) -> int:
     warning = exposure_warning(settings.host)
     if warning:
         print(warning, file=sys.stderr, flush=True)
-    app = create_app(settings)
+    with _world_progress(settings.customers) as progress:
+        app = create_app(settings, progress=progress)
+    chaos = "".join(
+        (
+            f", latency {settings.latency} ms" if settings.latency != "0" else "",
+            f", error rate {settings.error_rate:g}" if settings.error_rate else "",
+        )
+    )
     print(
         f"asm-mock serving http://{settings.host}:{settings.port}/assistedservicewebservices "
         f"(seed {settings.seed}, {len(app.service.world().customers)} customers, "
-        f"auth {settings.auth}); Swagger UI at /assistedservicewebservices/ui/",
+        f"auth {settings.auth}{chaos}); Swagger UI at /assistedservicewebservices/ui/",
         flush=True,
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    _configure_logging(settings.log_format)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
     return 0
+
+
+def _configure_logging(log_format: str) -> None:
+    """asm-mock's loggers (one `asm_mock.access` line per request) to stderr, from INFO."""
+    from asm_mock.http.access_log import BackgroundHandler, log_handler
+
+    logger = logging.getLogger("asm_mock")
+    logger.handlers[:] = [BackgroundHandler(log_handler(log_format))]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -9,7 +10,24 @@ from pathlib import Path
 from asm_mock.domain.generate import DEFAULT_CUSTOMERS, DEFAULT_SEED
 from asm_mock.domain.journal import DEFAULT_JOURNAL_SIZE
 
-__all__ = ["AuthMode", "Settings"]
+__all__ = ["DEFAULT_CORS_ORIGINS", "AuthMode", "Settings", "parse_cors_origins"]
+
+# Browser frontends on this machine, any port (a dev server's port changes; Origin carries it).
+DEFAULT_CORS_ORIGINS = ("http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*")
+_ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://(\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(:(\*|\d{1,5}))?", re.I)
+
+
+def parse_cors_origins(text: str) -> tuple[str, ...]:
+    """`--cors-origins`: comma-separated `*`, `scheme://host[:port]` or `scheme://host:*` (any
+    port); empty: no origin. Raises ValueError naming the first entry that is not an origin."""
+    origins = tuple(dict.fromkeys(o.strip().rstrip("/") for o in text.split(",") if o.strip()))
+    for origin in origins:
+        if origin not in ("*", "null") and not _ORIGIN.fullmatch(origin):
+            raise ValueError(
+                f"{origin!r} is not an origin: expected *, scheme://host[:port] "
+                "or scheme://host:* (e.g. http://localhost:*)"
+            )
+    return origins
 
 
 class AuthMode(StrEnum):
@@ -28,3 +46,7 @@ class Settings:
     log_format: str = "text"
     admin_token: str | None = None  # None: the admin API answers loopback clients only
     journal_size: int = DEFAULT_JOURNAL_SIZE
+    scenarios: tuple[str, ...] = ()  # applied in order at start-up; reset returns to after them
+    latency: str = "0"  # ms added to every API answer: "120" or a uniform range "50-300"
+    error_rate: float = 0.0  # share of API requests answered 503 (seeded)
+    cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS  # "*", exact origins, "scheme://host:*"

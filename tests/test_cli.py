@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
+from asm_mock import cli
 from asm_mock.cli import exposure_warning, main, parse_settings
 from asm_mock.settings import AuthMode, Settings
 from tests.conftest import BASE
@@ -74,3 +77,138 @@ def test_binding_beyond_loopback_warns_about_demo_credentials(host: str) -> None
     warning = exposure_warning(host)
     assert warning is not None
     assert "DEMO credentials" in warning and host in warning
+
+
+# -- --latency, --error-rate, --cors-origins ------------------------------------------------
+
+
+def test_latency_error_rate_and_cors_origins_options() -> None:
+    _, settings = parse_settings(
+        [
+            "--latency",
+            "50-300",
+            "--error-rate",
+            "0.25",
+            "--cors-origins",
+            "https://app.example.com, http://localhost:*,https://app.example.com/",
+        ]
+    )
+    assert settings.latency == "50-300"
+    assert settings.error_rate == 0.25
+    assert settings.cors_origins == ("https://app.example.com", "http://localhost:*")
+    _, fixed = parse_settings(["--latency", " 120 ", "--cors-origins", "*"])
+    assert (fixed.latency, fixed.cors_origins) == ("120", ("*",))
+    _, none = parse_settings(["--cors-origins", ""])
+    assert none.cors_origins == ()
+
+
+def test_latency_error_rate_and_cors_origins_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ASM_MOCK_LATENCY", "10-20")
+    monkeypatch.setenv("ASM_MOCK_ERROR_RATE", "1")
+    monkeypatch.setenv("ASM_MOCK_CORS_ORIGINS", "http://[::1]:*,https://shop.example:8443")
+    _, settings = parse_settings([])
+    assert (settings.latency, settings.error_rate) == ("10-20", 1.0)
+    assert settings.cors_origins == ("http://[::1]:*", "https://shop.example:8443")
+    _, overridden = parse_settings(["--error-rate", "0"])
+    assert overridden.error_rate == 0.0
+
+
+def test_latency_and_error_rate_reach_the_controls() -> None:
+    from asm_mock.domain.controls import Latency
+    from asm_mock.http.app import create_app
+
+    _, settings = parse_settings(["--latency", "50-300", "--error-rate", "0.1"])
+    controls = create_app(settings, customers=0).controls.settings
+    assert (controls.latency, controls.error_rate) == (Latency(50, 300), 0.1)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--latency", "fast"],
+        ["--latency", "300-50"],
+        ["--latency", "-5"],
+        ["--latency", "70000"],
+        ["--error-rate", "1.5"],
+        ["--error-rate", "-0.1"],
+        ["--error-rate", "nan"],
+        ["--error-rate", "often"],
+        ["--cors-origins", "localhost:3000"],
+        ["--cors-origins", "http://localhost:*/app"],
+        ["--cors-origins", "http://*.example.com"],
+    ],
+)
+def test_bad_latency_error_rate_and_origins_are_refused(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parse_settings(argv)
+    assert exited.value.code == 2
+    assert f"argument {argv[0]}:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("LATENCY", "soon"), ("ERROR_RATE", "2"), ("CORS_ORIGINS", "example.com")],
+)
+def test_bad_environment_values_are_refused_like_options(
+    name: str, value: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(f"ASM_MOCK_{name}", value)
+    with pytest.raises(SystemExit) as exited:
+        parse_settings([])
+    assert exited.value.code == 2
+    assert "--" + name.lower().replace("_", "-") in capsys.readouterr().err
+
+
+# -- progress while a large world is built --------------------------------------------------
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_small_world_without_a_terminal_shows_no_progress(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["check", "--customers", "300"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_a_large_world_shows_progress_lines_without_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "_LARGE_WORLD", 300)
+    assert main(["check", "--customers", "300"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "asm-mock: building the world: 3/300 customers"  # a line each 10%
+    assert lines[1] == "asm-mock: building the world: 30/300 customers"
+    assert lines[-1] == "asm-mock: building the world: 300/300 customers"
+    assert len(lines) == 11
+
+
+def test_the_text_bar_redraws_one_line_on_a_terminal() -> None:
+    terminal = _Terminal()
+    bar = cli._TextProgress(terminal)
+    for done in range(0, 20_001, 2_000):
+        bar(done, 20_000)
+    bar.close()
+    output = terminal.getvalue()
+    assert output.count("\n") == 1 and output.endswith("100% 20000/20000 customers\n")
+    assert output.count("\r") == 11
+    assert "[###############...............]  50% 10000/20000" in output
+
+
+def test_a_terminal_gets_a_progress_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with cli._world_progress(100) as progress:
+        assert progress is not None
+        progress(50, 100)
+        progress(100, 100)
+    assert terminal.getvalue()  # rich's bar when rich is installed, the text bar otherwise
+    with cli._world_progress(0) as nothing:
+        assert nothing is None

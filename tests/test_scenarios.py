@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,7 +16,8 @@ from asm_mock.domain.fixtures import Fixtures
 from asm_mock.domain.generate import build_world
 from asm_mock.domain.scenarios import apply, apply_scenario, load_scenarios
 from asm_mock.domain.service import MockService
-from asm_mock.http.app import AsmMockApp
+from asm_mock.http.app import AsmMockApp, create_app
+from asm_mock.settings import Settings
 from tests.conftest import BASE, REPO, TOKEN_URL, assert_occ_error
 
 SCENARIOS = REPO / "fixtures" / "scenarios"
@@ -382,14 +384,16 @@ def test_a_clash_with_the_current_world_changes_nothing(
 
 
 @pytest.mark.anyio
-async def test_bad_scenario_files_answer_409_through_http(
-    tmp_path: Path, admin: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("asm_mock.http.admin.default_fixtures_dir", lambda: tmp_path)
-    write(tmp_path / "scenarios", "broken", "description: x\nsettings: {latency: fast}\n")
-    for response in (
-        await admin.get("/__admin/scenarios"),
-        await admin.post("/__admin/scenarios/broken"),
-    ):
-        error = assert_occ_error(response, 409, "ScenarioError", subject="broken.yaml")
-        assert "/settings/latency" in error["message"]
+async def test_bad_scenario_files_answer_409_through_http(tmp_path: Path) -> None:
+    fixtures = tmp_path / "fixtures"
+    shutil.copytree(REPO / "fixtures", fixtures)
+    write(fixtures / "scenarios", "broken", "description: x\nsettings: {latency: fast}\n")
+    app = create_app(Settings(customers=5, fixtures=fixtures))
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:9002") as admin:
+        for response in (
+            await admin.get("/__admin/scenarios"),
+            await admin.post("/__admin/scenarios/broken"),
+        ):
+            error = assert_occ_error(response, 409, "ScenarioError", subject="broken.yaml")
+            assert "/settings/latency" in error["message"]

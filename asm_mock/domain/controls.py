@@ -67,6 +67,7 @@ class Controls:
         self._settings = settings
         self._initial = settings
         self._canned: dict[str, CannedAnswer] = {}
+        self._initial_canned: dict[str, CannedAnswer] = {}
         self._seed = seed
         self._rng = random.Random(f"controls:{seed}")
 
@@ -87,11 +88,17 @@ class Controls:
         with self._lock:
             self._canned = {**self._canned, operation_id: answer}
 
+    def mark_start(self) -> None:
+        """Make the current settings and canned answers what `reset()` returns to."""
+        with self._lock:
+            self._initial = self._settings
+            self._initial_canned = dict(self._canned)
+
     def reset(self) -> None:
-        """Back to the settings the mock started with; no canned answers; the seeded draws."""
+        """Back to the settings (and canned answers) the mock started with; the seeded draws."""
         with self._lock:
             self._settings = self._initial
-            self._canned = {}
+            self._canned = dict(self._initial_canned)
             self._rng = random.Random(f"controls:{self._seed}")
 
     def draw_delay_ms(self) -> int:

@@ -93,6 +93,11 @@ class MockService:
         """Every issued token expires now (clients must refresh or log in again)."""
         return self.store.expire_tokens(self.clock())
 
+    def mark_start(self) -> None:
+        """Make the current world the one `reset()` returns to (after start-up scenarios)."""
+        with self._world_lock:
+            self._seeded_world = self._world
+
     def reset(self, *, drop_tokens: bool = False) -> None:
         """Back to the world the mock started with; sessions end, tokens stay unless dropped."""
         self.replace_world(self._seeded_world)

@@ -9,17 +9,18 @@ from typing import Any
 from connexion import AsyncApp
 from connexion.middleware import MiddlewarePosition
 from connexion.middleware.main import API
-from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from connexion.security import OAuthSecurityHandler
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from asm_mock.domain.controls import Controls, RuntimeSettings
+from asm_mock.domain.controls import Controls, Latency, RuntimeSettings
 from asm_mock.domain.errors import ContractViolation
 from asm_mock.domain.fixtures import load_fixtures
 from asm_mock.domain.generate import Progress, build_world
 from asm_mock.domain.journal import Journal
+from asm_mock.domain.scenarios import apply_scenario
 from asm_mock.domain.service import MockService
+from asm_mock.http.access_log import AccessLog
 from asm_mock.http.admin import ADMIN_PATH, AdminGuard, AdminHandlers, admin_specification
 from asm_mock.http.contract import (
     ContractSpecification,
@@ -27,6 +28,7 @@ from asm_mock.http.contract import (
     documented_statuses,
     load_contract,
 )
+from asm_mock.http.cors import CorsMiddleware
 from asm_mock.http.errors import error_handlers
 from asm_mock.http.handlers import OperationHandlers, resolver
 from asm_mock.http.limits import BodyGuard
@@ -34,6 +36,7 @@ from asm_mock.http.oauth import TOKEN_PATH, TokenEndpoint
 from asm_mock.http.prefer import PreferenceGate, PreferredAnswer
 from asm_mock.http.recorder import JournalRecorder
 from asm_mock.http.security import security_map
+from asm_mock.http.swagger_ui import swagger_ui_options
 from asm_mock.http.validation import VALIDATOR_MAP
 from asm_mock.resources import contract_path, default_fixtures_dir
 from asm_mock.settings import AuthMode, Settings
@@ -99,7 +102,7 @@ def contract_app(
         strict_validation=False,
         validator_map=VALIDATOR_MAP,
         security_map=security,
-        swagger_ui_options=SwaggerUIOptions(swagger_ui=True, spec_path="/openapi.json"),
+        swagger_ui_options=swagger_ui_options(specification.raw),
     )
     middleware.apis.append(API(specification, base_path=None, name=None, **options.__dict__))
     return app
@@ -155,18 +158,35 @@ class AsmMockApp:
             else:
                 await guarded_api(scope, receive, send)
 
-        def operation_id(method: str, path: str) -> str | None:
-            return "oauthToken" if path == TOKEN_PATH else routes.operation_id(method, path)
-
-        self._mock = JournalRecorder(mock, journal=lambda: self.journal, operation_id=operation_id)
+        self._routes = routes
+        self._mock = JournalRecorder(
+            mock, journal=lambda: self.journal, operation_id=self.operation_id
+        )
         self._admin = AdminGuard(BodyGuard(admin), token=settings.admin_token)
+        # CORS outermost: its headers (and refused preflights) reach every answer, admin's too.
+        self._app = CorsMiddleware(
+            AccessLog(self._dispatch, operation_id=self.operation_id),
+            origins=settings.cors_origins,
+        )
+
+    def operation_id(self, method: str, path: str) -> str | None:
+        """What a request is journaled and logged as: the contract's operationId, or ours."""
+        if self._is_admin(path):
+            return "admin"
+        return "oauthToken" if path == TOKEN_PATH else self._routes.operation_id(method, path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope.get("path", "")
-        if path == ADMIN_PATH or path.startswith(ADMIN_PATH + "/"):
+        await self._app(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._is_admin(scope.get("path", "")):
             await self._admin(scope, receive, send)
         else:
             await self._mock(scope, receive, send)
+
+    @staticmethod
+    def _is_admin(path: str) -> bool:
+        return path == ADMIN_PATH or path.startswith(ADMIN_PATH + "/")
 
 
 class _AdminTokenChecked(OAuthSecurityHandler):  # type: ignore[misc]
@@ -196,11 +216,21 @@ def create_app(
     specification = load_contract(contract_path())
     journal = Journal(settings.journal_size)
     controls = Controls(
-        RuntimeSettings(permissive_auth=settings.auth == AuthMode.PERMISSIVE), seed=settings.seed
+        RuntimeSettings(
+            latency=Latency.parse(settings.latency),
+            error_rate=settings.error_rate,
+            permissive_auth=settings.auth == AuthMode.PERMISSIVE,
+        ),
+        seed=settings.seed,
     )
+    scenarios = (settings.fixtures or default_fixtures_dir()) / "scenarios"
+    for name in settings.scenarios:  # atomic each; a bad one raises before the app exists
+        apply_scenario(name, service=service, controls=controls, directory=scenarios)
+    service.mark_start()
+    controls.mark_start()
     admin = contract_app(
         admin_specification(),
-        resolver=AdminHandlers(service, journal, controls).resolver(),
+        resolver=AdminHandlers(service, journal, controls, scenarios=scenarios).resolver(),
         security={"bearer": _AdminTokenChecked},
     )
     return AsmMockApp(

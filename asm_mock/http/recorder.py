@@ -6,31 +6,13 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from asm_mock.domain.journal import Journal, JournalEntry
+from asm_mock.http.problems import MAX_ERROR_BODY as _MAX_ERROR_BODY
+from asm_mock.http.problems import error_problems as _problems
 
 __all__ = ["JournalRecorder"]
-
-_MAX_ERROR_BODY = 16 * 1024
-
-
-def _problems(body: bytes) -> tuple[str, ...]:
-    """The messages of an error body (OCC `errors` or OAuth2's `error_description`)."""
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return ()
-    if isinstance(parsed, dict) and isinstance(parsed.get("errors"), list):
-        return tuple(
-            str(e.get("message", e.get("type", "")))
-            for e in parsed["errors"]
-            if isinstance(e, dict)
-        )
-    if isinstance(parsed, dict) and "error" in parsed:
-        return (f"{parsed['error']}: {parsed.get('error_description', '')}",)
-    return ()
 
 
 class JournalRecorder:
