@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from asm_mock.http.problems import MAX_ERROR_BODY, error_problems
+from asm_mock.http.problems import ResponseWatch
 
 __all__ = ["ACCESS_LOGGER", "AccessLog", "AccessRecord", "BackgroundHandler", "log_handler"]
 
@@ -73,21 +73,9 @@ class AccessLog:
         if scope["type"] != "http" or not logger.isEnabledFor(logging.INFO):
             await self._app(scope, receive, send)
             return
-        started = time.perf_counter()
-        status = 0
-        error_body = bytearray()
-
-        async def watching_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body" and status >= 400:
-                if len(error_body) < MAX_ERROR_BODY:
-                    error_body.extend(message.get("body", b"")[:MAX_ERROR_BODY])
-            await send(message)
-
+        watch = ResponseWatch(send)
         try:
-            await self._app(scope, receive, watching_send)
+            await self._app(scope, receive, watch.send)
         finally:
             method, path = scope["method"], scope["path"]
             record = AccessRecord(
@@ -95,10 +83,10 @@ class AccessLog:
                 method=method,
                 path=path,
                 query=scope.get("query_string", b"").decode("latin-1"),
-                status=status or 500,
-                duration_ms=(time.perf_counter() - started) * 1000,
+                status=watch.answered_status,
+                duration_ms=watch.duration_ms,
                 operation_id=self._operation_id(method, path),
-                problems=error_problems(bytes(error_body)) if error_body else (),
+                problems=watch.problems(),
             )
             logger.info("%s", record.line(), extra={"access": record})
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from asm_mock.domain.journal import Journal, JournalEntry
-from asm_mock.http.problems import MAX_ERROR_BODY as _MAX_ERROR_BODY
-from asm_mock.http.problems import error_problems as _problems
+from asm_mock.http.problems import ResponseWatch
 
 __all__ = ["JournalRecorder"]
 
@@ -31,21 +29,9 @@ class JournalRecorder:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        started = time.perf_counter()
-        status = 0
-        error_body = bytearray()
-
-        async def recording_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body" and 400 <= status < 500:
-                if len(error_body) < _MAX_ERROR_BODY:
-                    error_body.extend(message.get("body", b"")[:_MAX_ERROR_BODY])
-            await send(message)
-
+        watch = ResponseWatch(send)
         try:
-            await self._app(scope, receive, recording_send)
+            await self._app(scope, receive, watch.send)
         finally:
             method, path = scope["method"], scope["path"]
             self._journal().record(
@@ -55,8 +41,8 @@ class JournalRecorder:
                     path=path,
                     query=scope.get("query_string", b"").decode("latin-1"),
                     operation_id=self._operation_id(method, path),
-                    status=status or 500,
-                    duration_ms=(time.perf_counter() - started) * 1000,
-                    problems=_problems(bytes(error_body)) if error_body else (),
+                    status=watch.answered_status,
+                    duration_ms=watch.duration_ms,
+                    problems=watch.problems(),
                 )
             )
