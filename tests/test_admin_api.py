@@ -254,3 +254,18 @@ def test_the_admin_document_is_valid_openapi_3_1() -> None:
     document = admin_specification().raw
     OpenAPIV31SpecValidator(document).validate()
     assert {"/state", "/settings", "/scenarios", "/scenarios/{name}"} <= set(document["paths"])
+
+
+async def test_admin_bodies_need_a_content_type_and_may_pass_1_mib(
+    admin: httpx.AsyncClient,
+) -> None:
+    untyped = await admin.request("PATCH", "/__admin/settings", content=b'{"errorRate": 0.1}')
+    assert_occ_error(untyped, 415, "UnsupportedMediaTypeError")
+    big = create_app(Settings(customers=2500))
+    async with await admin_client(big) as client:
+        state = (await client.get("/__admin/state")).content
+        assert len(state) > 1024 * 1024  # over the API's limit, within the admin API's
+        restored = await client.put(
+            "/__admin/state", content=state, headers={"Content-Type": "application/json"}
+        )
+        assert restored.status_code == 200, restored.text[:300]

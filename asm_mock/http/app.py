@@ -31,7 +31,7 @@ from asm_mock.http.contract import (
 from asm_mock.http.cors import CorsMiddleware
 from asm_mock.http.errors import error_handlers
 from asm_mock.http.handlers import OperationHandlers, resolver
-from asm_mock.http.limits import BodyGuard
+from asm_mock.http.limits import MAX_ADMIN_BODY_BYTES, BodyGuard
 from asm_mock.http.oauth import TOKEN_PATH, TokenEndpoint
 from asm_mock.http.prefer import PreferenceGate, PreferredAnswer
 from asm_mock.http.recorder import JournalRecorder
@@ -162,7 +162,14 @@ class AsmMockApp:
         self._mock = JournalRecorder(
             mock, journal=lambda: self.journal, operation_id=self.operation_id
         )
-        self._admin = AdminGuard(BodyGuard(admin), token=settings.admin_token)
+        self._admin = AdminGuard(
+            BodyGuard(
+                admin,
+                limit=MAX_ADMIN_BODY_BYTES,
+                methods=frozenset({"POST", "PUT", "PATCH"}),
+            ),
+            token=settings.admin_token,
+        )
         # CORS outermost: its headers (and refused preflights) reach every answer, admin's too.
         self._app = CorsMiddleware(
             AccessLog(self._dispatch, operation_id=self.operation_id),

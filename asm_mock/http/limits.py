@@ -16,18 +16,27 @@ from asm_mock.domain.errors import (
 )
 from asm_mock.http.errors import send_error
 
-__all__ = ["MAX_BODY_BYTES", "BodyGuard"]
+__all__ = ["MAX_ADMIN_BODY_BYTES", "MAX_BODY_BYTES", "BodyGuard"]
 
 MAX_BODY_BYTES = 1024 * 1024
+# PUT /__admin/state carries a whole world: ~1,300 customers already make 1 MiB
+MAX_ADMIN_BODY_BYTES = 256 * 1024 * 1024
 
 
 class BodyGuard:
-    def __init__(self, app: ASGIApp, *, limit: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limit: int = MAX_BODY_BYTES,
+        methods: frozenset[str] = frozenset({"POST"}),
+    ) -> None:
         self._app = app
         self._limit = limit
+        self._methods = methods
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if scope["type"] != "http" or scope["method"] not in self._methods:
             await self._app(scope, receive, send)
             return
         headers = dict(scope["headers"])
