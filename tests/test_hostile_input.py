@@ -277,3 +277,14 @@ def test_fault_reset_drops_the_connection_mid_answer(
     with pytest.raises(httpx.RemoteProtocolError):
         client.get(f"{BASE}/agents/asagent", headers={**auth, "Prefer": "fault=reset"})
     assert client.get(f"{BASE}/agents/asagent", headers=auth).status_code == 200
+
+
+def test_a_post_without_any_body_headers_is_a_post_without_a_body(server: LiveServer) -> None:
+    """curl -X POST sends neither Content-Length nor Content-Type: no body, so no 415."""
+    raw = b"POST /__admin/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(raw)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:300]

@@ -57,7 +57,26 @@ class BodyGuard:
             if int(length) > self._limit:
                 await send_error(send, close=True, error=_too_large(self._limit))
                 return
-        if not headers.get(b"content-type", b"").strip() and (length is None or int(length) > 0):
+        size = int(length) if length is not None else 0
+        if length is None and b"transfer-encoding" in headers:
+            # Connexion takes a body without Content-Length (chunked) for an empty one: read it
+            # here, within the limit, and hand it on with its length.
+            try:
+                body = await _read_within(receive, self._limit)
+            except PayloadTooLargeError as error:
+                await send_error(send, close=True, error=error)
+                return
+            size = len(body)
+            scope = {
+                **scope,
+                "headers": [
+                    *(h for h in scope["headers"] if h[0] != b"transfer-encoding"),
+                    (b"content-length", str(size).encode()),
+                ],
+            }
+            receive = _replay(body, receive)
+        # Neither Content-Length nor Transfer-Encoding: no body at all (RFC 9112, 6.3)
+        if size > 0 and not headers.get(b"content-type", b"").strip():
             await send_error(
                 send,
                 close=True,
@@ -66,22 +85,6 @@ class BodyGuard:
                 ),
             )
             return
-        if length is None:
-            # Connexion takes a body without Content-Length (chunked) for an empty one: read it
-            # here, within the limit, and hand it on with its length.
-            try:
-                body = await _read_within(receive, self._limit)
-            except PayloadTooLargeError as error:
-                await send_error(send, close=True, error=error)
-                return
-            scope = {
-                **scope,
-                "headers": [
-                    *(h for h in scope["headers"] if h[0] != b"transfer-encoding"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-            receive = _replay(body, receive)
         await self._app(scope, _capped(receive, self._limit), send)
 
 
