@@ -16,7 +16,7 @@ from asm_mock.domain.errors import (
 )
 from asm_mock.http.errors import send_error
 
-__all__ = ["MAX_ADMIN_BODY_BYTES", "MAX_BODY_BYTES", "BodyGuard"]
+__all__ = ["MAX_ADMIN_BODY_BYTES", "MAX_BODY_BYTES", "BodyGuard", "read_within"]
 
 MAX_BODY_BYTES = 1024 * 1024
 # PUT /__admin/state carries a whole world: ~1,300 customers already make 1 MiB
@@ -62,7 +62,7 @@ class BodyGuard:
             # Connexion takes a body without Content-Length (chunked) for an empty one: read it
             # here, within the limit, and hand it on with its length.
             try:
-                body = await _read_within(receive, self._limit)
+                body = await read_within(receive, self._limit)
             except PayloadTooLargeError as error:
                 await send_error(send, close=True, error=error)
                 return
@@ -92,7 +92,8 @@ def _too_large(limit: int) -> PayloadTooLargeError:
     return PayloadTooLargeError(f"Request body is larger than {limit} bytes")
 
 
-async def _read_within(receive: Receive, limit: int) -> bytes:
+async def read_within(receive: Receive, limit: int) -> bytes:
+    """The whole request body, or PayloadTooLargeError as soon as it passes `limit` bytes."""
     chunks: list[bytes] = []
     size = 0
     while True:

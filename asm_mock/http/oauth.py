@@ -14,35 +14,15 @@ from urllib.parse import parse_qsl
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from asm_mock.domain.errors import OAuthError
+from asm_mock.domain.errors import OAuthError, PayloadTooLargeError
 from asm_mock.domain.tokens import TokenService
+from asm_mock.http.limits import read_within
 
 __all__ = ["MAX_FORM_BYTES", "TOKEN_PATH", "TokenEndpoint"]
 
 TOKEN_PATH = "/authorizationserver/oauth/token"
 MAX_FORM_BYTES = 64 * 1024
 _FORM_TYPE = "application/x-www-form-urlencoded"
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        chunks.append(chunk)
-        more = message.get("more_body", False)
-    return b"".join(chunks)
 
 
 def _parse_form(raw: bytes, what: str) -> dict[str, str]:
@@ -98,8 +78,8 @@ class TokenEndpoint:
                 )
                 return
             try:
-                raw = await _read_body(receive, MAX_FORM_BYTES)
-            except _TooLarge:
+                raw = await read_within(receive, MAX_FORM_BYTES)
+            except PayloadTooLargeError:
                 await _answer(
                     send,
                     413,
