@@ -129,9 +129,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--log-format",
-        choices=["text", "json"],
+        choices=["text", "json", "off"],
         default=_env("log_format", defaults.log_format),
-        help="one line per request on stderr: readable text, or one JSON object per line",
+        help="one line per request on stderr: readable text, one JSON object per line, or off "
+        "(warnings and errors only)",
     )
     # String defaults (from ASM_MOCK_* or Settings) go through `type`, so bad ones are refused too.
     serve.add_argument(
@@ -308,7 +309,8 @@ def _configure_logging(log_format: str) -> None:
 
     logger = logging.getLogger("asm_mock")
     logger.handlers[:] = [BackgroundHandler(log_handler(log_format))]
-    logger.setLevel(logging.INFO)
+    # "off": the access log checks the level first, so it then costs nothing per request
+    logger.setLevel(logging.WARNING if log_format == "off" else logging.INFO)
     logger.propagate = False
 
 

@@ -111,7 +111,17 @@ class Server:
 
 
 def asm_mock(port: int, customers: int = 200) -> Server:
-    argv = [str(ASM_MOCK), "serve", "--port", str(port), "--host", "127.0.0.1"]
+    # no access log, as Prism runs at log level warn
+    argv = [
+        str(ASM_MOCK),
+        "serve",
+        "--port",
+        str(port),
+        "--host",
+        "127.0.0.1",
+        "--log-format",
+        "off",
+    ]
     return Server("asm-mock", [*argv, "--customers", str(customers)], port, BASE_PATH)
 
 

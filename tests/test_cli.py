@@ -212,3 +212,22 @@ def test_a_terminal_gets_a_progress_bar(monkeypatch: pytest.MonkeyPatch) -> None
     assert terminal.getvalue()  # rich's bar when rich is installed, the text bar otherwise
     with cli._world_progress(0) as nothing:
         assert nothing is None
+
+
+def test_log_format_off_keeps_warnings_but_not_the_access_log() -> None:
+    import logging
+
+    from asm_mock.cli import _configure_logging
+
+    logger = logging.getLogger("asm_mock")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    try:
+        _configure_logging("off")
+        assert not logging.getLogger("asm_mock.access").isEnabledFor(logging.INFO)
+        assert logging.getLogger("asm_mock.access").isEnabledFor(logging.WARNING)
+        _configure_logging("json")
+        assert logging.getLogger("asm_mock.access").isEnabledFor(logging.INFO)
+    finally:
+        logger.handlers[:], logger.level, logger.propagate = saved
+    _, settings = parse_settings(["serve", "--log-format", "off"])
+    assert settings.log_format == "off"
