@@ -196,3 +196,14 @@ async def test_agent_details_and_unknown_agent(
     assert response.status_code == 200
     assert response.json()["groups"] == ["asagentgroup", "asagentsalesmanagergroup"]
     assert_occ_error(await client.get(f"{BASE}/agents/nobody", headers=agent), 404, "NotFoundError")
+
+
+async def test_a_page_number_past_a_java_int_is_a_validation_error(
+    client: httpx.AsyncClient, agent: dict[str, str]
+) -> None:
+    huge = await search(client, agent, currentPage=2**31)
+    assert_occ_error(huge, 400, "ValidationError", subject="currentPage")
+    beyond_64_bits = await search(client, agent, currentPage="9" * 30)
+    assert_occ_error(beyond_64_bits, 400, "ValidationError", subject="currentPage")
+    last_int = await search(client, agent, currentPage=2**31 - 1)
+    assert last_int.status_code == 200 and last_int.json()["entries"] == []

@@ -8,9 +8,10 @@ from asm_mock.domain.errors import ValidationError
 from asm_mock.domain.model import BaseSite, Customer
 from asm_mock.domain.world import World
 
-__all__ = ["MAX_PAGE_SIZE", "SearchPage", "search_customers"]
+__all__ = ["MAX_PAGE", "MAX_PAGE_SIZE", "SearchPage", "search_customers"]
 
 MAX_PAGE_SIZE = 100
+MAX_PAGE = 2**31 - 1  # SAP parses currentPage as a Java int
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,13 @@ def search_customers(
             f"Request parameter pageSize must not be greater than {MAX_PAGE_SIZE}",
             reason="invalid",
             subject="pageSize",
+            subject_type="parameter",
+        )
+    if current_page > MAX_PAGE:
+        raise ValidationError(
+            f"Request parameter currentPage must not be greater than {MAX_PAGE}",
+            reason="invalid",
+            subject="currentPage",
             subject_type="parameter",
         )
     if current_page < 0:

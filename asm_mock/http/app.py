@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from connexion import AsyncApp
+from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
 from connexion.middleware.main import API
 from connexion.resolver import Resolver
@@ -77,6 +80,22 @@ class _DocumentedStatusGuard:
         await self._app(scope, receive, guarded_send)
 
 
+class _OrjsonCodec:
+    """The `json`-module shape Connexion's Jsonifier calls, backed by orjson (several times
+    faster to encode; the response validator decodes with it too)."""
+
+    @staticmethod
+    def dumps(data: Any, **_ignored: Any) -> str:
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:  # e.g. an integer past 64 bits, which orjson refuses
+            return json.dumps(data)
+
+    @staticmethod
+    def loads(data: str | bytes) -> Any:
+        return orjson.loads(data)
+
+
 def contract_app(
     specification: ContractSpecification,
     *,
@@ -98,6 +117,7 @@ def contract_app(
     middleware = app.middleware
     options = middleware.options.replace(
         resolver=resolver,
+        jsonifier=Jsonifier(_OrjsonCodec),
         validate_responses=True,
         strict_validation=False,
         validator_map=VALIDATOR_MAP,

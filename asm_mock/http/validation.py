@@ -16,6 +16,7 @@ from collections.abc import AsyncGenerator, Iterable
 from typing import Any
 
 import jsonschema_rs
+import orjson
 from connexion.datastructures import MediaTypeDict
 from connexion.lifecycle import ConnexionRequest
 from connexion.validators import (
@@ -198,8 +199,8 @@ class ContractJSONResponseBodyValidator(JSONResponseBodyValidator):  # type: ign
         if not raw:
             return None
         try:
-            return json.loads(raw)
-        except ValueError as exc:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
             raise ContractViolation(f"Response body is not JSON: {exc}") from None
 
     def _validate(self, body: Any) -> None:
