@@ -48,8 +48,8 @@ class SessionService:
     ) -> AssistedSession:
         world = self._world()
         site = world.site(base_site, given_as="body")
-        customer = world.find_customer(customer_id)
-        if customer is None or site.uid not in customer.sites:
+        customer = world.site_customer(customer_id, site)
+        if customer is None:
             raise ValidationError(
                 f"Customer {customer_id} is not a customer of base site {base_site}",
                 reason="unknownIdentifier",

@@ -130,9 +130,14 @@ class World:
         """A customer by customerId or by uid (SAP accepts either as userId)."""
         return self._by_key.get(key) or self._by_key.get(key.lower())
 
-    def customer_on_site(self, key: str, site: BaseSite) -> Customer:
+    def site_customer(self, key: str, site: BaseSite) -> Customer | None:
+        """The customer `key` names, if registered on `site`."""
         customer = self.find_customer(key)
-        if customer is None or site.uid not in customer.sites:
+        return customer if customer is not None and site.uid in customer.sites else None
+
+    def customer_on_site(self, key: str, site: BaseSite) -> Customer:
+        customer = self.site_customer(key, site)
+        if customer is None:
             raise NotFoundError(
                 f"Cannot find user with propertyValue '{key}'",
                 reason="notFound",
