@@ -33,12 +33,13 @@ from asm_mock.http.contract import (
 )
 from asm_mock.http.cors import CorsMiddleware
 from asm_mock.http.errors import error_handlers
+from asm_mock.http.fast_lane import FastLane
 from asm_mock.http.handlers import OperationHandlers, resolver
 from asm_mock.http.limits import MAX_ADMIN_BODY_BYTES, BodyGuard
 from asm_mock.http.oauth import TOKEN_PATH, TokenEndpoint
 from asm_mock.http.prefer import PreferenceGate, PreferredAnswer
 from asm_mock.http.recorder import JournalRecorder
-from asm_mock.http.security import security_map
+from asm_mock.http.security import authorizer, security_map
 from asm_mock.http.swagger_ui import swagger_ui_options
 from asm_mock.http.validation import VALIDATOR_MAP
 from asm_mock.resources import contract_path, default_fixtures_dir
@@ -129,12 +130,18 @@ def contract_app(
 
 
 def _mock_app(
-    specification: ContractSpecification, service: MockService, controls: Controls
+    specification: ContractSpecification,
+    service: MockService,
+    controls: Controls,
+    *,
+    fast_lane: bool,
 ) -> ASGIApp:
+    handlers = OperationHandlers(lambda: service)
+    tokens, permissive = (lambda: service.tokens), (lambda: controls.settings.permissive_auth)
     app = contract_app(
         specification,
-        resolver=resolver(OperationHandlers(lambda: service)),
-        security=security_map(lambda: service.tokens, lambda: controls.settings.permissive_auth),
+        resolver=resolver(handlers),
+        security=security_map(tokens, permissive),
     )
     # Innermost, so preferred and canned answers still pass response validation.
     app.add_middleware(
@@ -144,8 +151,16 @@ def _mock_app(
         spec=specification.raw,
     )
     routes = RouteTable(specification.raw, specification.base_path)
-    return PreferenceGate(
+    lane = FastLane(
         app,
+        spec=specification.spec,
+        base_path=specification.base_path,
+        handler=handlers.lookup,
+        authorize=authorizer(tokens, permissive),
+        controls=controls,
+    )
+    return PreferenceGate(
+        lane if fast_lane else app,
         controls=controls,
         is_operation=lambda method, path: routes.operation_id(method, path) is not None,
     )
@@ -231,6 +246,7 @@ def create_app(
     *,
     service: MockService | None = None,
     progress: Progress | None = None,
+    fast_lane: bool = True,
     **overrides: Any,
 ) -> AsmMockApp:
     settings = settings or Settings(**overrides)
@@ -263,7 +279,7 @@ def create_app(
     return AsmMockApp(
         service,
         settings,
-        api=_mock_app(specification, service, controls),
+        api=_mock_app(specification, service, controls, fast_lane=fast_lane),
         admin=admin,
         routes=RouteTable(specification.raw, specification.base_path),
         journal=journal,

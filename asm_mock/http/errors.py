@@ -32,6 +32,7 @@ from asm_mock.domain.errors import (
 __all__ = [
     "MethodNotAllowedError",
     "error_body",
+    "error_headers",
     "error_handlers",
     "error_response",
     "send_error",
@@ -60,13 +61,18 @@ def _challenge(error: ApiError) -> dict[str, str]:
     return {}
 
 
+def error_headers(error: ApiError) -> list[tuple[bytes, bytes]]:
+    """Headers an error answer carries besides its content type and length."""
+    return [(k.lower().encode(), v.encode()) for k, v in _challenge(error).items()]
+
+
 async def send_error(send: Send, error: ApiError, *, close: bool = False) -> None:
     """Answer `error` straight on an ASGI channel, for guards that run before Connexion."""
     body = error_body(error)
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
-        *((k.lower().encode(), v.encode()) for k, v in _challenge(error).items()),
+        *error_headers(error),
     ]
     if close:
         headers.append((b"connection", b"close"))

@@ -1,0 +1,293 @@
+"""What the fast lane serves itself, what it hands to Connexion, and the checks it keeps.
+
+The lane is driven directly, with stand-in handlers and a recording stand-in for Connexion, so
+each test sees which side answered.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from starlette.types import Message, Receive, Scope, Send
+
+from asm_mock.domain.controls import CannedAnswer, Controls, RuntimeSettings
+from asm_mock.domain.errors import InvalidTokenError, NotFoundError
+from asm_mock.domain.tokens import Principal
+from asm_mock.http.contract import load_contract
+from asm_mock.http.fast_lane import FastLane
+from asm_mock.http.prefer import PreferenceGate
+from asm_mock.resources import contract_path
+
+pytestmark = pytest.mark.anyio
+
+BASE = "/assistedservicewebservices"
+AGENT = Principal("asagent", ("asagentgroup",), ("basic",))
+VALID_AGENT = {"uid": "asagent", "name": "A", "email": "a@example.com", "groups": ["g"]}
+SESSION = {
+    "sessionId": "s1",
+    "agentId": "asagent",
+    "customerId": "c1",
+    "baseSite": "electronics-spa",
+    "cartId": "00001000",
+    "createdAt": "2026-01-15T12:00:00+00:00",
+    "status": "ACTIVE",
+}
+PAGE = {
+    "entries": [],
+    "pagination": {"currentPage": 0, "pageSize": 20, "totalPages": 0, "totalResults": 0},
+}
+
+
+class Connexion:
+    """Stands in for the full stack: records what reached it, answers 299."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, bytes]] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        self.requests.append((scope["method"], scope["path"], body))
+        await send({"type": "http.response.start", "status": 299, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+class Handlers:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.answers: dict[str, Callable[[], Any]] = {
+            "searchCustomers": lambda: (PAGE, 200),
+            "getCustomer360": lambda: ({}, 200),
+            "getCustomerCarts": lambda: ({"carts": []}, 200),
+            "createAssistedSession": lambda: (SESSION, 201),
+            "getAssistedSession": lambda: (SESSION, 200),
+            "endAssistedSession": lambda: (SESSION, 200),
+            "getAgent": lambda: (VALID_AGENT, 200),
+        }
+
+    def lookup(self, operation_id: str) -> Callable[..., Any]:
+        # the signatures Connexion and the lane read the wanted arguments from
+        signatures = {
+            "searchCustomers": "query, baseSite, currentPage=0, pageSize=20",
+            "getCustomer360": "customerId, baseSite",
+            "getCustomerCarts": "customerId, baseSite",
+            "createAssistedSession": "body, token_info",
+            "getAssistedSession": "sessionId, token_info",
+            "endAssistedSession": "sessionId, token_info",
+            "getAgent": "agentId",
+        }
+        namespace: dict[str, Any] = {"record": self._record, "op": operation_id}
+        exec(  # noqa: S102 - a test double with the real handlers' parameter names
+            f"async def handler({signatures[operation_id]}):\n"
+            "    return record(op, dict(locals()))\n",
+            namespace,
+        )
+        return namespace["handler"]  # type: ignore[no-any-return]
+
+    def _record(self, operation_id: str, arguments: dict[str, Any]) -> Any:
+        self.calls.append((operation_id, arguments))
+        return self.answers[operation_id]()
+
+
+def authorize(headers: list[str]) -> Principal:
+    if headers != ["Bearer good"]:
+        raise InvalidTokenError("bad")
+    return AGENT
+
+
+@pytest.fixture
+def controls() -> Controls:
+    return Controls(RuntimeSettings(), seed=1)
+
+
+@pytest.fixture
+def connexion() -> Connexion:
+    return Connexion()
+
+
+@pytest.fixture
+def handlers() -> Handlers:
+    return Handlers()
+
+
+@pytest.fixture
+def client(connexion: Connexion, handlers: Handlers, controls: Controls) -> httpx.AsyncClient:
+    specification = load_contract(contract_path())
+    lane = FastLane(
+        connexion,
+        spec=specification.spec,
+        base_path=specification.base_path,
+        handler=handlers.lookup,
+        authorize=authorize,
+        controls=controls,
+    )
+    gate = PreferenceGate(lane, controls=controls, is_operation=lambda _m, _p: True)
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=gate),
+        base_url="http://127.0.0.1",
+        headers={"Authorization": "Bearer good"},
+    )
+
+
+async def test_valid_requests_of_every_operation_never_reach_connexion(
+    client: httpx.AsyncClient, connexion: Connexion, handlers: Handlers
+) -> None:
+    answers = [
+        await client.get(f"{BASE}/customers/search?query=a&baseSite=s"),
+        await client.get(f"{BASE}/customers/c1?baseSite=s"),
+        await client.get(f"{BASE}/customers/c1/carts?baseSite=s"),
+        await client.post(f"{BASE}/sessions", json={"customerId": "c1", "baseSite": "s"}),
+        await client.get(f"{BASE}/sessions/s1"),
+        await client.delete(f"{BASE}/sessions/s1"),
+        await client.get(f"{BASE}/agents/asagent"),
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 200, 201, 200, 200, 200]
+    assert connexion.requests == []
+    assert [operation for operation, _ in handlers.calls] == [
+        "searchCustomers",
+        "getCustomer360",
+        "getCustomerCarts",
+        "createAssistedSession",
+        "getAssistedSession",
+        "endAssistedSession",
+        "getAgent",
+    ]
+    assert answers[6].json() == VALID_AGENT
+    assert answers[6].headers["content-type"] == "application/json"
+
+
+async def test_handlers_get_the_arguments_connexion_would_pass(
+    client: httpx.AsyncClient, handlers: Handlers
+) -> None:
+    await client.get(f"{BASE}/customers/search?query=J%C3%BC+x&baseSite=s&pageSize=5&other=1")
+    await client.get(f"{BASE}/customers/a%40b.c/carts?baseSite=s")
+    await client.post(f"{BASE}/sessions", json={"customerId": "c1", "baseSite": "s"})
+    search, carts, create = (arguments for _, arguments in handlers.calls)
+    # the contract's default for the absent currentPage, integers as integers
+    assert search == {"query": "Jü x", "baseSite": "s", "currentPage": 0, "pageSize": 5}
+    assert carts == {"customerId": "a@b.c", "baseSite": "s"}
+    assert create["body"] == {"customerId": "c1", "baseSite": "s"}
+    assert create["token_info"]["principal"] == AGENT
+    assert create["token_info"]["sub"] == "asagent"
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "headers", "body"),
+    [
+        ("GET", "/customers/search?baseSite=s", {}, None),  # a required parameter missing
+        ("GET", "/customers/search?query=a&baseSite=s&pageSize=x", {}, None),
+        ("GET", "/customers/search?query=a&query=b&baseSite=s", {}, None),  # repeated
+        ("GET", "/customers/search?query=a&baseSite=s&pageSize=%2B5", {}, None),
+        ("GET", "/agents/asagent", {"Authorization": "Bearer bad"}, None),
+        ("HEAD", "/agents/asagent", {}, None),
+        ("PUT", "/agents/asagent", {}, None),
+        ("GET", "/agents/asagent/", {}, None),
+        ("POST", "/sessions", {"Content-Type": "application/json"}, b'{"customerId": 1}'),
+        ("POST", "/sessions", {"Content-Type": "application/json"}, b"{broken"),
+        ("POST", "/sessions", {"Content-Type": "text/plain"}, b'{"customerId": "c"}'),
+        ("GET", "/agents/asagent?__code=404", {}, None),  # a preferred answer
+        ("GET", "/agents/asagent", {"Prefer": "dynamic=true"}, None),
+    ],
+)
+async def test_requests_not_provably_valid_go_to_connexion_with_their_body(
+    client: httpx.AsyncClient,
+    connexion: Connexion,
+    handlers: Handlers,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes | None,
+) -> None:
+    answer = await client.request(method, BASE + url, headers=headers, content=body)
+    assert answer.status_code == 299
+    assert handlers.calls == []
+    assert [(m, p) for m, p, _ in connexion.requests] == [(method, BASE + url.split("?")[0])]
+    assert connexion.requests[0][2] == (body or b"")
+
+
+async def test_a_canned_answer_of_a_scenario_is_left_to_connexion(
+    client: httpx.AsyncClient, connexion: Connexion, controls: Controls
+) -> None:
+    controls.set_canned("getAgent", CannedAnswer(404, {"errors": []}))
+    assert (await client.get(f"{BASE}/agents/asagent")).status_code == 299
+    assert (await client.get(f"{BASE}/customers/c1?baseSite=s")).status_code == 200
+    assert len(connexion.requests) == 1
+
+
+async def test_an_answer_breaking_the_response_schema_is_never_sent(
+    client: httpx.AsyncClient, handlers: Handlers, caplog: pytest.LogCaptureFixture
+) -> None:
+    handlers.answers["getAgent"] = lambda: ({"uid": 42}, 200)
+    with caplog.at_level(logging.ERROR, logger="asm_mock.contract"):
+        answer = await client.get(f"{BASE}/agents/asagent")
+    assert answer.status_code == 500
+    (error,) = answer.json()["errors"]
+    assert error["type"] == "InternalServerError"
+    assert "/uid" in error["message"]
+    assert "contract violation" in caplog.text
+
+
+async def test_an_undocumented_status_is_never_sent(
+    client: httpx.AsyncClient, handlers: Handlers
+) -> None:
+    handlers.answers["getAgent"] = lambda: (VALID_AGENT, 202)
+    answer = await client.get(f"{BASE}/agents/asagent")
+    assert answer.status_code == 500
+    assert "202" in answer.json()["errors"][0]["message"]
+
+
+async def test_a_domain_error_is_answered_by_the_lane_after_one_handler_call(
+    client: httpx.AsyncClient, connexion: Connexion, handlers: Handlers
+) -> None:
+    def missing() -> Any:
+        raise NotFoundError("Session s1 not found", reason="notFound", subject="sessionId")
+
+    handlers.answers["endAssistedSession"] = missing
+    answer = await client.delete(f"{BASE}/sessions/s1")
+    assert answer.status_code == 404
+    assert answer.json()["errors"][0]["message"] == "Session s1 not found"
+    assert len(handlers.calls) == 1
+    assert connexion.requests == []
+
+
+async def test_a_long_body_arriving_in_chunks_is_read_whole() -> None:
+    sent: list[Message] = []
+    chunks = [b'{"customerId": "c1", ', b'"baseSite": "s"}']
+
+    async def receive() -> Message:
+        body = chunks.pop(0)
+        return {"type": "http.request", "body": body, "more_body": bool(chunks)}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    handlers = Handlers()
+    specification = load_contract(contract_path())
+    lane = FastLane(
+        Connexion(),
+        spec=specification.spec,
+        base_path=specification.base_path,
+        handler=handlers.lookup,
+        authorize=authorize,
+        controls=Controls(RuntimeSettings(), seed=1),
+    )
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": f"{BASE}/sessions",
+        "query_string": b"",
+        "headers": [(b"authorization", b"Bearer good"), (b"content-type", b"application/json")],
+    }
+    await lane(scope, receive, send)
+    assert sent[0]["status"] == 201
+    assert orjson.loads(sent[1]["body"]) == SESSION
+    assert handlers.calls[0][1]["body"] == {"customerId": "c1", "baseSite": "s"}
