@@ -89,13 +89,13 @@ class CorsMiddleware:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
+        if not any(key.lower() == b"origin" for key, _ in scope["headers"]):  # not a CORS request
+            await self._app(scope, receive, send)
+            return
         headers: dict[str, str] = {}
         for key, value in scope["headers"]:
             headers.setdefault(key.decode("latin-1").lower(), value.decode("latin-1"))
-        origin = headers.get("origin")
-        if origin is None:
-            await self._app(scope, receive, send)
-            return
+        origin = headers["origin"]
         allowed = self._policy.allows(origin)
         if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
             if allowed:

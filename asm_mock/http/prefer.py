@@ -160,21 +160,25 @@ class PreferenceGate:
         if scope["type"] != "http" or not self._is_operation(scope["method"], scope["path"]):
             await self._app(scope, receive, send)
             return
-        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-        ours = [(k, v) for k, v in query if k.startswith(QUERY_PREFIX)]
+        query_string: bytes = scope.get("query_string", b"")
         headers = scope["headers"]
-        try:
-            prefs = parse_preferences(
-                [v.decode("latin-1") for k, v in headers if k == b"prefer"],
-                next((v.decode("latin-1") for k, v in headers if k == b"cookie"), None),
-                ours,
-            )
-        except ApiError as error:
-            await send_error(send, error)
-            return
-        if ours:
-            kept = [(k, v) for k, v in query if not k.startswith(QUERY_PREFIX)]
-            scope = {**scope, "query_string": urlencode(kept).encode("latin-1")}
+        if _may_prefer(query_string, headers):
+            query = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+            ours = [(k, v) for k, v in query if k.startswith(QUERY_PREFIX)]
+            try:
+                prefs = parse_preferences(
+                    [v.decode("latin-1") for k, v in headers if k == b"prefer"],
+                    next((v.decode("latin-1") for k, v in headers if k == b"cookie"), None),
+                    ours,
+                )
+            except ApiError as error:
+                await send_error(send, error)
+                return
+            if ours:
+                kept = [(k, v) for k, v in query if not k.startswith(QUERY_PREFIX)]
+                scope = {**scope, "query_string": urlencode(kept).encode("latin-1")}
+        else:
+            prefs = _NONE
         scope = {**scope, "extensions": {**scope.get("extensions", {}), EXTENSION: prefs}}
 
         delay_ms = prefs.delay_ms if prefs.delay_ms is not None else self._controls.draw_delay_ms()
@@ -188,6 +192,20 @@ class PreferenceGate:
             return
         applied = prefs.applied()
         await self._app(scope, receive, _with_header(send, b"preference-applied", applied))
+
+
+_NONE = Preferences()
+
+
+def _may_prefer(query_string: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
+    """False when no source of preferences is present: most requests skip parsing them.
+
+    Deliberately loose (a `__` anywhere, any Prefer header, any cookie): a false True only
+    costs the full parse, which decides.
+    """
+    if QUERY_PREFIX.encode() in query_string or b"%5F" in query_string.upper():  # _ encoded
+        return True
+    return any(k.lower() in (b"prefer", b"cookie") for k, _ in headers)
 
 
 def _with_header(send: Send, name: bytes, value: str) -> Send:
