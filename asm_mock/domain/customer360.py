@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from asm_mock.domain.model import AssistedSession, BaseSite, Cart, Customer, Order, Ticket
 from asm_mock.domain.world import World
 
-__all__ = ["RECENT_ORDERS", "Activity", "Customer360", "customer_360"]
+__all__ = [
+    "RECENT_ORDERS",
+    "Activity",
+    "Customer360",
+    "customer_360",
+    "with_sessions",
+    "world_view",
+]
 
 RECENT_ORDERS = 5
 
@@ -39,7 +46,6 @@ def _latest_activity(
     orders: tuple[Order, ...],
     carts: tuple[Cart, ...],
     tickets: tuple[Ticket, ...],
-    sessions: list[AssistedSession],
 ) -> Activity | None:
     candidates: list[Activity] = []
     if orders:
@@ -61,26 +67,41 @@ def _latest_activity(
         candidates.append(
             Activity("TICKET", f"Ticket {t.id} opened: {t.subject} ({t.status})", t.created)
         )
-    if sessions:
-        s = max(sessions, key=lambda session: session.created_at)
-        candidates.append(
-            Activity("SESSION", f"Assisted session with agent {s.agent_uid}", s.created_at)
-        )
     return max(candidates, key=lambda a: a.date, default=None)
 
 
-def customer_360(
-    world: World, site: BaseSite, customer: Customer, sessions: list[AssistedSession]
-) -> Customer360:
+def world_view(world: World, site: BaseSite, customer: Customer) -> Customer360:
+    """The view as the world alone makes it: the same for a world's whole life."""
     orders = world.orders_of(customer, site)
     carts = world.carts_of(customer, site)
     tickets = world.tickets_of(customer, site)
-    on_site = [s for s in sessions if s.site == site.uid]
     return Customer360(
         customer=customer,
         site=site,
         recent_orders=orders[:RECENT_ORDERS],
         active_carts=carts,
         tickets=tickets,
-        latest_activity=_latest_activity(site, orders, carts, tickets, on_site),
+        latest_activity=_latest_activity(site, orders, carts, tickets),
     )
+
+
+def with_sessions(view: Customer360, sessions: list[AssistedSession]) -> Customer360:
+    """`view` with the customer's assisted sessions counted as activity.
+
+    A session is the latest activity only when it is strictly later than the world's.
+    """
+    on_site = [s for s in sessions if s.site == view.site.uid]
+    if not on_site:
+        return view
+    s = max(on_site, key=lambda session: session.created_at)
+    latest = view.latest_activity
+    if latest is not None and latest.date >= s.created_at:
+        return view
+    activity = Activity("SESSION", f"Assisted session with agent {s.agent_uid}", s.created_at)
+    return replace(view, latest_activity=activity)
+
+
+def customer_360(
+    world: World, site: BaseSite, customer: Customer, sessions: list[AssistedSession]
+) -> Customer360:
+    return with_sessions(world_view(world, site, customer), sessions)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from asm_mock.domain.customer360 import Customer360, customer_360
+from asm_mock.domain.customer360 import Customer360, with_sessions, world_view
 from asm_mock.domain.model import Agent, AssistedSession, Cart, Customer
 from asm_mock.domain.search import SearchPage, search_customers
 from asm_mock.domain.sessions import SessionIds, SessionService
@@ -125,11 +125,16 @@ class MockService:
         return CustomerPage(page, tuple(entries))
 
     def customer_360(self, *, base_site: str, customer_id: str) -> Customer360:
+        return self.with_live_sessions(self.world_360(base_site=base_site, customer_id=customer_id))
+
+    def world_360(self, *, base_site: str, customer_id: str) -> Customer360:
+        """The 360 view without the sessions: a pure function of the current world."""
         world = self._world
         site = world.site(base_site)
-        customer = world.customer_on_site(customer_id, site)
-        sessions = self.store.sessions_of_customer(customer.customer_id)
-        return customer_360(world, site, customer, sessions)
+        return world_view(world, site, world.customer_on_site(customer_id, site))
+
+    def with_live_sessions(self, view: Customer360) -> Customer360:
+        return with_sessions(view, self.store.sessions_of_customer(view.customer.customer_id))
 
     def customer_carts(self, *, base_site: str, customer_id: str) -> tuple[Cart, ...]:
         world = self._world

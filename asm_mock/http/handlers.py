@@ -12,9 +12,11 @@ from typing import Any
 
 from connexion.resolver import Resolver
 
+from asm_mock.domain.customer360 import Customer360
 from asm_mock.domain.service import MockService
 from asm_mock.domain.tokens import Principal
 from asm_mock.http import serialize
+from asm_mock.http.memo import WorldMemo
 from asm_mock.http.security import PRINCIPAL
 
 __all__ = ["OperationHandlers", "resolver"]
@@ -31,6 +33,7 @@ def _principal(token_info: dict[str, Any]) -> Principal:
 class OperationHandlers:
     def __init__(self, service: Callable[[], MockService]) -> None:
         self._service = service
+        self._memo = WorldMemo()
 
     async def searchCustomers(  # noqa: N802 - named by the contract's operationId
         self,
@@ -39,19 +42,38 @@ class OperationHandlers:
         currentPage: int = 0,
         pageSize: int = 20,  # noqa: N803
     ) -> Answer:
-        result = self._service().search(
-            base_site=baseSite, query=query, current_page=currentPage, page_size=pageSize
-        )
-        return serialize.customer_page(result), 200
+        service = self._service()
+
+        def page() -> dict[str, Any]:
+            result = service.search(
+                base_site=baseSite, query=query, current_page=currentPage, page_size=pageSize
+            )
+            return serialize.customer_page(result)
+
+        key = ("search", baseSite, query, currentPage, pageSize)
+        return self._memo.get(service.world(), key, page), 200
 
     async def getCustomer360(self, customerId: str, baseSite: str) -> Answer:  # noqa: N802,N803
-        view = self._service().customer_360(base_site=baseSite, customer_id=customerId)
-        return serialize.customer_360(view), 200
+        service = self._service()
+
+        def world_part() -> tuple[Customer360, dict[str, Any]]:
+            view = service.world_360(base_site=baseSite, customer_id=customerId)
+            return view, serialize.customer_360(view)
+
+        view, body = self._memo.get(service.world(), ("360", customerId, baseSite), world_part)
+        live = service.with_live_sessions(view).latest_activity
+        if live is view.latest_activity or live is None:
+            return body, 200
+        return serialize.with_latest_activity(body, live), 200
 
     async def getCustomerCarts(self, customerId: str, baseSite: str) -> Answer:  # noqa: N802,N803
         service = self._service()
-        carts = service.customer_carts(base_site=baseSite, customer_id=customerId)
-        return serialize.cart_list(carts, service.world().site(baseSite)), 200
+
+        def carts() -> dict[str, Any]:
+            found = service.customer_carts(base_site=baseSite, customer_id=customerId)
+            return serialize.cart_list(found, service.world().site(baseSite))
+
+        return self._memo.get(service.world(), ("carts", customerId, baseSite), carts), 200
 
     async def createAssistedSession(  # noqa: N802
         self, body: dict[str, Any], token_info: dict[str, Any]

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from asm_mock.domain.customer360 import Customer360
+from asm_mock.domain.customer360 import Activity, Customer360
 from asm_mock.domain.model import Agent, AssistedSession, BaseSite, Cart
 from asm_mock.domain.service import CustomerPage
 
-__all__ = ["agent", "cart_list", "customer_360", "customer_page", "session", "timestamp"]
+__all__ = [
+    "activity",
+    "agent",
+    "cart_list",
+    "customer_360",
+    "customer_page",
+    "session",
+    "timestamp",
+    "with_latest_activity",
+]
 
 Json = dict[str, Any]
 
 
+@lru_cache(maxsize=1 << 16)  # the world's dates are fixed: most are formatted once
 def timestamp(value: datetime) -> str:
     """RFC 3339, as the contract's `format: date-time` requires (SAP's `+0000` is not RFC 3339)."""
     return value.isoformat()
@@ -56,6 +67,15 @@ def cart_list(carts: tuple[Cart, ...], site: BaseSite) -> Json:
     return {"carts": [_cart(c, site) for c in carts]}
 
 
+def activity(value: Activity) -> Json:
+    return {"type": value.type, "description": value.description, "date": timestamp(value.date)}
+
+
+def with_latest_activity(body: Json, value: Activity) -> Json:
+    """A serialized 360 `body` with another latest activity; `body` itself is left as it is."""
+    return {**body, "overview": {**body["overview"], "latestActivity": activity(value)}}
+
+
 def customer_360(view: Customer360) -> Json:
     customer, site = view.customer, view.site
     overview: Json = {
@@ -65,12 +85,7 @@ def customer_360(view: Customer360) -> Json:
         "address": {"town": customer.town, "country": customer.country},
     }
     if view.latest_activity is not None:
-        activity = view.latest_activity
-        overview["latestActivity"] = {
-            "type": activity.type,
-            "description": activity.description,
-            "date": timestamp(activity.date),
-        }
+        overview["latestActivity"] = activity(view.latest_activity)
     return {
         "overview": overview,
         "recentOrders": [
