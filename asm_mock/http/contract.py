@@ -69,7 +69,10 @@ class RouteTable:
     journal names the operation of every request, including those Connexion never routed.
     """
 
+    _CACHE_SIZE = 4096  # paths carry ids, so the look-up cache is bounded
+
     def __init__(self, spec: Mapping[str, Any], base_path: str) -> None:
+        self._cache: dict[tuple[str, str], str | None] = {}
         self._routes: list[tuple[re.Pattern[str], dict[str, str]]] = []
         for template, item in spec["paths"].items():
             operations = {
@@ -92,5 +95,15 @@ class RouteTable:
         return ", ".join(sorted(methods))
 
     def operation_id(self, method: str, path: str) -> str | None:
+        """Asked three times per request (gate, journal, access log): answered from a cache."""
+        key = (method, path)
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
         operations = self._operations(path) or {}
-        return operations.get("GET" if method == "HEAD" else method) or None
+        found = operations.get("GET" if method == "HEAD" else method) or None
+        if len(self._cache) >= self._CACHE_SIZE:
+            self._cache.clear()
+        self._cache[key] = found
+        return found
