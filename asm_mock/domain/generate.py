@@ -11,11 +11,14 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
-import uuid
+from bisect import bisect
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
+from itertools import accumulate
+from typing import Generic, TypeVar
 
 from faker import Faker
 
@@ -27,6 +30,8 @@ __all__ = ["DEFAULT_CUSTOMERS", "DEFAULT_SEED", "Progress", "build_world"]
 
 DEFAULT_SEED = 20260115
 DEFAULT_CUSTOMERS = 200
+
+T = TypeVar("T")
 
 Progress = Callable[[int, int], None]
 """Called as progress(done, total) while customers are generated."""
@@ -86,13 +91,25 @@ def _faker_pools(seed: int) -> dict[str, _Pools]:
     return pools
 
 
+# The helpers below draw exactly what their plain forms drew (rng.choices(...)[0],
+# str(uuid.UUID(int=..., version=4)), ...), so a seed's world stays byte-identical; they only
+# skip the per-call set-up, which is most of a 100k-customer world's build time.
+
+
+@lru_cache(maxsize=4096)  # names come from small pools: each is transliterated once
 def _email_part(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]", "", ascii_name.lower())
 
 
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))  # version and variant bits
+_UUID4_SET = (4 << 76) | (0x8000 << 48)
+
+
 def _uuid4(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    """str(uuid.UUID(int=rng.getrandbits(128), version=4)), without the UUID object."""
+    value = f"{(rng.getrandbits(128) & _UUID4_CLEAR) | _UUID4_SET:032x}"
+    return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
 
 
 def _instant_between(rng: random.Random, start: datetime, end: datetime) -> datetime:
@@ -104,8 +121,25 @@ def _money(rng: random.Random, low: float, high: float) -> Decimal:
     return Decimal(f"{rng.uniform(low, high):.2f}")
 
 
-def _weighted_count(rng: random.Random, weights: Sequence[int]) -> int:
-    return rng.choices(range(len(weights)), weights=weights)[0]
+class _Weighted(Generic[T]):
+    """rng.choices(population, weights)[0] with the cumulative weights computed once: the same
+    single rng.random() draw, the same bisect."""
+
+    def __init__(self, population: Sequence[T], weights: Sequence[int]) -> None:
+        self._population = tuple(population)
+        self._cumulative = tuple(accumulate(weights))
+        self._total = self._cumulative[-1] + 0.0
+        self._hi = len(self._population) - 1
+
+    def __call__(self, rng: random.Random) -> T:
+        return self._population[bisect(self._cumulative, rng.random() * self._total, 0, self._hi)]
+
+
+_ORDER_COUNT = _Weighted(range(len(_ORDER_COUNT_WEIGHTS)), _ORDER_COUNT_WEIGHTS)
+_CART_COUNT = _Weighted(range(len(_CART_COUNT_WEIGHTS)), _CART_COUNT_WEIGHTS)
+_TICKET_COUNT = _Weighted(range(len(_TICKET_COUNT_WEIGHTS)), _TICKET_COUNT_WEIGHTS)
+_SETTLED_STATUS = _Weighted(("COMPLETED", "CANCELLED", "CANCELLING"), (85, 12, 3))
+_HOME_SITE = _Weighted([s for s, _ in _HOME_SITES], [w for _, w in _HOME_SITES])
 
 
 class _Counter:
@@ -128,7 +162,7 @@ class _HistoryWriter:
         self.tickets: list[Ticket] = []
 
     def orders_for(self, rng: random.Random, customer: Customer) -> None:
-        for _ in range(_weighted_count(rng, _ORDER_COUNT_WEIGHTS)):
+        for _ in range(_ORDER_COUNT(rng)):
             site = rng.choice(customer.sites)
             placed = _instant_between(rng, customer.signed_up, REFERENCE_TIME)
             self.orders.append(
@@ -144,7 +178,7 @@ class _HistoryWriter:
 
     def carts_for(self, rng: random.Random, customer: Customer) -> None:
         recent = max(customer.signed_up, REFERENCE_TIME - timedelta(days=120))
-        for _ in range(_weighted_count(rng, _CART_COUNT_WEIGHTS)):
+        for _ in range(_CART_COUNT(rng)):
             items = rng.randint(1, 12)
             self.carts.append(
                 Cart(
@@ -158,7 +192,7 @@ class _HistoryWriter:
             )
 
     def tickets_for(self, rng: random.Random, customer: Customer) -> None:
-        for _ in range(_weighted_count(rng, _TICKET_COUNT_WEIGHTS)):
+        for _ in range(_TICKET_COUNT(rng)):
             category = rng.choice(tuple(_TICKET_SUBJECTS))
             created = _instant_between(rng, customer.signed_up, REFERENCE_TIME)
             age = REFERENCE_TIME - created
@@ -185,7 +219,7 @@ def _order_status(rng: random.Random, site: str, age: timedelta) -> str:
         return rng.choice(("PENDING_APPROVAL", "APPROVED", "REJECTED"))
     if age < timedelta(days=3):
         return rng.choice(("CREATED", "PAYMENT_CAPTURED", "READY"))
-    return rng.choices(("COMPLETED", "CANCELLED", "CANCELLING"), weights=(85, 12, 3))[0]
+    return _SETTLED_STATUS(rng)
 
 
 def _generated_customers(
@@ -193,11 +227,9 @@ def _generated_customers(
 ) -> Iterator[Customer]:
     pools = _faker_pools(rng.randrange(2**32))
     domains = ("example.com", "example.org", "example.net", "mail.example.com")
-    home_sites = [s for s, _ in _HOME_SITES]
-    home_weights = [w for _, w in _HOME_SITES]
     report_every = max(count // 100, 1)
     for index in range(count):
-        home = rng.choices(home_sites, weights=home_weights)[0]
+        home = _HOME_SITE(rng)
         locale = _LOCALE_OF_SITE[home]
         pool = pools[locale]
         first, last = rng.choice(pool.first_names), rng.choice(pool.last_names)
