@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
 
-.PHONY: install run test lint typecheck unit fuzz clean
+.PHONY: install bytecode run test lint typecheck unit fuzz clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "asm-mock needs Python >= 3.11" or 0)'
@@ -16,7 +16,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)
+# Bytecode for the editable install (pip compiles a wheel's at install; an editable checkout is
+# compiled on first import, unless PYTHONDONTWRITEBYTECODE is set): ~0.15 s of every start.
+bytecode: $(STAMP)
+	@$(BIN)/python -m compileall -q asm_mock
+
+run: bytecode
 	$(BIN)/asm-mock serve $(ARGS)
 
 lint: $(STAMP)
@@ -42,5 +47,5 @@ clean:
 
 .PHONY: bench
 BENCH_SECONDS ?= 10
-bench: $(STAMP)
+bench: bytecode
 	$(BIN)/python bench/run.py --seconds $(BENCH_SECONDS)

@@ -17,6 +17,7 @@ from asm_mock import __version__
 from asm_mock.domain.controls import Latency
 from asm_mock.domain.errors import AsmMockError
 from asm_mock.domain.generate import Progress
+from asm_mock.domain.name_pools import default_cache_dir
 from asm_mock.settings import AuthMode, Settings, parse_cors_origins
 
 __all__ = ["exposure_warning", "main", "parse_settings"]
@@ -73,6 +74,10 @@ def _cors_origins(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _cache_dir(text: str) -> Path | None:
+    return Path(text).expanduser() if text.strip() else None
+
+
 def _add_world_options(parser: argparse.ArgumentParser) -> None:
     defaults = Settings()
     parser.add_argument(
@@ -92,6 +97,15 @@ def _add_world_options(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=_env("fixtures", None),
         help="directory of fixture YAML files (default: the packaged fixtures/)",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=_cache_dir,
+        default=_cache_dir(_env("cache_dir", str(default_cache_dir())) or ""),
+        metavar="DIR",
+        help="where Faker's name pools are cached between starts, keyed by Faker version and "
+        "seed; empty: no cache (default $XDG_CACHE_HOME/asm-mock or ~/.cache/asm-mock; env "
+        "ASM_MOCK_CACHE_DIR)",
     )
     parser.add_argument(
         "--scenario",

@@ -50,3 +50,4 @@ class Settings:
     latency: str = "0"  # ms added to every API answer: "120" or a uniform range "50-300"
     error_rate: float = 0.0  # share of API requests answered 503 (seeded)
     cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS  # "*", exact origins, "scheme://host:*"
+    cache_dir: Path | None = None  # where Faker's name pools are cached; None: nowhere

@@ -11,16 +11,31 @@ import pytest
 
 from asm_mock import cli
 from asm_mock.cli import exposure_warning, main, parse_settings
+from asm_mock.domain.name_pools import default_cache_dir
 from asm_mock.settings import AuthMode, Settings
 from tests.conftest import BASE
 from tests.live_server import live_server
 
 
-def test_defaults_are_the_documented_ones() -> None:
+def test_defaults_are_the_documented_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ASM_MOCK_CACHE_DIR", raising=False)
     command, settings = parse_settings([])
     assert command == "serve"
-    assert settings == Settings()
+    # the command line caches Faker's name pools; library use (Settings()) does not
+    assert settings == Settings(cache_dir=default_cache_dir())
     assert (settings.host, settings.port, settings.customers) == ("127.0.0.1", 9002, 200)
+
+
+def test_the_name_pool_cache_can_be_moved_or_switched_off(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("ASM_MOCK_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert parse_settings([])[1].cache_dir == tmp_path / "asm-mock"
+    assert parse_settings(["--cache-dir", "~/x"])[1].cache_dir == Path.home() / "x"
+    assert parse_settings(["--cache-dir", ""])[1].cache_dir is None
+    monkeypatch.setenv("ASM_MOCK_CACHE_DIR", "")
+    assert parse_settings(["check"])[1].cache_dir is None
 
 
 def test_options_and_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:

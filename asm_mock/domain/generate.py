@@ -13,17 +13,16 @@ import re
 import unicodedata
 from bisect import bisect
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from itertools import accumulate
+from pathlib import Path
 from typing import Generic, TypeVar
-
-from faker import Faker
 
 from asm_mock.domain.fixtures import FixtureCustomer, Fixtures
 from asm_mock.domain.model import Cart, Customer, Order, Ticket, TicketStatus
+from asm_mock.domain.name_pools import name_pools
 from asm_mock.domain.world import REFERENCE_TIME, SITES, World
 
 __all__ = ["DEFAULT_CUSTOMERS", "DEFAULT_SEED", "Progress", "build_world"]
@@ -69,26 +68,6 @@ _TICKET_SUBJECTS = {
         "Discount code not applied",
     ),
 }
-
-
-@dataclass(frozen=True)
-class _Pools:
-    first_names: Sequence[str]
-    last_names: Sequence[str]
-    towns: Sequence[str]
-
-
-def _faker_pools(seed: int) -> dict[str, _Pools]:
-    pools = {}
-    for locale in _COUNTRY_OF_LOCALE:
-        fake = Faker(locale)
-        fake.seed_instance(seed)
-        pools[locale] = _Pools(
-            first_names=sorted({fake.first_name() for _ in range(240)}),
-            last_names=sorted({fake.last_name() for _ in range(360)}),
-            towns=sorted({fake.city() for _ in range(120)}),
-        )
-    return pools
 
 
 # The helpers below draw exactly what their plain forms drew (rng.choices(...)[0],
@@ -239,9 +218,13 @@ def _order_status(rng: random.Random, site: str, age: timedelta) -> str:
 
 
 def _generated_customers(
-    rng: random.Random, count: int, taken_uids: set[str], progress: Progress | None
+    rng: random.Random,
+    count: int,
+    taken_uids: set[str],
+    progress: Progress | None,
+    pools_cache: Path | None,
 ) -> Iterator[Customer]:
-    pools = _faker_pools(rng.randrange(2**32))
+    pools = name_pools(rng.randrange(2**32), tuple(_COUNTRY_OF_LOCALE), pools_cache)
     domains = ("example.com", "example.org", "example.net", "mail.example.com")
     report_every = max(count // 100, 1)
     for index in range(count):
@@ -320,7 +303,9 @@ def build_world(
     customers: int = DEFAULT_CUSTOMERS,
     fixtures: Fixtures,
     progress: Progress | None = None,
+    pools_cache: Path | None = None,
 ) -> World:
+    """The world of `seed`. `pools_cache`: where Faker's name pools are cached (None: not)."""
     if customers < 0:
         raise ValueError("customers must be >= 0")
     fixture_writer = _HistoryWriter(_Counter(_FIXTURE_CODE_START), _Counter(_FIXTURE_TICKET_START))
@@ -333,7 +318,7 @@ def build_world(
     rng = random.Random(seed)
     writer = _HistoryWriter(_Counter(_GENERATED_CODE_START), _Counter(_GENERATED_TICKET_START))
     taken = {c.uid for c in all_customers}
-    for customer in _generated_customers(rng, customers, taken, progress):
+    for customer in _generated_customers(rng, customers, taken, progress, pools_cache):
         all_customers.append(customer)
         writer.orders_for(rng, customer)
         writer.carts_for(rng, customer)

@@ -253,7 +253,11 @@ def create_app(
     if service is None:
         fixtures = load_fixtures(settings.fixtures or default_fixtures_dir())
         world = build_world(
-            seed=settings.seed, customers=settings.customers, fixtures=fixtures, progress=progress
+            seed=settings.seed,
+            customers=settings.customers,
+            fixtures=fixtures,
+            progress=progress,
+            pools_cache=settings.cache_dir,
         )
         service = MockService(world)
     specification = load_contract(contract_path())
