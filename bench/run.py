@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,12 +36,14 @@ PRISM = BENCH / "node_modules" / ".bin" / "prism"
 PRISM_LOG_LEVEL = "warn"
 BASE_PATH = "/assistedservicewebservices"  # asm-mock's; Prism serves the paths without it
 CUSTOMER = "james.weber@example.com"
-OPERATIONS: dict[str, str | None] = {  # None: the session cycle, driven by session_cycle.lua
+# a path, or the wrk script that drives the operation
+OPERATIONS: dict[str, str] = {
     "search": "/customers/search?query=a&baseSite=electronics-spa",
+    "search, new query each time": "search_varying.lua",
     "360": f"/customers/{CUSTOMER}?baseSite=electronics-spa",
     "carts": f"/customers/{CUSTOMER}/carts?baseSite=electronics-spa",
     "agent": "/agents/asagent",
-    "session cycle": None,
+    "session cycle": "session_cycle.lua",
 }
 SEARCH_QUERIES = ["a", "we", "mar", "son", "lin", "example", "ber", "an", "mu", "ch", "wolf", "e"]
 Result = dict[str, Any]
@@ -168,9 +170,8 @@ def parse_wrk(output: str) -> Result:
 def wrk(server: Server, operation: str, token: str, seconds: int) -> Result:
     command = ["wrk", "-t1", "-c16", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     path = OPERATIONS[operation]
-    if path is None:
-        script = str(BENCH / "session_cycle.lua")
-        command += ["-s", script, server.url, "--", server.prefix, token]
+    if path.endswith(".lua"):
+        command += ["-s", str(BENCH / path), server.url, "--", server.prefix, token]
     else:
         command += ["-H", f"Authorization: Bearer {token}", server.url + server.prefix + path]
     run = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
@@ -189,7 +190,9 @@ def measure_startups(starts: int = 3) -> Result:
             first_ms = first.start() * 1000
         finally:
             first.stop()
-        factories = {"asm-mock": lambda: asm_mock(free_port(), cache_dir=Path(cache))}
+        factories: dict[str, Callable[[], Server]] = {
+            "asm-mock": lambda: asm_mock(free_port(), cache_dir=Path(cache))
+        }
         factories["Prism"] = lambda: prism(free_port())
         for name, factory in factories.items():
             times = []
