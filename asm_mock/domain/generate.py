@@ -23,7 +23,7 @@ from typing import Generic, TypeVar
 from asm_mock.domain.fixtures import FixtureCustomer, Fixtures
 from asm_mock.domain.model import Cart, Customer, Order, Ticket, TicketStatus
 from asm_mock.domain.name_pools import name_pools
-from asm_mock.domain.world import REFERENCE_TIME, SITES, World
+from asm_mock.domain.world import REFERENCE_TIME, SITES, World, paused_gc
 
 __all__ = ["DEFAULT_CUSTOMERS", "DEFAULT_SEED", "Progress", "build_world"]
 
@@ -33,7 +33,8 @@ DEFAULT_CUSTOMERS = 200
 T = TypeVar("T")
 
 Progress = Callable[[int, int], None]
-"""Called as progress(done, total) while customers are generated."""
+"""Called as progress(done, total) while customers are generated; (total, total) only once the
+world is built (and, when large, its search index too): 100% means ready to answer."""
 
 # Code ranges keep generated and hand-written records apart whatever the world's size.
 _FIXTURE_CODE_START = 80_000  # history invented for fixture customers that omit it
@@ -252,8 +253,8 @@ def _generated_customers(
             country=_COUNTRY_OF_LOCALE[locale],
             sites=sites,
         )
-        if progress is not None and (index + 1) % report_every == 0:
-            progress(index + 1, count)
+        if progress is not None and (index + 1) % report_every == 0 and index + 1 < count:
+            progress(index + 1, count)  # build_world reports the 100%
 
 
 def _fixture_customer(fixture: FixtureCustomer) -> Customer:
@@ -297,6 +298,7 @@ def _fixture_history(
         )
 
 
+@paused_gc()  # ~1M new objects and no garbage: see paused_gc
 def build_world(
     *,
     seed: int = DEFAULT_SEED,
@@ -325,7 +327,7 @@ def build_world(
         writer.tickets_for(rng, customer)
 
     all_customers.sort(key=lambda c: (c.name.lower(), c.uid))
-    return World(
+    world = World(
         seed=seed,
         sites=SITES,
         customers=tuple(all_customers),
@@ -335,3 +337,6 @@ def build_world(
         orders=tuple(fixture_writer.orders + writer.orders),
         tickets=tuple(fixture_writer.tickets + writer.tickets),
     )
+    if progress is not None and customers > 0:
+        progress(customers, customers)
+    return world
