@@ -245,6 +245,25 @@ async def test_an_undocumented_status_is_never_sent(
     assert "202" in answer.json()["errors"][0]["message"]
 
 
+async def test_a_failing_handler_is_a_logged_500_in_the_error_format_never_a_traceback(
+    client: httpx.AsyncClient,
+    connexion: Connexion,
+    handlers: Handlers,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken() -> Any:
+        raise RuntimeError("a bug in the mock")
+
+    handlers.answers["getAgent"] = broken
+    with caplog.at_level(logging.ERROR, logger="asm_mock.contract"):
+        answer = await client.get(f"{BASE}/agents/asagent")
+    assert answer.status_code == 500
+    assert answer.json()["errors"][0]["type"] == "InternalServerError"
+    assert "RuntimeError: a bug in the mock" in caplog.text  # with its traceback, in the log
+    assert "a bug" not in answer.text
+    assert connexion.requests == [] and len(handlers.calls) == 1
+
+
 async def test_a_domain_error_is_answered_by_the_lane_after_one_handler_call(
     client: httpx.AsyncClient, connexion: Connexion, handlers: Handlers
 ) -> None:

@@ -7,7 +7,8 @@ each operation of the contract once: its path pattern, parameters with their com
 validators, body schema, security, handler and the compiled schema of every documented response.
 A request it can *prove* valid it answers itself, with every check Connexion would make:
 
-- the same route (literal paths before templated ones, as OpenAPI and Connexion choose);
+- the same route (the first of the contract's paths matching path and method, as Connexion's
+  Starlette router picks it);
 - the same bearer-token check (`asm_mock.http.security.authorize`);
 - the same parameter coercion and validators (`asm_mock.http.validation.compiled`);
 - the same handler, with the arguments Connexion would pass;
@@ -175,18 +176,21 @@ class FastLane:
                 arguments["body"] = _parse_body(operation, headers, body_bytes)
             if operation.wants_token_info:
                 arguments["token_info"] = caller
-        except (_Defer, ApiError):
+        except Exception:  # _Defer, a failed check (ApiError), or anything unforeseen
             await self._app(scope, _replay(body_bytes, receive), send)
             return
         try:
             answer, status = await operation.handler(**arguments)
+            await self._answer(operation, status, answer, send)
         except ApiError as error:
-            answer, status = None, error.status_code
-            if status not in operation.responses:
-                error = _undocumented(operation, status)
+            if error.status_code not in operation.responses:
+                error = _undocumented(operation, error.status_code)
             await _send(send, error.status_code, error_body(error), error_headers(error))
             return
-        await self._answer(operation, status, answer, send)
+        except Exception as exc:  # a bug: answered as errors.py answers it, never a traceback
+            logger.error("unexpected error in %s", operation.operation_id, exc_info=exc)
+            failure = ContractViolation("Internal server error: the mock failed unexpectedly")
+            await _send(send, failure.status_code, error_body(failure), [])
 
     async def _answer(self, operation: _Operation, status: int, answer: Any, send: Send) -> None:
         if status not in operation.responses:
