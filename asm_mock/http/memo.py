@@ -22,9 +22,13 @@ T = TypeVar("T")
 
 
 class WorldMemo:
-    """A bounded least-recently-used memo, emptied whenever the world changes."""
+    """A bounded least-recently-used memo, emptied whenever the world changes.
 
-    def __init__(self, size: int = 4096) -> None:
+    1,024 answers: a full search page (100 entries) is ~14 KB, so at most ~14 MB, which a
+    100k-customer world (~370 MiB) can afford under the 400 MB budget.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
         self._size = size
         self._world: World | None = None
         self._values: OrderedDict[Hashable, Any] = OrderedDict()
