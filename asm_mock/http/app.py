@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +16,6 @@ from connexion.security import OAuthSecurityHandler
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from asm_mock.domain.controls import Controls, Latency, RuntimeSettings
-from asm_mock.domain.errors import ContractViolation
 from asm_mock.domain.fixtures import load_fixtures
 from asm_mock.domain.generate import Progress, build_world
 from asm_mock.domain.journal import Journal
@@ -32,7 +30,7 @@ from asm_mock.http.contract import (
     load_contract,
 )
 from asm_mock.http.cors import CorsMiddleware
-from asm_mock.http.errors import error_handlers
+from asm_mock.http.errors import error_handlers, undocumented_status
 from asm_mock.http.fast_lane import FastLane
 from asm_mock.http.handlers import OperationHandlers, resolver
 from asm_mock.http.limits import MAX_ADMIN_BODY_BYTES, BodyGuard
@@ -46,8 +44,6 @@ from asm_mock.resources import contract_path, default_fixtures_dir
 from asm_mock.settings import AuthMode, Settings
 
 __all__ = ["AsmMockApp", "contract_app", "create_app"]
-
-logger = logging.getLogger("asm_mock.contract")
 
 
 class _DocumentedStatusGuard:
@@ -66,16 +62,7 @@ class _DocumentedStatusGuard:
 
         async def guarded_send(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] not in allowed:
-                logger.error(
-                    "contract violation: %s answered %s, documented: %s",
-                    routing.get("operation_id"),
-                    message["status"],
-                    sorted(allowed),
-                )
-                raise ContractViolation(
-                    f"The mock answered status {message['status']}, which "
-                    f"{routing.get('operation_id')} does not document"
-                )
+                raise undocumented_status(routing["operation_id"], message["status"], allowed)
             await send(message)
 
         await self._app(scope, receive, guarded_send)

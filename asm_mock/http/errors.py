@@ -8,12 +8,13 @@ a bug, logged with its traceback and answered as a 500 in the same format, never
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from jsonschema.exceptions import ValidationError as SchemaError
 from starlette.exceptions import HTTPException
 from starlette.types import Send
 
@@ -35,10 +36,14 @@ __all__ = [
     "error_headers",
     "error_handlers",
     "error_response",
+    "response_violation",
     "send_error",
+    "undocumented_status",
+    "unexpected_failure",
 ]
 
 logger = logging.getLogger("asm_mock.errors")
+_contract_logger = logging.getLogger("asm_mock.contract")
 
 
 class MethodNotAllowedError(ApiError):
@@ -156,4 +161,35 @@ def error_handlers(
 
 def _on_unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     logger.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(ContractViolation("Internal server error: the mock failed unexpectedly"))
+    return error_response(unexpected_failure())
+
+
+# -- the mock's own bugs, found by its checks: each logged, each answered as a 500 ------------
+
+
+def unexpected_failure() -> ContractViolation:
+    """What a client is told of an exception nobody expected (the log has its traceback)."""
+    return ContractViolation("Internal server error: the mock failed unexpectedly")
+
+
+def undocumented_status(
+    operation_id: str, status: int, documented: Iterable[int]
+) -> ContractViolation:
+    _contract_logger.error(
+        "contract violation: %s answered %s, documented: %s",
+        operation_id,
+        status,
+        sorted(documented),
+    )
+    return ContractViolation(
+        f"The mock answered status {status}, which {operation_id} does not document"
+    )
+
+
+def response_violation(answering: str, error: SchemaError) -> ContractViolation:
+    """An answer (to a path, or of an operation) that its response schema refuses."""
+    where = "/" + "/".join(str(p) for p in error.absolute_path)
+    _contract_logger.error(
+        "contract violation in the response to %s at %s: %s", answering, where, error.message
+    )
+    return ContractViolation(f"The mock's response broke the contract at {where}: {error.message}")

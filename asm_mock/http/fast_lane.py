@@ -36,9 +36,15 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from asm_mock.domain.controls import Controls
-from asm_mock.domain.errors import ApiError, ContractViolation
+from asm_mock.domain.errors import ApiError
 from asm_mock.domain.tokens import Principal
-from asm_mock.http.errors import error_body, error_headers
+from asm_mock.http.errors import (
+    error_body,
+    error_headers,
+    response_violation,
+    undocumented_status,
+    unexpected_failure,
+)
 from asm_mock.http.prefer import EXTENSION as PREFERENCES
 from asm_mock.http.security import token_info
 from asm_mock.http.validation import CompiledSchema, compiled
@@ -184,46 +190,27 @@ class FastLane:
             await self._answer(operation, status, answer, send)
         except ApiError as error:
             if error.status_code not in operation.responses:
-                error = _undocumented(operation, error.status_code)
+                error = undocumented_status(
+                    operation.operation_id, error.status_code, operation.responses
+                )
             await _send(send, error.status_code, error_body(error), error_headers(error))
             return
         except Exception as exc:  # a bug: answered as errors.py answers it, never a traceback
             logger.error("unexpected error in %s", operation.operation_id, exc_info=exc)
-            failure = ContractViolation("Internal server error: the mock failed unexpectedly")
+            failure = unexpected_failure()
             await _send(send, failure.status_code, error_body(failure), [])
 
     async def _answer(self, operation: _Operation, status: int, answer: Any, send: Send) -> None:
         if status not in operation.responses:
-            error: ApiError = _undocumented(operation, status)
+            error = undocumented_status(operation.operation_id, status, operation.responses)
         else:
             check = operation.responses[status]
             problem = None if check is None else check.first_error(answer)
             if problem is None:
                 await _send(send, status, orjson.dumps(answer) + b"\n", [])
                 return
-            where = "/" + "/".join(str(p) for p in problem.absolute_path)
-            logger.error(
-                "contract violation in the response of %s at %s: %s",
-                operation.operation_id,
-                where,
-                problem.message,
-            )
-            error = ContractViolation(
-                f"The mock's response broke the contract at {where}: {problem.message}"
-            )
+            error = response_violation(operation.operation_id, problem)
         await _send(send, error.status_code, error_body(error), error_headers(error))
-
-
-def _undocumented(operation: _Operation, status: int) -> ContractViolation:
-    logger.error(
-        "contract violation: %s answered %s, documented: %s",
-        operation.operation_id,
-        status,
-        sorted(operation.responses),
-    )
-    return ContractViolation(
-        f"The mock answered status {status}, which {operation.operation_id} does not document"
-    )
 
 
 async def _send(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:

@@ -11,7 +11,6 @@ parameter or field.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import AsyncGenerator, Iterable
 from typing import Any
 
@@ -33,10 +32,9 @@ from jsonschema.exceptions import best_match
 from starlette.types import Scope
 
 from asm_mock.domain.errors import ContractViolation, ValidationError
+from asm_mock.http.errors import response_violation
 
 __all__ = ["VALIDATOR_MAP", "CompiledSchema", "compiled"]
-
-logger = logging.getLogger("asm_mock.contract")
 
 
 class CompiledSchema:
@@ -206,14 +204,7 @@ class ContractJSONResponseBodyValidator(JSONResponseBodyValidator):  # type: ign
     def _validate(self, body: Any) -> None:
         error = _first_error(compiled(self._schema), body)
         if error is not None:
-            where = "/" + "/".join(str(p) for p in error.absolute_path)
-            path = self._scope.get("path", "?")
-            logger.error(
-                "contract violation in the response to %s at %s: %s", path, where, error.message
-            )
-            raise ContractViolation(
-                f"The mock's response broke the contract at {where}: {error.message}"
-            )
+            raise response_violation(self._scope.get("path", "?"), error)
 
 
 VALIDATOR_MAP = {
