@@ -29,6 +29,7 @@ from asm_mock.domain.model import (
     Ticket,
     TicketStatus,
 )
+from asm_mock.domain.sessions import session_fields
 from asm_mock.domain.world import SITES, World
 
 __all__ = ["RestoredState", "dump_state", "load_state"]
@@ -116,16 +117,7 @@ def _client(client: OAuthClient) -> Json:
 
 
 def _session(s: AssistedSession) -> Json:
-    body: Json = {
-        "sessionId": s.session_id,
-        "agentId": s.agent_uid,
-        "customerId": s.customer_id,
-        "baseSite": s.site,
-    }
-    if s.cart_id is not None:
-        body["cartId"] = s.cart_id
-    body["createdAt"] = s.created_at.isoformat()
-    body["status"] = str(s.status)
+    body = session_fields(s)
     if s.ended_at is not None:
         body["endedAt"] = s.ended_at.isoformat()
     return body

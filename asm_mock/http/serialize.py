@@ -9,6 +9,7 @@ from typing import Any
 from asm_mock.domain.customer360 import Activity, Customer360
 from asm_mock.domain.model import Agent, AssistedSession, BaseSite, Cart
 from asm_mock.domain.service import CustomerPage
+from asm_mock.domain.sessions import session_fields
 
 __all__ = [
     "activity",
@@ -111,17 +112,7 @@ def customer_360(view: Customer360) -> Json:
 
 
 def session(value: AssistedSession) -> Json:
-    body: Json = {
-        "sessionId": value.session_id,
-        "agentId": value.agent_uid,
-        "customerId": value.customer_id,
-        "baseSite": value.site,
-    }
-    if value.cart_id is not None:
-        body["cartId"] = value.cart_id
-    body["createdAt"] = timestamp(value.created_at)
-    body["status"] = str(value.status)
-    return body
+    return session_fields(value)
 
 
 def agent(value: Agent) -> Json:
