@@ -89,15 +89,18 @@ def contract_app(
     *,
     resolver: Resolver,
     security: dict[str, Any] | None = None,
+    routes: RouteTable | None = None,
 ) -> AsyncApp:
-    """A Connexion app serving `specification` with 2020-12 validation both ways."""
+    """A Connexion app serving `specification` with 2020-12 validation both ways; `routes`,
+    the specification's RouteTable when the caller has one already."""
     app = AsyncApp(__name__)
     app.add_middleware(
         _DocumentedStatusGuard,
         position=MiddlewarePosition.BEFORE_CONTEXT,
         statuses=documented_statuses(specification.raw),
     )
-    routes = RouteTable(specification.raw, specification.base_path)
+    if routes is None:
+        routes = RouteTable(specification.raw, specification.base_path)
     for exception, handler in error_handlers(routes.allow):
         app.add_error_handler(exception, handler)
     # Connexion's add_api() would re-load the document with its 3.0-only specification class;
@@ -121,6 +124,7 @@ def _mock_app(
     service: MockService,
     controls: Controls,
     *,
+    routes: RouteTable,
     fast_lane: bool,
 ) -> ASGIApp:
     handlers = OperationHandlers(lambda: service)
@@ -129,6 +133,7 @@ def _mock_app(
         specification,
         resolver=resolver(handlers),
         security=security_map(tokens, permissive),
+        routes=routes,
     )
     # Innermost, so preferred and canned answers still pass response validation.
     app.add_middleware(
@@ -137,7 +142,6 @@ def _mock_app(
         controls=controls,
         spec=specification.raw,
     )
-    routes = RouteTable(specification.raw, specification.base_path)
     lane = FastLane(
         app,
         spec=specification.spec,
@@ -267,12 +271,13 @@ def create_app(
         resolver=AdminHandlers(service, journal, controls, scenarios=scenarios).resolver(),
         security={"bearer": _AdminTokenChecked},
     )
+    routes = RouteTable(specification.raw, specification.base_path)
     return AsmMockApp(
         service,
         settings,
-        api=_mock_app(specification, service, controls, fast_lane=fast_lane),
+        api=_mock_app(specification, service, controls, routes=routes, fast_lane=fast_lane),
         admin=admin,
-        routes=RouteTable(specification.raw, specification.base_path),
+        routes=routes,
         journal=journal,
         controls=controls,
     )
