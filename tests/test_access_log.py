@@ -15,7 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from asm_mock.http.access_log import ACCESS_LOGGER, AccessRecord, BackgroundHandler, log_handler
+from asm_mock.http.access_log import (
+    ACCESS_LOGGER,
+    AccessRecord,
+    BackgroundHandler,
+    access_line,
+    log_handler,
+)
 from tests.conftest import BASE, TOKEN_URL
 from tests.live_server import free_port
 
@@ -130,7 +136,7 @@ def sample_record() -> logging.LogRecord:
         problems=("Base site x doesn't exist",),
     )
     record = logging.LogRecord(
-        ACCESS_LOGGER, logging.INFO, __file__, 1, "%s", (entry.line(),), None
+        ACCESS_LOGGER, logging.INFO, __file__, 1, "%s", (access_line(entry),), None
     )
     record.access = entry
     return record

@@ -11,84 +11,54 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from asm_mock.http.problems import ResponseWatch
+from asm_mock.domain.journal import JournalEntry
 
-__all__ = ["ACCESS_LOGGER", "AccessLog", "AccessRecord", "BackgroundHandler", "log_handler"]
+__all__ = [
+    "ACCESS_LOGGER",
+    "AccessRecord",
+    "BackgroundHandler",
+    "access_fields",
+    "access_line",
+    "log_handler",
+]
 
 ACCESS_LOGGER = "asm_mock.access"
 logger = logging.getLogger(ACCESS_LOGGER)
 
 
-@dataclass(frozen=True, slots=True)
-class AccessRecord:
-    time: datetime
-    method: str
-    path: str
-    query: str
-    status: int
-    duration_ms: float
-    operation_id: str | None
-    problems: tuple[str, ...]
-
-    def line(self) -> str:
-        """Everything but the time, on one line (control characters escaped)."""
-        target = self.path + (f"?{self.query}" if self.query else "")
-        text = (
-            f"{self.method} {target} {self.status} {self.duration_ms:.1f}ms "
-            f"{self.operation_id or '-'}"
-        )
-        if self.problems:
-            text += " — " + "; ".join(self.problems)
-        return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "time": self.time.isoformat(timespec="milliseconds"),
-            "method": self.method,
-            "path": self.path,
-            "query": self.query,
-            "status": self.status,
-            "durationMs": round(self.duration_ms, 3),
-            "operationId": self.operation_id,
-            "problems": list(self.problems),
-        }
+# An access-log record is the request's journal entry (asm_mock.http.recorder makes it).
+AccessRecord = JournalEntry
 
 
-class AccessLog:
-    """Logs every HTTP request once it is answered; costs nothing while INFO is off."""
+def access_line(entry: JournalEntry) -> str:
+    """Everything but the time, on one line (control characters escaped)."""
+    target = entry.path + (f"?{entry.query}" if entry.query else "")
+    text = (
+        f"{entry.method} {target} {entry.status} {entry.duration_ms:.1f}ms "
+        f"{entry.operation_id or '-'}"
+    )
+    if entry.problems:
+        text += " — " + "; ".join(entry.problems)
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
-    def __init__(self, app: ASGIApp, *, operation_id: Callable[[str, str], str | None]) -> None:
-        self._app = app
-        self._operation_id = operation_id
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not logger.isEnabledFor(logging.INFO):
-            await self._app(scope, receive, send)
-            return
-        watch = ResponseWatch(send)
-        try:
-            await self._app(scope, receive, watch.send)
-        finally:
-            method, path = scope["method"], scope["path"]
-            record = AccessRecord(
-                time=datetime.now(UTC),
-                method=method,
-                path=path,
-                query=scope.get("query_string", b"").decode("latin-1"),
-                status=watch.answered_status,
-                duration_ms=watch.duration_ms,
-                operation_id=self._operation_id(method, path),
-                problems=watch.problems(),
-            )
-            logger.info("%s", record.line(), extra={"access": record})
+def access_fields(entry: JournalEntry) -> dict[str, Any]:
+    """The JSON log format's object."""
+    return {
+        "time": entry.time.isoformat(timespec="milliseconds"),
+        "method": entry.method,
+        "path": entry.path,
+        "query": entry.query,
+        "status": entry.status,
+        "durationMs": round(entry.duration_ms, 3),
+        "operationId": entry.operation_id,
+        "problems": list(entry.problems),
+    }
 
 
 class _TextFormatter(logging.Formatter):
@@ -105,7 +75,7 @@ class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         access = getattr(record, "access", None)
         if isinstance(access, AccessRecord):
-            return orjson.dumps(access.to_dict()).decode()
+            return orjson.dumps(access_fields(access)).decode()
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,

@@ -21,7 +21,6 @@ from asm_mock.domain.generate import Progress, build_world
 from asm_mock.domain.journal import Journal
 from asm_mock.domain.scenarios import apply_scenario
 from asm_mock.domain.service import MockService
-from asm_mock.http.access_log import AccessLog
 from asm_mock.http.admin import ADMIN_PATH, AdminGuard, AdminHandlers, admin_specification
 from asm_mock.http.contract import (
     ContractSpecification,
@@ -36,7 +35,7 @@ from asm_mock.http.handlers import OperationHandlers, resolver
 from asm_mock.http.limits import MAX_ADMIN_BODY_BYTES, BodyGuard
 from asm_mock.http.oauth import TOKEN_PATH, TokenEndpoint
 from asm_mock.http.prefer import PreferenceGate, PreferredAnswer
-from asm_mock.http.recorder import JournalRecorder
+from asm_mock.http.recorder import RequestRecorder
 from asm_mock.http.security import authorizer, security_map
 from asm_mock.http.swagger_ui import swagger_ui_options
 from asm_mock.http.validation import VALIDATOR_MAP
@@ -185,9 +184,7 @@ class AsmMockApp:
                 await guarded_api(scope, receive, send)
 
         self._routes = routes
-        self._mock = JournalRecorder(
-            mock, journal=lambda: self.journal, operation_id=self.operation_id
-        )
+        self._mock = mock
         self._admin = AdminGuard(
             BodyGuard(
                 admin,
@@ -198,7 +195,12 @@ class AsmMockApp:
         )
         # CORS outermost: its headers (and refused preflights) reach every answer, admin's too.
         self._app = CorsMiddleware(
-            AccessLog(self._dispatch, operation_id=self.operation_id),
+            RequestRecorder(
+                self._dispatch,
+                journal=lambda: self.journal,
+                journaled=lambda path: not self._is_admin(path),
+                operation_id=self.operation_id,
+            ),
             origins=settings.cors_origins,
         )
 

@@ -1,32 +1,43 @@
-"""Records every API request in the journal: operation, status, duration, what was wrong."""
+"""Watches each HTTP request once and makes one record of it: operation, status, duration, what
+was wrong. API requests go into the journal; every request goes to the access log (when on)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from asm_mock.domain.journal import Journal, JournalEntry
+from asm_mock.http.access_log import access_line
+from asm_mock.http.access_log import logger as access_logger
 from asm_mock.http.problems import ResponseWatch
 
-__all__ = ["JournalRecorder"]
+__all__ = ["RequestRecorder"]
 
 
-class JournalRecorder:
+class RequestRecorder:
     def __init__(
         self,
         app: ASGIApp,
         *,
         journal: Callable[[], Journal],
+        journaled: Callable[[str], bool],
         operation_id: Callable[[str, str], str | None],
     ) -> None:
         self._app = app
         self._journal = journal
+        self._journaled = journaled
         self._operation_id = operation_id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        journaled = self._journaled(scope["path"])
+        logged = access_logger.isEnabledFor(logging.INFO)  # off: the log costs nothing
+        if not journaled and not logged:
             await self._app(scope, receive, send)
             return
         watch = ResponseWatch(send)
@@ -34,15 +45,17 @@ class JournalRecorder:
             await self._app(scope, receive, watch.send)
         finally:
             method, path = scope["method"], scope["path"]
-            self._journal().record(
-                JournalEntry(
-                    time=datetime.now(UTC),
-                    method=method,
-                    path=path,
-                    query=scope.get("query_string", b"").decode("latin-1"),
-                    operation_id=self._operation_id(method, path),
-                    status=watch.answered_status,
-                    duration_ms=watch.duration_ms,
-                    problems=watch.problems(),
-                )
+            entry = JournalEntry(
+                time=datetime.now(UTC),
+                method=method,
+                path=path,
+                query=scope.get("query_string", b"").decode("latin-1"),
+                operation_id=self._operation_id(method, path),
+                status=watch.answered_status,
+                duration_ms=watch.duration_ms,
+                problems=watch.problems(),
             )
+            if journaled:
+                self._journal().record(entry)
+            if logged:
+                access_logger.info("%s", access_line(entry), extra={"access": entry})
