@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
+from asm_mock.domain import fixtures as fixtures_module
 from asm_mock.domain.errors import FixtureError
 from asm_mock.domain.fixtures import (
     FIXTURE_SCHEMA,
@@ -578,3 +581,269 @@ def test_duplicate_ticket_id_is_reported(tmp_path: Path) -> None:
     _write(tmp_path, "bad.yaml", {"customers": [_customer(tickets=[_ticket(), _ticket()])]})
 
     _assert_reports(_load_error(tmp_path), "bad.yaml", "/customers/0/tickets/1/id", "duplicate")
+
+
+# --- the fast path: libyaml parses, jsonschema-rs judges, the Python engines explain ------------
+
+
+def test_loading_the_packaged_fixtures_does_not_import_jsonschema() -> None:
+    code = (
+        "import sys\n"
+        "from asm_mock.domain.fixtures import load_fixtures\n"
+        "from asm_mock.resources import default_fixtures_dir\n"
+        "assert load_fixtures(default_fixtures_dir()).customers\n"
+        "loaded = [m for m in sys.modules if m == 'jsonschema' or m.startswith('jsonschema.')]\n"
+        "assert not loaded, f'imported {loaded}'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# Each problem exactly as the jsonschema-only loader worded it (best_match, by_relevance with
+# additionalProperties strong, _describe), recorded before jsonschema-rs took over judging.
+_CUSTOMER_TEXT = yaml.safe_dump({"customers": [_customer(carts=[_cart()])]}, sort_keys=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "problem"),
+    [
+        (
+            _CUSTOMER_TEXT.replace("total:", "totl:"),
+            "/customers/0/carts/0",
+            "Additional properties are not allowed ('totl' was unexpected); did you mean 'total'?",
+        ),
+        (
+            "agents:\n  - {uid: '', name: A, email: nope, password: pw, groups: []}\n"
+            "clients:\n  - {client_id: c, secret: s, grants: [implicit], scopes: [b], extra: 1}\n",
+            "/clients/0",
+            "Additional properties are not allowed ('extra' was unexpected)",
+        ),
+        (
+            "agent: []\n",
+            "",
+            "Additional properties are not allowed ('agent' was unexpected); "
+            "did you mean 'agents'?",
+        ),
+        (
+            _CUSTOMER_TEXT.replace("'2021-03-04T10:00:00Z'", "2021-03-04 10:00:00"),
+            "/customers/0/signed_up",
+            "2021-03-04T10:00:00 is not an ISO 8601 date-time with a timezone "
+            "(e.g. 2021-03-04T10:00:00Z)",
+        ),
+        (
+            _CUSTOMER_TEXT.replace("'2021-03-04T10:00:00Z'", "~"),
+            "/customers/0/signed_up",
+            "None is not an ISO 8601 date-time with a timezone (e.g. 2021-03-04T10:00:00Z)",
+        ),
+        (
+            _CUSTOMER_TEXT.replace("code: 00090001", "code: 00001234"),
+            "/customers/0/carts/0/code",
+            "668 is not a string; quote the value in the YAML file",
+        ),
+        (
+            _CUSTOMER_TEXT.replace("uid: jane.doe@example.com", "uid: jane.example.com"),
+            "/customers/0/uid",
+            "'jane.example.com' is not a 'email'",
+        ),
+        (
+            _CUSTOMER_TEXT.replace("total_items: 2", "total_items: 2.5"),
+            "/customers/0/carts/0/total_items",
+            "2.5 is not of type 'integer'",
+        ),
+        (
+            "agents:\n  - {uid: a, name: A, email: a@b, password: pw, groups: [g, g]}\n",
+            "/agents/0/groups",
+            "['g', 'g'] has non-unique elements",
+        ),
+        (
+            "agents:\n  - {uid: a, name: A, email: a@b, password: pw, groups: !!set {g: null}}\n",
+            "/agents/0/groups",
+            "{'g'} is not of type 'array'",
+        ),
+        (
+            "agents: []\n2021-01-01: x\n",
+            "",
+            "Additional properties are not allowed (datetime.date(2021, 1, 1) was unexpected)",
+        ),
+        ("agents: &a [*a]\n", "/agents/0", "[[...]] is not of type 'object'"),
+    ],
+    ids=[
+        "misspelt-key",
+        "best-match-of-several",
+        "unknown-top-level-key",
+        "naive-datetime",
+        "null-timestamp",
+        "octal-code",
+        "email-without-at",
+        "fractional-count",
+        "duplicate-group",
+        "yaml-set",
+        "date-key",
+        "alias-cycle",
+    ],
+)
+def test_invalid_file_reports_the_same_path_and_problem_as_before(
+    tmp_path: Path, text: str, path: str, problem: str
+) -> None:
+    _write(tmp_path, "bad.yaml", text)
+
+    error = _load_error(tmp_path)
+
+    assert (error.file, error.path) == ("bad.yaml", path)
+    assert error.problem == problem
+
+
+@pytest.mark.parametrize(
+    "email", ["jane.doe@example.com", "jane doe@example.com", "@", "x@localhost", "no-at-sign"]
+)
+def test_emails_are_judged_as_leniently_as_python_jsonschema_judges_them(
+    tmp_path: Path, email: str
+) -> None:
+    # jsonschema-rs's own RFC 5321 check would refuse 'jane doe@example.com' and '@'.
+    expected = Draft202012Validator.FORMAT_CHECKER.conforms(email, "email")
+    _write(tmp_path, "agents.yaml", {"agents": [_agent(email=email)]})
+    _write(tmp_path, "customers.yaml", {"customers": [_customer(email)]})
+
+    if expected:
+        fixtures = load_fixtures(tmp_path)
+        assert (fixtures.agents[0].email, fixtures.customers[0].uid) == (email, email)
+    else:
+        _assert_reports(_load_error(tmp_path), "agents.yaml", "/agents/0/email", "is not a 'email'")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2021-03-04T10:00:00Z",
+        "2021-03-04 10:00:00+01:00",  # RFC 3339 (jsonschema-rs's date-time) wants the T
+        "20210304T100000Z",  # ISO 8601 basic format, as datetime.fromisoformat reads it
+        "2021-03-04T10:00:00.123456+05:30",
+        "2021-03-04T10:00:00",
+        "2021-03-04",
+        "",
+    ],
+)
+def test_timestamps_are_judged_as_python_jsonschema_judges_them(tmp_path: Path, value: str) -> None:
+    checker = fixtures_module.explainer().format_checker  # the Python engine's own check
+    expected = checker.conforms(value, "date-time with timezone")
+    _write(tmp_path, "customers.yaml", {"customers": [_customer(signed_up=value)]})
+
+    if expected:
+        assert load_fixtures(tmp_path).customers[0].signed_up.utcoffset() is not None
+    else:
+        error = _load_error(tmp_path)
+        _assert_reports(error, "customers.yaml", "/customers/0/signed_up", "with a timezone")
+
+
+@pytest.mark.parametrize(
+    ("record", "path", "problem"),
+    [
+        (
+            _customer(orders=[_order("00090002\n")]),
+            "/customers/0/orders/0/code",
+            "'00090002\\n' is not an 8-digit code such as '00090001'",
+        ),
+        (
+            _customer(customer_id="0b6c1b9e-4a5d-4f0e-9c1a-2d3e4f5a6b7c\n"),
+            "/customers/0/customer_id",
+            "'0b6c1b9e-4a5d-4f0e-9c1a-2d3e4f5a6b7c\\n' does not match '^[0-9a-f]{8}-",
+        ),
+    ],
+)
+def test_pattern_refuses_a_trailing_newline_python_re_would_have_let_through(
+    tmp_path: Path, record: dict[str, Any], path: str, problem: str
+) -> None:
+    # Python's `$` also matches before a final newline (a `|` block scalar ends with one); the
+    # JSON Schema spec's ECMA-262 `$`, which jsonschema-rs follows, does not.
+    _write(tmp_path, "bad.yaml", {"customers": [record]})
+
+    _assert_reports(_load_error(tmp_path), "bad.yaml", path, problem)
+
+
+def test_block_scalar_code_ending_in_a_newline_is_refused(tmp_path: Path) -> None:
+    text = _CUSTOMER_TEXT.replace("code: 00090001", "code: |\n      00090001")
+    assert yaml.safe_load(text)["customers"][0]["carts"][0]["code"] == "00090001\n"
+    _write(tmp_path, "bad.yaml", text)
+
+    _assert_reports(
+        _load_error(tmp_path), "bad.yaml", "/customers/0/carts/0/code", "not an 8-digit code"
+    )
+
+
+requires_libyaml = pytest.mark.skipif(
+    not yaml.__with_libyaml__, reason="PyYAML is built without libyaml"
+)
+
+
+@requires_libyaml
+def test_libyaml_loader_refuses_duplicate_keys_at_their_line_and_column() -> None:
+    loader = fixtures_module._FastStrictLoader
+    assert issubclass(loader, yaml.CSafeLoader)
+
+    with pytest.raises(yaml.constructor.ConstructorError) as caught:
+        yaml.load("agents:\n  - uid: a\n    name: A\n    uid: b\n", Loader=loader)  # noqa: S506
+
+    assert caught.value.problem == "duplicate key 'uid'"
+    mark = caught.value.problem_mark
+    assert mark is not None and (mark.line, mark.column) == (3, 4)
+
+
+@requires_libyaml
+def test_libyaml_loader_lets_keys_override_a_merge_key() -> None:
+    text = "base: &b {uid: a, name: A}\nmerged:\n  <<: *b\n  uid: c\n"
+
+    document = yaml.load(text, Loader=fixtures_module._FastStrictLoader)  # noqa: S506
+
+    assert document["merged"] == {"uid": "c", "name": "A"}
+
+
+@requires_libyaml
+def test_fixture_files_are_parsed_by_libyaml_not_the_pure_python_parser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Refused(yaml.SafeLoader):
+        def __init__(self, stream: str) -> None:
+            raise AssertionError("the pure-Python parser read a valid file")
+
+    monkeypatch.setattr(fixtures_module, "_StrictLoader", Refused)
+
+    assert load_fixtures(SHIPPED).customers
+
+
+def test_yaml_syntax_error_keeps_the_pure_python_parsers_wording_and_position(
+    tmp_path: Path,
+) -> None:
+    # libyaml would say "did not find expected ',' or ']'" at line 3, column 11.
+    _write(tmp_path, "bad.yaml", "agents:\n  - uid: a\n    name: [unclosed\n")
+
+    error = _load_error(tmp_path)
+
+    assert (
+        error.problem
+        == "invalid YAML at line 4, column 1: expected ',' or ']', but got '<stream end>'"
+    )
+
+
+def test_file_with_tabs_is_read_by_the_pure_python_parser_as_before(tmp_path: Path) -> None:
+    # libyaml takes this tab as a separator; PyYAML never did.
+    _write(tmp_path, "bad.yaml", "agents: []\nclients:\t[]\n")
+
+    error = _load_error(tmp_path)
+
+    assert error.problem == (
+        "invalid YAML at line 2, column 9: found character '\\t' that cannot start any token"
+    )
+
+
+@requires_libyaml
+def test_question_mark_inside_a_flow_scalar_is_read_as_libyaml_reads_it(tmp_path: Path) -> None:
+    # PyYAML's own scanner took any `?` in [...] for a key indicator and refused the file;
+    # libyaml follows the spec (an indicator only before a space), so the file now loads.
+    _write(
+        tmp_path,
+        "agents.yaml",
+        "agents:\n  - {uid: a, name: A?, email: a@b, password: pw, groups: [g?]}\n",
+    )
+
+    (agent,) = load_fixtures(tmp_path).agents
+
+    assert (agent.name, agent.groups) == ("A?", ("g?",))

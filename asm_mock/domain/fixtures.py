@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+import functools
+import math
+import re
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from difflib import get_close_matches
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import jsonschema_rs
 import yaml
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError as JsonSchemaValidationError
-from jsonschema.exceptions import best_match, by_relevance
 
 from asm_mock.domain.errors import FixtureError
 from asm_mock.domain.model import Agent, OAuthClient, TicketStatus
+
+try:
+    from yaml import CSafeLoader as _LibYamlSafeLoader
+
+    _LIBYAML = True
+except ImportError:  # PyYAML built without libyaml: the pure-Python parser does it all
+    from yaml import SafeLoader as _LibYamlSafeLoader  # type: ignore[assignment]
+
+    _LIBYAML = False
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, FormatChecker
+    from jsonschema.exceptions import ValidationError as JsonSchemaValidationError
 
 __all__ = [
     "FIXTURE_SCHEMA",
@@ -27,7 +41,9 @@ __all__ = [
     "FixtureCustomer",
     "FixtureOrder",
     "FixtureTicket",
+    "Explainer",
     "Fixtures",
+    "explainer",
     "load_fixtures",
 ]
 
@@ -204,13 +220,156 @@ def _is_aware_timestamp(value: object) -> bool:
     return isinstance(value, datetime) and value.utcoffset() is not None
 
 
-# The draft's own formats plus ours; a private copy so the shared FORMAT_CHECKER stays untouched.
-_FORMAT_CHECKER = FormatChecker(formats=())
-_FORMAT_CHECKER.checkers.update(Draft202012Validator.FORMAT_CHECKER.checkers)
-_FORMAT_CHECKER.checks(_TIMESTAMP_FORMAT)(_is_aware_timestamp)
-_VALIDATOR = Draft202012Validator(FIXTURE_SCHEMA, format_checker=_FORMAT_CHECKER)
-# A misspelt key fails both `required` and `additionalProperties`; the latter names the typo.
-_RELEVANCE = by_relevance(strong=frozenset({"additionalProperties"}))
+def _is_email(value: str) -> bool:
+    """Python jsonschema's own (lenient) `email` check: jsonschema-rs's RFC 5321 one is stricter
+    and would refuse uids such as 'jane doe@example.com' that load today."""
+    return "@" in value
+
+
+# Validation: jsonschema-rs judges every file (microseconds, already loaded for the HTTP
+# layer); Python's jsonschema, whose best_match names the field, is imported only to explain a
+# file the Rust engine refuses or cannot take. Both check formats with the same functions.
+def _rust_schema(schema: Any) -> Any:
+    """FIXTURE_SCHEMA for jsonschema-rs: a timestamp must also be a string, since the Rust engine
+    skips `format` for other types while `_is_aware_timestamp` refuses them (a YAML datetime
+    arrives as a string: see `_jsonable`)."""
+    if isinstance(schema, dict):
+        copy = {key: _rust_schema(value) for key, value in schema.items()}
+        if schema.get("format") == _TIMESTAMP_FORMAT:
+            copy["type"] = "string"
+        return copy
+    if isinstance(schema, list):
+        return [_rust_schema(value) for value in schema]
+    return schema
+
+
+_RUST_SCHEMA = _rust_schema(FIXTURE_SCHEMA)
+_FAST = jsonschema_rs.Draft202012Validator(
+    _RUST_SCHEMA,
+    validate_formats=True,
+    formats={_TIMESTAMP_FORMAT: _is_aware_timestamp, "email": _is_email},
+)
+_AWARE_TIMESTAMP = "2000-01-01T00:00:00+00:00"  # stands for an aware YAML datetime
+
+
+class _NotJson(Exception):
+    """A value jsonschema-rs cannot take as it is: the Python engine judges the document."""
+
+
+def _jsonable(value: Any, schema: Mapping[str, Any], open_containers: set[int]) -> Any:
+    """`value` as jsonschema-rs takes it, walking FIXTURE_SCHEMA alongside.
+
+    An aware datetime where a timestamp belongs becomes a string the timestamp format accepts,
+    so jsonschema-rs reaches the verdict Python's engine reaches on the datetime. Anything else
+    JSON lacks (dates, naive or misplaced datetimes, !!set, !!binary, !!omap pairs, non-string
+    keys, alias cycles) and non-finite floats, which jsonschema-rs would read as null, raise
+    `_NotJson`.
+    """
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        if not math.isfinite(value):
+            raise _NotJson
+        return value
+    if kind is datetime and schema.get("format") == _TIMESTAMP_FORMAT:
+        if value.utcoffset() is None:
+            raise _NotJson
+        return _AWARE_TIMESTAMP
+    if kind is not dict and kind is not list:
+        raise _NotJson
+    if id(value) in open_containers:
+        raise _NotJson
+    open_containers.add(id(value))
+    if kind is dict:
+        properties = schema.get("properties", {})
+        if any(type(key) is not str for key in value):
+            raise _NotJson
+        result: Any = {
+            k: _jsonable(v, properties.get(k, {}), open_containers) for k, v in value.items()
+        }
+    else:
+        items = schema.get("items", {})
+        result = [_jsonable(item, items, open_containers) for item in value]
+    open_containers.discard(id(value))
+    return result
+
+
+def _schema_error(document: dict[str, Any]) -> JsonSchemaValidationError | None:
+    """The error to report for `document`, None if it is valid."""
+    rust_document: Any = None
+    try:
+        rust_document = _jsonable(document, FIXTURE_SCHEMA, set())
+        if _FAST.is_valid(rust_document):
+            return None  # the happy path: jsonschema is never imported
+        rust_verdict: bool | None = False
+    except (_NotJson, ValueError, OverflowError, RecursionError):
+        rust_verdict = None  # a value jsonschema-rs cannot take: Python's engine judges alone
+    from jsonschema.exceptions import best_match
+
+    python = explainer()
+    error = best_match(python.validator.iter_errors(document), key=python.relevance)
+    if error is None and rust_verdict is False:
+        # The engines disagree. With the formats judged by the same functions, what is left is
+        # Python's `re.search`, whose `$` also matches before a final newline: it would take
+        # code "00090001\n" (e.g. from a `|` block scalar) for an 8-digit code. jsonschema-rs
+        # follows the spec (ECMA-262 `$`: end of input) and is right: trust the stricter.
+        error = _rust_error(document, rust_document)
+    return error
+
+
+def _rust_error(document: dict[str, Any], rust_document: Any) -> JsonSchemaValidationError:
+    """jsonschema-rs's first complaint, as the jsonschema error `_describe` words."""
+    from jsonschema.exceptions import ValidationError
+
+    rust = next(iter(_FAST.iter_errors(rust_document)))
+    *where, keyword = rust.schema_path
+    schema = _at(_RUST_SCHEMA, where)
+    instance = _at(document, rust.instance_path)
+    message = rust.message
+    if keyword == "pattern":  # jsonschema's own wording
+        message = f"{instance!r} does not match {schema['pattern']!r}"
+    return ValidationError(
+        message,
+        validator=keyword,
+        validator_value=schema.get(keyword),
+        instance=instance,
+        schema=schema,
+        path=list(rust.instance_path),
+        schema_path=list(rust.schema_path),
+    )
+
+
+def _at(node: Any, path: Iterable[str | int]) -> Any:
+    for part in path:
+        node = node[part]
+    return node
+
+
+@dataclass(frozen=True, slots=True)
+class Explainer:
+    validator: Draft202012Validator
+    format_checker: FormatChecker
+    relevance: Callable[[JsonSchemaValidationError], Any]
+
+
+@functools.cache
+def explainer() -> Explainer:
+    """Python's jsonschema, set up as the explaining engine; imported on first use (~0.1 s of
+    start-up that only an invalid file pays for). scenarios.py reuses its format checks."""
+    from jsonschema import Draft202012Validator, FormatChecker
+    from jsonschema.exceptions import by_relevance
+
+    # The draft's own formats plus ours; a private copy: the shared FORMAT_CHECKER stays untouched.
+    checker = FormatChecker(formats=())
+    checker.checkers.update(Draft202012Validator.FORMAT_CHECKER.checkers)
+    checker.checks(_TIMESTAMP_FORMAT)(_is_aware_timestamp)
+    return Explainer(
+        validator=Draft202012Validator(FIXTURE_SCHEMA, format_checker=checker),
+        format_checker=checker,
+        # A misspelt key fails `required` and `additionalProperties`; the latter names the typo.
+        relevance=by_relevance(strong=frozenset({"additionalProperties"})),
+    )
 
 
 def load_fixtures(directory: Path) -> Fixtures:
@@ -227,8 +386,8 @@ def load_fixtures(directory: Path) -> Fixtures:
     return builder.finish()
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate mapping keys, which PyYAML would silently overwrite."""
+class _RefuseDuplicateKeys(yaml.constructor.SafeConstructor):
+    """Rejects duplicate mapping keys, which PyYAML would silently overwrite."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -245,13 +404,44 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+class _StrictLoader(_RefuseDuplicateKeys, yaml.SafeLoader):
+    """The pure-Python SafeLoader, refusing duplicate keys: its messages explain broken files."""
+
+
+class _FastStrictLoader(_RefuseDuplicateKeys, _LibYamlSafeLoader):
+    """The same on libyaml's parser (CSafeLoader, ~10x faster) when PyYAML has it."""
+
+
+# Where libyaml and PyYAML's parser part ways on the same text: tabs (PyYAML refuses some that
+# libyaml takes as separators), a byte-order mark after the start (different documents), NEL/LS/PS
+# line breaks. Rare in fixture files; such a file is read by the pure-Python parser alone, as
+# before. Elsewhere libyaml only takes more: valid YAML PyYAML's scanner refuses, e.g. `[a?b]`.
+_PARSERS_DIFFER = re.compile("[\t\x85\u2028\u2029]|.\ufeff", re.DOTALL)
+
+
+def _parse(text: str) -> Any:
+    """The YAML document in `text` (SafeLoader rules: no arbitrary objects).
+
+    libyaml parses; a file it refuses is read again by the pure-Python parser, whose messages
+    and marks are those users have always had (libyaml words syntax errors differently). Should
+    that parser take the file after all (it reads YAML 1.3 directives and escapes such as
+    "\\ud800" that libyaml refuses), its document stands, as it always did.
+    """
+    if _LIBYAML and not _PARSERS_DIFFER.search(text):
+        try:
+            return yaml.load(text, Loader=_FastStrictLoader)
+        except yaml.YAMLError:
+            pass
+    return yaml.load(text, Loader=_StrictLoader)
+
+
 def _read(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise FixtureError(path.name, "", f"cannot read file: {exc}") from exc
     try:
-        document = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: no arbitrary objects
+        document = _parse(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
@@ -263,7 +453,7 @@ def _read(path: Path) -> dict[str, Any]:
         raise FixtureError(
             path.name, "", f"expected a mapping with agents/clients/customers, found {found}"
         )
-    error = best_match(_VALIDATOR.iter_errors(document), key=_RELEVANCE)
+    error = _schema_error(document)
     if error is not None:
         raise FixtureError(path.name, _pointer(error.absolute_path), _describe(error))
     return document

@@ -29,14 +29,13 @@ from referencing.jsonschema import DRAFT202012
 from asm_mock.domain.controls import CannedAnswer, Controls, Latency, RuntimeSettings
 from asm_mock.domain.errors import FixtureError, NotFoundError, ValidationError
 from asm_mock.domain.fixtures import (  # the fixture loader's own checks, reused as they are
-    _FORMAT_CHECKER,
-    _RELEVANCE,
     FIXTURE_SCHEMA,
     FixtureCustomer,
     _Builder,
     _describe,
     _pointer,
     _StrictLoader,
+    explainer,
 )
 from asm_mock.domain.generate import _Counter, _fixture_customer, _fixture_history, _HistoryWriter
 from asm_mock.domain.model import Customer
@@ -120,7 +119,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
         },
     },
 }
-_VALIDATOR = Draft202012Validator(SCENARIO_SCHEMA, format_checker=_FORMAT_CHECKER)
+_VALIDATOR = Draft202012Validator(SCENARIO_SCHEMA, format_checker=explainer().format_checker)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _CODE_FLOOR = 70_000  # codes invented for scenario customers start above every existing one
 
@@ -277,7 +276,7 @@ def _read(path: Path) -> dict[str, Any]:
         raise FixtureError(path.name, "", f"invalid YAML: {exc}") from exc
     if not isinstance(document, dict):
         raise FixtureError(path.name, "", "expected a mapping with a description")
-    error = best_match(_VALIDATOR.iter_errors(document), key=_RELEVANCE)
+    error = best_match(_VALIDATOR.iter_errors(document), key=explainer().relevance)
     if error is not None:
         raise FixtureError(path.name, _pointer(error.absolute_path), _describe(error))
     return document
