@@ -847,3 +847,20 @@ def test_question_mark_inside_a_flow_scalar_is_read_as_libyaml_reads_it(tmp_path
     (agent,) = load_fixtures(tmp_path).agents
 
     assert (agent.name, agent.groups) == ("A?", ("g?",))
+
+
+@pytest.mark.parametrize("total", [".inf", "-.inf", ".nan"])
+def test_a_non_finite_amount_is_a_fixture_error_not_a_crash(tmp_path: Path, total: str) -> None:
+    document = yaml.safe_dump({"customers": [_customer(carts=[_cart()])]}, sort_keys=False)
+    _write(tmp_path, "customers.yaml", document.replace("total: 19.99", f"total: {total}"))
+    error = _load_error(tmp_path)
+    assert error.file == "customers.yaml"
+    assert error.path == "/customers/0/carts/0/total"
+
+
+def test_an_impossible_date_is_a_fixture_error_not_a_crash(tmp_path: Path) -> None:
+    document = yaml.safe_dump({"customers": [_customer()]}, sort_keys=False)
+    _write(tmp_path, "customers.yaml", document.replace("'2021-03-04T10:00:00Z'", "2021-02-30"))
+    error = _load_error(tmp_path)
+    assert error.file == "customers.yaml"
+    assert "day is out of range" in error.problem

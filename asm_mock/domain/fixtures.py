@@ -120,7 +120,8 @@ _TIMESTAMP_FORMAT = "date-time with timezone"
 
 _NON_EMPTY = {"type": "string", "minLength": 1}
 _CODE = {"type": "string", "pattern": "^[0-9]{8}$"}
-_AMOUNT = {"type": "number", "minimum": 0}
+_AMOUNT_FORMAT = "finite amount"
+_AMOUNT = {"type": "number", "minimum": 0, "format": _AMOUNT_FORMAT}
 # No "type": YAML turns an unquoted timestamp into a datetime, a quoted one stays a string.
 _TIMESTAMP = {"format": _TIMESTAMP_FORMAT}
 
@@ -220,6 +221,11 @@ def _is_aware_timestamp(value: object) -> bool:
     return isinstance(value, datetime) and value.utcoffset() is not None
 
 
+def _is_finite(value: object) -> bool:
+    """YAML's .inf and .nan are numbers to JSON Schema, and pass `minimum` (NaN compares false)."""
+    return not isinstance(value, float) or math.isfinite(value)
+
+
 def _is_email(value: str) -> bool:
     """Python jsonschema's own (lenient) `email` check: jsonschema-rs's RFC 5321 one is stricter
     and would refuse uids such as 'jane doe@example.com' that load today."""
@@ -247,7 +253,11 @@ _RUST_SCHEMA = _rust_schema(FIXTURE_SCHEMA)
 _FAST = jsonschema_rs.Draft202012Validator(
     _RUST_SCHEMA,
     validate_formats=True,
-    formats={_TIMESTAMP_FORMAT: _is_aware_timestamp, "email": _is_email},
+    formats={
+        _TIMESTAMP_FORMAT: _is_aware_timestamp,
+        "email": _is_email,
+        _AMOUNT_FORMAT: _is_finite,
+    },
 )
 _AWARE_TIMESTAMP = "2000-01-01T00:00:00+00:00"  # stands for an aware YAML datetime
 
@@ -364,6 +374,7 @@ def explainer() -> Explainer:
     checker = FormatChecker(formats=())
     checker.checkers.update(Draft202012Validator.FORMAT_CHECKER.checkers)
     checker.checks(_TIMESTAMP_FORMAT)(_is_aware_timestamp)
+    checker.checks(_AMOUNT_FORMAT)(_is_finite)
     return Explainer(
         validator=Draft202012Validator(FIXTURE_SCHEMA, format_checker=checker),
         format_checker=checker,
@@ -448,6 +459,8 @@ def _read(path: Path) -> dict[str, Any]:
         raise FixtureError(path.name, "", f"invalid YAML at {where}: {exc.problem}") from exc
     except yaml.YAMLError as exc:
         raise FixtureError(path.name, "", f"invalid YAML: {exc}") from exc
+    except (ValueError, OverflowError) as exc:  # a well-formed scalar no value can hold
+        raise FixtureError(path.name, "", f"invalid value in YAML (e.g. a date): {exc}") from exc
     if not isinstance(document, dict):
         found = "an empty document" if document is None else f"a {type(document).__name__}"
         raise FixtureError(
@@ -470,6 +483,8 @@ def _describe(error: JsonSchemaValidationError) -> str:
             f"{_show(instance)} is not an ISO 8601 date-time with a timezone "
             "(e.g. 2021-03-04T10:00:00Z)"
         )
+    if error.validator == "format" and error.validator_value == _AMOUNT_FORMAT:
+        return f"{_show(instance)} is not an amount (a finite number such as 19.99)"
     if error.validator == "type" and error.validator_value == "string" and _is_scalar(instance):
         # YAML 1.1 reads 00012345 as an octal number and bare dates as dates.
         return f"{_show(instance)} is not a string; quote the value in the YAML file"
