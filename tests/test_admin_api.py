@@ -10,7 +10,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from asm_mock.domain.controls import Latency, RuntimeSettings
 from asm_mock.domain.journal import Journal, JournalEntry
-from asm_mock.http.admin import admin_specification
+from asm_mock.http.admin import admin_contract
 from asm_mock.http.app import AsmMockApp, create_app
 from asm_mock.settings import Settings
 from tests.conftest import BASE, assert_occ_error, password_token
@@ -251,7 +251,7 @@ async def test_reset_restores_the_starting_settings(
 
 
 def test_the_admin_document_is_valid_openapi_3_1() -> None:
-    document = admin_specification().raw
+    document = admin_contract().raw
     OpenAPIV31SpecValidator(document).validate()
     assert {"/state", "/settings", "/scenarios", "/scenarios/{name}"} <= set(document["paths"])
 

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from connexion.resolver import Resolver
 
-from asm_mock.http.app import contract_app
-from asm_mock.http.contract import ContractSpecification
+from asm_mock.http.connexion_stack import contract_app
+from asm_mock.http.connexion_stack.specification import ContractSpecification
 from tests.conftest import assert_occ_error
 
 pytestmark = pytest.mark.anyio

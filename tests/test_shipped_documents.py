@@ -12,9 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from connexion.exceptions import InvalidSpecification
 
-from asm_mock.http.contract import VALIDATED_DOCUMENTS, ContractSpecification, load_contract
+from asm_mock.http.contract import (
+    VALIDATED_DOCUMENTS,
+    InvalidContractError,
+    check_contract,
+    load_contract,
+)
 from asm_mock.resources import contract_path
 
 SHIPPED = {
@@ -27,7 +31,7 @@ SHIPPED = {
 def test_a_shipped_document_passes_full_validation_and_its_digest_is_recorded(name: str) -> None:
     path = SHIPPED[name]
     # full openapi-spec-validator 3.1 validation, as for any document not recorded
-    ContractSpecification(load_contract(path).raw)
+    check_contract(load_contract(path).raw)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     assert digest in VALIDATED_DOCUMENTS, (
         f"{name} changed: it validates, so put {digest} in "
@@ -39,7 +43,7 @@ def test_an_edited_contract_is_validated_in_full(tmp_path: Path) -> None:
     edited = tmp_path / "openapi.yaml"
     text = contract_path().read_text()
     edited.write_text(text.replace("type: oauth2", "type: oauth3", 1))
-    with pytest.raises(InvalidSpecification):
+    with pytest.raises(InvalidContractError):
         load_contract(edited)
 
 
@@ -55,7 +59,7 @@ def test_serving_does_without_costly_imports_it_does_not_use() -> None:
     probe = (
         "import sys\n"
         "from asm_mock.http.app import create_app\n"
-        "create_app(customers=10)\n"
+        "create_app(customers=10).load_fully()\n"
         "unused = ('openapi_spec_validator', 'starlette.testclient', 'httpx._main', 'urllib3')\n"
         "print(sorted(m for m in unused if m in sys.modules))\n"
     )
@@ -66,7 +70,7 @@ def test_serving_does_without_costly_imports_it_does_not_use() -> None:
 
 
 def test_the_httpx_command_line_still_works() -> None:
-    probe = "import asm_mock.http, httpx; httpx.main(['--help'])"
+    probe = "import asm_mock.http.connexion_stack, httpx; httpx.main(['--help'])"
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert "Usage" in run.stdout
@@ -74,7 +78,7 @@ def test_the_httpx_command_line_still_works() -> None:
 
 def test_connexion_still_fetches_remote_refs_with_requests() -> None:
     probe = (
-        "import asm_mock.http, connexion.json_schema as j, requests\n"
+        "import asm_mock.http.connexion_stack, connexion.json_schema as j, requests\n"
         "try:\n"
         "    j.URLHandler()('http://127.0.0.1:9/nothing-listens-here.yaml')\n"
         "except requests.ConnectionError:\n"
@@ -88,6 +92,44 @@ def test_connexion_test_client_still_works() -> None:
     from connexion import AsyncApp
     from starlette.testclient import TestClient
 
-    import asm_mock.http  # noqa: F401 - the module that deferred the test client
+    import asm_mock.http.connexion_stack  # noqa: F401 - the package that deferred it
 
     assert isinstance(AsyncApp(__name__).test_client(), TestClient)
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_the_contract_resolves_refs_exactly_as_connexion_does(name: str) -> None:
+    """The fast lane compiles `Contract.spec`; Connexion serves its own resolution of the same
+    document. Any difference would let the two paths judge a request differently."""
+    from asm_mock.http.connexion_stack.specification import specification_of
+
+    contract = load_contract(SHIPPED[name])
+    connexion = specification_of(contract)
+    assert contract.spec == connexion.spec
+    assert contract.raw == connexion.raw
+    assert contract.base_path == connexion.base_path
+
+
+def test_local_refs_are_resolved_with_their_siblings_and_escapes() -> None:
+    from asm_mock.http.contract import resolve_references
+
+    document = {
+        "components": {"schemas": {"a/b": {"type": "string"}, "Chain": {"$ref": "#/x/0"}}},
+        "x": [{"minLength": 1}],
+        "use": {"$ref": "#/components/schemas/a~1b", "description": "kept"},
+        "chained": {"$ref": "#/components/schemas/Chain"},
+    }
+    resolved = resolve_references(document)
+    assert resolved["use"] == {"type": "string", "description": "kept"}
+    assert resolved["chained"] == {"minLength": 1}
+    assert document["use"]["$ref"] == "#/components/schemas/a~1b"  # the input is untouched
+
+
+@pytest.mark.parametrize(
+    "reference", ["#/components/schemas/Missing", "other.yaml#/Thing", "#/x/9"]
+)
+def test_a_ref_to_nothing_or_elsewhere_is_a_clear_contract_error(reference: str) -> None:
+    from asm_mock.http.contract import resolve_references
+
+    with pytest.raises(InvalidContractError, match="ref"):
+        resolve_references({"x": [1], "use": {"$ref": reference}})

@@ -19,7 +19,7 @@ from asm_mock.domain.service import MockService
 from asm_mock.domain.snapshot import dump_state, load_state
 from asm_mock.domain.tokens import Principal
 from asm_mock.domain.world import World
-from asm_mock.http.admin import admin_specification
+from asm_mock.http.admin import admin_contract
 from asm_mock.http.app import AsmMockApp
 from tests.conftest import BASE, assert_occ_error
 
@@ -48,7 +48,7 @@ def document(service: MockService) -> Document:
 
 
 def state_validator() -> Draft202012Validator:
-    raw = admin_specification().raw
+    raw = admin_contract().raw
     registry: Registry[Any] = Registry().with_resource(
         "urn:admin", DRAFT202012.create_resource(raw)
     )

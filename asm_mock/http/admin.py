@@ -1,23 +1,16 @@
-"""The admin API under /__admin (its own OpenAPI document, admin.yaml), and its guard."""
+"""The admin API under /__admin: its handlers and its own OpenAPI document (admin.yaml)."""
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-from connexion.resolver import Resolver
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from asm_mock import __version__
 from asm_mock.domain.controls import Controls
 from asm_mock.domain.errors import (
     ApiError,
     FixtureError,
-    ForbiddenError,
-    UnauthorizedError,
     UnsupportedMediaTypeError,
     ValidationError,
 )
@@ -32,18 +25,16 @@ from asm_mock.domain.scenarios import (
 )
 from asm_mock.domain.service import MockService
 from asm_mock.domain.snapshot import dump_state, load_state
-from asm_mock.http.contract import ContractSpecification, load_contract
-from asm_mock.http.errors import send_error
+from asm_mock.http.contract import Contract, load_contract
 from asm_mock.http.serialize import timestamp
 from asm_mock.resources import default_fixtures_dir
 
-__all__ = ["ADMIN_PATH", "AdminGuard", "AdminHandlers", "ScenarioError", "admin_specification"]
+__all__ = ["AdminHandlers", "ScenarioError", "admin_contract"]
 
-ADMIN_PATH = "/__admin"
 Answer = tuple[dict[str, Any], int]
 
 
-def admin_specification() -> ContractSpecification:
+def admin_contract() -> Contract:
     return load_contract(Path(__file__).with_name("admin.yaml"))
 
 
@@ -192,47 +183,8 @@ class AdminHandlers:
             "sessions": self._service.store.session_count(),
         }, 200
 
-    def resolver(self) -> Resolver:
-        def lookup(operation_id: str) -> Callable[..., Any]:
-            handler = getattr(self, operation_id, None)
-            if handler is None or operation_id.startswith("_") or operation_id == "resolver":
-                raise LookupError(f"no admin handler for operationId {operation_id!r}")
-            return handler  # type: ignore[no-any-return]
-
-        return Resolver(function_resolver=lookup)
-
-
-def _is_loopback(scope: Scope) -> bool:
-    client = scope.get("client")
-    if not client:
-        return False
-    try:
-        return ipaddress.ip_address(client[0]).is_loopback
-    except ValueError:
-        return False
-
-
-class AdminGuard:
-    """Loopback clients only, unless an admin token is set; then that token is required."""
-
-    def __init__(self, app: ASGIApp, *, token: str | None) -> None:
-        self._app = app
-        self._token = token
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        error = self._refusal(scope) if scope["type"] == "http" else None
-        if error is not None:
-            await send_error(send, error)
-            return
-        await self._app(scope, receive, send)
-
-    def _refusal(self, scope: Scope) -> ApiError | None:
-        if self._token is None:
-            return None if _is_loopback(scope) else ForbiddenError()
-        headers = dict(scope.get("headers", []))
-        scheme, _, presented = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not presented:
-            return UnauthorizedError()
-        if not hmac.compare_digest(presented.strip().encode(), self._token.encode()):
-            return ForbiddenError()
-        return None
+    def lookup(self, operation_id: str) -> Callable[..., Any]:
+        handler = getattr(self, operation_id, None)
+        if handler is None or operation_id.startswith("_") or operation_id == "lookup":
+            raise LookupError(f"no admin handler for operationId {operation_id!r}")
+        return handler  # type: ignore[no-any-return]

@@ -1,159 +1,44 @@
-"""Assembles the ASGI application: the contract on Connexion, the token endpoint, the guards."""
+"""Assembles the ASGI application: token endpoint, fast lane and guards at once; Connexion's
+stack (`asm_mock.http.connexion_stack`) in the background.
+
+Serving starts before Connexion is imported: the token endpoint and the fast lane need none of
+it, and importing and building it is most of a cold start. It starts loading on the server's
+lifespan startup (or the first request that needs it, whichever comes first); requests that
+need it meanwhile (a validation error, a 404, the admin API, Swagger UI) wait for it.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-import orjson
-from connexion import AsyncApp
-from connexion.jsonifier import Jsonifier
-from connexion.middleware import MiddlewarePosition
-from connexion.middleware.main import API
-from connexion.resolver import Resolver
-from connexion.security import OAuthSecurityHandler
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from asm_mock.domain.controls import Controls, Latency, RuntimeSettings
 from asm_mock.domain.fixtures import load_fixtures
 from asm_mock.domain.generate import Progress, build_world
 from asm_mock.domain.journal import Journal
-from asm_mock.domain.scenarios import apply_scenario
 from asm_mock.domain.service import MockService
-from asm_mock.http.admin import ADMIN_PATH, AdminGuard, AdminHandlers, admin_specification
-from asm_mock.http.contract import (
-    ContractSpecification,
-    RouteTable,
-    documented_statuses,
-    load_contract,
-)
+from asm_mock.http.admin_guard import AdminGuard, is_admin_path
+from asm_mock.http.contract import Contract, RouteTable, load_contract
 from asm_mock.http.cors import CorsMiddleware
-from asm_mock.http.errors import error_handlers, undocumented_status
+from asm_mock.http.deferred import Background, DeferredApp
 from asm_mock.http.fast_lane import FastLane
-from asm_mock.http.handlers import OperationHandlers, resolver
+from asm_mock.http.handlers import OperationHandlers
 from asm_mock.http.limits import MAX_ADMIN_BODY_BYTES, BodyGuard
 from asm_mock.http.oauth import TOKEN_PATH, TokenEndpoint
-from asm_mock.http.prefer import PreferenceGate, PreferredAnswer
+from asm_mock.http.prefer import PreferenceGate
 from asm_mock.http.recorder import RequestRecorder
-from asm_mock.http.security import authorizer, security_map
-from asm_mock.http.swagger_ui import swagger_ui_options
-from asm_mock.http.validation import VALIDATOR_MAP
+from asm_mock.http.security import authorizer
 from asm_mock.resources import contract_path, default_fixtures_dir
 from asm_mock.settings import AuthMode, Settings
 
-__all__ = ["AsmMockApp", "contract_app", "create_app"]
+if TYPE_CHECKING:
+    from pathlib import Path
 
+    from asm_mock.http.connexion_stack.apps import ConnexionApps
 
-class _DocumentedStatusGuard:
-    """Refuses to send a status the operation does not document: that would be a mock bug."""
-
-    def __init__(self, app: ASGIApp, *, statuses: Mapping[str, frozenset[int]]) -> None:
-        self._app = app
-        self._statuses = statuses
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        routing = scope.get("extensions", {}).get("connexion_routing", {})
-        allowed = self._statuses.get(routing.get("operation_id") or "")
-        if scope["type"] != "http" or allowed is None:
-            await self._app(scope, receive, send)
-            return
-
-        async def guarded_send(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] not in allowed:
-                raise undocumented_status(routing["operation_id"], message["status"], allowed)
-            await send(message)
-
-        await self._app(scope, receive, guarded_send)
-
-
-class _OrjsonCodec:
-    """The `json`-module shape Connexion's Jsonifier calls, backed by orjson (several times
-    faster to encode; the response validator decodes with it too)."""
-
-    @staticmethod
-    def dumps(data: Any, **_ignored: Any) -> str:
-        try:
-            return orjson.dumps(data).decode()
-        except TypeError:  # e.g. an integer past 64 bits, which orjson refuses
-            return json.dumps(data)
-
-    @staticmethod
-    def loads(data: str | bytes) -> Any:
-        return orjson.loads(data)
-
-
-def contract_app(
-    specification: ContractSpecification,
-    *,
-    resolver: Resolver,
-    security: dict[str, Any] | None = None,
-    routes: RouteTable | None = None,
-) -> AsyncApp:
-    """A Connexion app serving `specification` with 2020-12 validation both ways; `routes`,
-    the specification's RouteTable when the caller has one already."""
-    app = AsyncApp(__name__)
-    app.add_middleware(
-        _DocumentedStatusGuard,
-        position=MiddlewarePosition.BEFORE_CONTEXT,
-        statuses=documented_statuses(specification.raw),
-    )
-    if routes is None:
-        routes = RouteTable(specification.raw, specification.base_path)
-    for exception, handler in error_handlers(routes.allow):
-        app.add_error_handler(exception, handler)
-    # Connexion's add_api() would re-load the document with its 3.0-only specification class;
-    # registering the already-validated 3.1 specification is the rest of what add_api() does.
-    middleware = app.middleware
-    options = middleware.options.replace(
-        resolver=resolver,
-        jsonifier=Jsonifier(_OrjsonCodec),
-        validate_responses=True,
-        strict_validation=False,
-        validator_map=VALIDATOR_MAP,
-        security_map=security,
-        swagger_ui_options=swagger_ui_options(specification.raw),
-    )
-    middleware.apis.append(API(specification, base_path=None, name=None, **options.__dict__))
-    return app
-
-
-def _mock_app(
-    specification: ContractSpecification,
-    service: MockService,
-    controls: Controls,
-    *,
-    routes: RouteTable,
-    fast_lane: bool,
-) -> ASGIApp:
-    handlers = OperationHandlers(lambda: service)
-    tokens, permissive = (lambda: service.tokens), (lambda: controls.settings.permissive_auth)
-    app = contract_app(
-        specification,
-        resolver=resolver(handlers),
-        security=security_map(tokens, permissive),
-        routes=routes,
-    )
-    # Innermost, so preferred and canned answers still pass response validation.
-    app.add_middleware(
-        PreferredAnswer,
-        position=MiddlewarePosition.BEFORE_CONTEXT,
-        controls=controls,
-        spec=specification.raw,
-    )
-    lane = FastLane(
-        app,
-        spec=specification.spec,
-        base_path=specification.base_path,
-        handler=handlers.lookup,
-        authorize=authorizer(tokens, permissive),
-        controls=controls,
-    )
-    return PreferenceGate(
-        lane if fast_lane else app,
-        controls=controls,
-        is_operation=lambda method, path: routes.operation_id(method, path) is not None,
-    )
+__all__ = ["AsmMockApp", "create_app"]
 
 
 class AsmMockApp:
@@ -165,15 +50,17 @@ class AsmMockApp:
         settings: Settings,
         *,
         api: ASGIApp,
-        admin: AsyncApp,
+        admin: ASGIApp,
         routes: RouteTable,
         journal: Journal,
         controls: Controls,
+        connexion: Background[ConnexionApps],
     ) -> None:
         self.service = service
         self.settings = settings
         self.journal = journal
         self.controls = controls
+        self._connexion = connexion
         token_endpoint = TokenEndpoint(lambda: service.tokens)
         guarded_api = BodyGuard(api)
 
@@ -198,7 +85,7 @@ class AsmMockApp:
             RequestRecorder(
                 self._dispatch,
                 journal=lambda: self.journal,
-                journaled=lambda path: not self._is_admin(path),
+                journaled=lambda path: not is_admin_path(path),
                 operation_id=self.operation_id,
             ),
             origins=settings.cors_origins,
@@ -206,32 +93,69 @@ class AsmMockApp:
 
     def operation_id(self, method: str, path: str) -> str | None:
         """What a request is journaled and logged as: the contract's operationId, or ours."""
-        if self._is_admin(path):
+        if is_admin_path(path):
             return "admin"
         return "oauthToken" if path == TOKEN_PATH else self._routes.operation_id(method, path)
 
+    @property
+    def fully_loaded(self) -> bool:
+        """Whether Connexion's stack has loaded (until then, only the fast lane answers)."""
+        return self._connexion.ready
+
+    def load_fully(self, timeout: float | None = None) -> None:
+        """Load Connexion's stack now, and wait for it (blocks the calling thread)."""
+        self._connexion.result(timeout)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._app(scope, receive, send)
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        else:
+            await self._app(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self._connexion.start()  # the server is about to listen: load the rest now
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._is_admin(scope.get("path", "")):
+        if is_admin_path(scope.get("path", "")):
             await self._admin(scope, receive, send)
         else:
             await self._mock(scope, receive, send)
 
-    @staticmethod
-    def _is_admin(path: str) -> bool:
-        return path == ADMIN_PATH or path.startswith(ADMIN_PATH + "/")
 
+def _connexion_loader(
+    contract: Contract,
+    service: MockService,
+    handlers: OperationHandlers,
+    *,
+    journal: Journal,
+    controls: Controls,
+    routes: RouteTable,
+    scenarios: Path,
+) -> Callable[[], ConnexionApps]:
+    def load() -> ConnexionApps:
+        from asm_mock.http.admin import AdminHandlers
+        from asm_mock.http.connexion_stack import admin_app, api_app, connexion_apps
 
-class _AdminTokenChecked(OAuthSecurityHandler):  # type: ignore[misc]
-    """admin.yaml documents its bearer scheme; AdminGuard has checked it before Connexion runs."""
+        return connexion_apps(
+            api=lambda: api_app(
+                contract,
+                handlers=handlers,
+                tokens=lambda: service.tokens,
+                permissive=lambda: controls.settings.permissive_auth,
+                controls=controls,
+                routes=routes,
+            ),
+            admin=lambda: admin_app(AdminHandlers(service, journal, controls, scenarios=scenarios)),
+        )
 
-    def get_fn(self, security_scheme: dict[str, Any], required_scopes: list[str]) -> Any:
-        async def verified(_request: Any) -> dict[str, Any]:
-            return {"sub": "admin"}
-
-        return verified
+    return load
 
 
 def create_app(
@@ -253,7 +177,7 @@ def create_app(
             pools_cache=settings.cache_dir,
         )
         service = MockService(world)
-    specification = load_contract(contract_path())
+    contract = load_contract(contract_path())
     journal = Journal(settings.journal_size)
     controls = Controls(
         RuntimeSettings(
@@ -264,22 +188,48 @@ def create_app(
         seed=settings.seed,
     )
     scenarios = (settings.fixtures or default_fixtures_dir()) / "scenarios"
-    for name in settings.scenarios:  # atomic each; a bad one raises before the app exists
-        apply_scenario(name, service=service, controls=controls, directory=scenarios)
+    if settings.scenarios:
+        from asm_mock.domain.scenarios import apply_scenario  # only asked-for scenarios pay
+
+        for name in settings.scenarios:  # atomic each; a bad one raises before the app exists
+            apply_scenario(name, service=service, controls=controls, directory=scenarios)
     service.mark_start()
     controls.mark_start()
-    admin = contract_app(
-        admin_specification(),
-        resolver=AdminHandlers(service, journal, controls, scenarios=scenarios).resolver(),
-        security={"bearer": _AdminTokenChecked},
+    routes = RouteTable(contract.raw, contract.base_path)
+    handlers = OperationHandlers(lambda: service)
+    connexion = Background(
+        _connexion_loader(
+            contract,
+            service,
+            handlers,
+            journal=journal,
+            controls=controls,
+            routes=routes,
+            scenarios=scenarios,
+        ),
+        name="Connexion stack",
     )
-    routes = RouteTable(specification.raw, specification.base_path)
+    full_stack = DeferredApp(connexion, lambda apps: apps.api)
+    lane = FastLane(
+        full_stack,
+        spec=contract.spec,
+        base_path=contract.base_path,
+        handler=handlers.lookup,
+        authorize=authorizer(lambda: service.tokens, lambda: controls.settings.permissive_auth),
+        controls=controls,
+    )
+    api = PreferenceGate(
+        lane if fast_lane else full_stack,
+        controls=controls,
+        is_operation=lambda method, path: routes.operation_id(method, path) is not None,
+    )
     return AsmMockApp(
         service,
         settings,
-        api=_mock_app(specification, service, controls, routes=routes, fast_lane=fast_lane),
-        admin=admin,
+        api=api,
+        admin=DeferredApp(connexion, lambda apps: apps.admin),
         routes=routes,
         journal=journal,
         controls=controls,
+        connexion=connexion,
     )

@@ -1,10 +1,9 @@
-"""The OpenAPI 3.1 contract, loaded unchanged into Connexion 3.3.
+"""The OpenAPI 3.1 contract as asm-mock reads it: parsed, checked, its references resolved.
 
-Connexion 3.3 only accepts OpenAPI 3.0 documents (spec-first/connexion#1396): its specification
-class validates against the 3.0 meta-schema. `ContractSpecification` keeps everything else of
-Connexion's OpenAPI handling (routing, parameters, security) and validates the document with
-openapi-spec-validator's 3.1 validator instead; request and response bodies are then validated
-with JSON Schema 2020-12 by the classes in `asm_mock.http.validation`.
+Connexion-free, so the fast lane and the token endpoint can serve before Connexion has loaded
+(`asm_mock.http.connexion_stack` loads it in the background). Connexion 3.3 only accepts
+OpenAPI 3.0 documents (spec-first/connexion#1396); the 3.1 document is validated here with
+openapi-spec-validator's 3.1 validator, and Connexion is handed the already-validated document.
 """
 
 from __future__ import annotations
@@ -13,19 +12,24 @@ import hashlib
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
-from connexion.exceptions import InvalidSpecification
-from connexion.spec import OpenAPISpecification
+
+from asm_mock.domain.errors import AsmMockError
 
 __all__ = [
     "VALIDATED_DOCUMENTS",
-    "ContractSpecification",
+    "Contract",
+    "InvalidContractError",
     "RouteTable",
+    "check_contract",
     "documented_statuses",
     "load_contract",
+    "resolve_references",
 ]
 
 # sha256 of the documents asm-mock ships (openapi.yaml, admin.yaml). tests/test_shipped_documents.py
@@ -41,43 +45,119 @@ VALIDATED_DOCUMENTS = frozenset(
 )
 
 
-class ContractSpecification(OpenAPISpecification):  # type: ignore[misc]
-    @classmethod
-    def _validate_spec(cls, spec: dict[str, Any]) -> None:
-        _check_version(spec)
-        from openapi_spec_validator import OpenAPIV31SpecValidator  # costly: only when needed
-
-        try:
-            error = next(iter(OpenAPIV31SpecValidator(spec).iter_errors()), None)
-        except (KeyError, TypeError, AttributeError) as exc:
-            # openapi-spec-validator walks some malformed documents into a lookup error
-            raise InvalidSpecification(f"malformed OpenAPI 3.1 document near {exc!r}") from None
-        if error is not None:
-            raise InvalidSpecification(str(error))
+class InvalidContractError(AsmMockError):
+    """The document is not a valid OpenAPI 3.1 document."""
 
 
-def _check_version(spec: dict[str, Any]) -> None:
-    version = str(spec.get("openapi", ""))
-    if not version.startswith("3.1."):
-        raise InvalidSpecification(f"expected an OpenAPI 3.1 document, got {version!r}")
+@dataclass(frozen=True, eq=False)
+class Contract:
+    """One OpenAPI 3.1 document: `raw` as written, `spec` with every `$ref` resolved."""
+
+    raw: dict[str, Any]
+    spec: dict[str, Any]
+    base_uri: str
+
+    @property
+    def base_path(self) -> str:
+        """The path of the first server's URL, as Connexion derives it (no trailing slash)."""
+        servers = self.spec.get("servers") or [{}]
+        server = servers[0]
+        variables = {k: v["default"] for k, v in server.get("variables", {}).items()}
+        return urlsplit(str(server.get("url", "")).format(**variables)).path.rstrip("/")
 
 
-class _ValidatedSpecification(ContractSpecification):
-    """A document whose digest is in VALIDATED_DOCUMENTS: validated by the tests already."""
-
-    @classmethod
-    def _validate_spec(cls, spec: dict[str, Any]) -> None:
-        _check_version(spec)
-
-
-def load_contract(path: Path) -> ContractSpecification:
+def load_contract(path: Path) -> Contract:
     text = path.read_bytes()
     # libyaml's loader when present: ~30x faster than the pure-Python one, and start-up matters.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    document = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader either way
-    validated = hashlib.sha256(text).hexdigest() in VALIDATED_DOCUMENTS
-    specification = _ValidatedSpecification if validated else ContractSpecification
-    return specification(document, base_uri=f"{path.parent}{os.sep}")
+    try:
+        document = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader either way
+    except yaml.YAMLError as exc:
+        raise InvalidContractError(f"{path}: not YAML: {exc}") from None
+    if not isinstance(document, dict):
+        raise InvalidContractError(f"{path}: not an OpenAPI document (a mapping)")
+    if hashlib.sha256(text).hexdigest() not in VALIDATED_DOCUMENTS:
+        check_contract(document)
+    check_version(document)
+    raw = _copy(document)
+    document.setdefault("components", {})  # as Connexion's OpenAPI specification does
+    return Contract(raw=raw, spec=resolve_references(document), base_uri=f"{path.parent}{os.sep}")
+
+
+def check_version(document: Mapping[str, Any]) -> None:
+    version = str(document.get("openapi", ""))
+    if not version.startswith("3.1."):
+        raise InvalidContractError(f"expected an OpenAPI 3.1 document, got {version!r}")
+
+
+def check_contract(document: dict[str, Any]) -> None:
+    """Full OpenAPI 3.1 validation (openapi-spec-validator), for documents the tests have not
+    validated already."""
+    check_version(document)
+    from openapi_spec_validator import OpenAPIV31SpecValidator  # costly: only when needed
+
+    try:
+        error = next(iter(OpenAPIV31SpecValidator(document).iter_errors()), None)
+    except (KeyError, TypeError, AttributeError) as exc:
+        # openapi-spec-validator walks some malformed documents into a lookup error
+        raise InvalidContractError(f"malformed OpenAPI 3.1 document near {exc!r}") from None
+    if error is not None:
+        raise InvalidContractError(str(error))
+
+
+def _copy(node: Any) -> Any:
+    """A deep copy of a parsed YAML/JSON tree (dicts, lists, scalars): copy.deepcopy's result
+    at a fraction of its cost."""
+    if isinstance(node, dict):
+        return {key: _copy(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_copy(item) for item in node]
+    return node
+
+
+def resolve_references(document: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `document` with every local `$ref` replaced by what it points at.
+
+    The same result as Connexion's `resolve_refs`, which asm-mock's Connexion app uses:
+    a reference's siblings are kept and the target's keys merged in, and a target is shared
+    (not copied) by the places that refer to it. Only local references (`#/...`) are
+    supported; asm-mock's documents have no other kind.
+    """
+    spec = _copy(document)
+
+    def target(reference: str) -> Any:
+        if not reference.startswith("#/"):
+            raise InvalidContractError(f"only local $refs are supported, got {reference!r}")
+        node: Any = spec
+        for token in reference[2:].split("/"):
+            key = token.replace("~1", "/").replace("~0", "~")
+            try:
+                node = node[int(key)] if isinstance(node, list) else node[key]
+            except (KeyError, IndexError, ValueError, TypeError):
+                raise InvalidContractError(f"$ref {reference!r} points at nothing") from None
+        return node
+
+    def resolve(node: Any, depth: int = 0) -> Any:
+        if depth > 256:
+            raise InvalidContractError("$refs nest too deep (a reference cycle?)")
+        if isinstance(node, dict):
+            if "$ref" in node and isinstance(node["$ref"], str):
+                found = target(node["$ref"])
+                node.update(found)
+                if isinstance(found, dict) and "$ref" in found:
+                    node = resolve(node, depth + 1)
+                node.pop("$ref", None)
+                return node
+            for key, value in node.items():
+                node[key] = resolve(value, depth + 1)
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                node[index] = resolve(item, depth + 1)
+        return node
+
+    resolved = resolve(spec)
+    assert isinstance(resolved, dict)
+    return resolved
 
 
 def documented_statuses(spec: Mapping[str, Any]) -> dict[str, frozenset[int]]:

@@ -1,21 +1,16 @@
 """Every failure leaves as SAP's OCC error body: `{"errors": [{"type", "message", ...}]}`.
 
-Handlers are registered on exception classes (not status codes): the domain's ApiError tree,
-Connexion's ProblemException, Starlette's HTTPException and, last, any other Exception — which is
-a bug, logged with its traceback and answered as a 500 in the same format, never as a traceback.
+The body, its headers and the mock's own contract violations, for every layer; Connexion's
+exception handlers, built on these, are in `asm_mock.http.connexion_stack.errors`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import orjson
-from connexion.exceptions import ProblemException
-from connexion.lifecycle import ConnexionRequest, ConnexionResponse
-from jsonschema.exceptions import ValidationError as SchemaError
-from starlette.exceptions import HTTPException
 from starlette.types import Send
 
 from asm_mock.domain.errors import (
@@ -30,19 +25,21 @@ from asm_mock.domain.errors import (
     ValidationError,
 )
 
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError as SchemaError
+
 __all__ = [
     "MethodNotAllowedError",
+    "challenge_headers",
     "error_body",
+    "error_for_status",
     "error_headers",
-    "error_handlers",
-    "error_response",
     "response_violation",
     "send_error",
     "undocumented_status",
     "unexpected_failure",
 ]
 
-logger = logging.getLogger("asm_mock.errors")
 _contract_logger = logging.getLogger("asm_mock.contract")
 
 
@@ -55,7 +52,7 @@ def error_body(error: ApiError) -> bytes:
     return orjson.dumps({"errors": [error.to_dict()]})
 
 
-def _challenge(error: ApiError) -> dict[str, str]:
+def challenge_headers(error: ApiError) -> dict[str, str]:
     if isinstance(error, InvalidTokenError):
         return {
             "WWW-Authenticate": 'Bearer realm="assistedservicewebservices", '
@@ -68,7 +65,7 @@ def _challenge(error: ApiError) -> dict[str, str]:
 
 def error_headers(error: ApiError) -> list[tuple[bytes, bytes]]:
     """Headers an error answer carries besides its content type and length."""
-    return [(k.lower().encode(), v.encode()) for k, v in _challenge(error).items()]
+    return [(k.lower().encode(), v.encode()) for k, v in challenge_headers(error).items()]
 
 
 async def send_error(send: Send, error: ApiError, *, close: bool = False) -> None:
@@ -85,23 +82,7 @@ async def send_error(send: Send, error: ApiError, *, close: bool = False) -> Non
     await send({"type": "http.response.body", "body": body})
 
 
-def error_response(error: ApiError, headers: dict[str, str] | None = None) -> ConnexionResponse:
-    return ConnexionResponse(
-        status_code=error.status_code,
-        mimetype="application/json",
-        body=error_body(error),
-        headers={**_challenge(error), **(headers or {})},
-    )
-
-
-def _on_api_error(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    assert isinstance(exc, ApiError)
-    if exc.status_code >= 500:
-        logger.error("%s: %s", exc.error_type, exc.message)
-    return error_response(exc)
-
-
-def _from_status(
+def error_for_status(
     status: int, detail: str, headers: dict[str, str]
 ) -> tuple[ApiError, dict[str, str]]:
     """Connexion's and Starlette's own HTTP errors, in SAP's vocabulary."""
@@ -125,43 +106,6 @@ def _from_status(
         error = ContractViolation(detail or "Internal server error")
     allow_header = next((v for k, v in headers.items() if k.lower() == "allow"), None)
     return error, ({"Allow": allow_header} if allow_header is not None else {})
-
-
-def error_handlers(
-    allow: Callable[[str], str | None] = lambda _path: None,
-) -> list[tuple[type[Exception], Any]]:
-    """The handlers, by exception class; `allow(path)` gives a 405's complete Allow header."""
-
-    def on_problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-        assert isinstance(exc, ProblemException)
-        return _http_error(request, exc.status, str(exc.detail or exc.title or ""), exc.headers)
-
-    def on_http_exception(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-        assert isinstance(exc, HTTPException)
-        return _http_error(request, exc.status_code, str(exc.detail or ""), exc.headers)
-
-    def _http_error(
-        request: ConnexionRequest, status: int, detail: str, headers: Mapping[str, str] | None
-    ) -> ConnexionResponse:
-        extra = dict(headers or {})
-        if status == 404:
-            detail = request.url.path
-        if status == 405:
-            extra["Allow"] = allow(request.url.path) or extra.get("Allow", extra.get("allow", ""))
-        error, kept = _from_status(status, detail, extra)
-        return error_response(error, kept)
-
-    return [
-        (ApiError, _on_api_error),
-        (ProblemException, on_problem),
-        (HTTPException, on_http_exception),
-        (Exception, _on_unexpected),
-    ]
-
-
-def _on_unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    logger.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(unexpected_failure())
 
 
 # -- the mock's own bugs, found by its checks: each logged, each answered as a 500 ------------

@@ -10,7 +10,7 @@ A request it can *prove* valid it answers itself, with every check Connexion wou
 - the same route (the first of the contract's paths matching path and method, as Connexion's
   Starlette router picks it);
 - the same bearer-token check (`asm_mock.http.security.authorize`);
-- the same parameter coercion and validators (`asm_mock.http.validation.compiled`);
+- the same parameter coercion and validators (`asm_mock.http.schemas.compiled`);
 - the same handler, with the arguments Connexion would pass;
 - the answer's status must be documented, and its body is validated against the response schema
   before it is sent (the handler's dict itself, not a re-parse of its JSON).
@@ -46,8 +46,8 @@ from asm_mock.http.errors import (
     unexpected_failure,
 )
 from asm_mock.http.prefer import EXTENSION as PREFERENCES
+from asm_mock.http.schemas import CompiledSchema, compiled
 from asm_mock.http.security import token_info
-from asm_mock.http.validation import CompiledSchema, compiled
 
 __all__ = ["FastLane"]
 
@@ -77,7 +77,7 @@ class _Parameter:
             value = int(raw)
         else:
             raise _Defer
-        if self.check.first_error(value) is not None:
+        if not self.check.is_valid(value):
             raise _Defer
         return value
 
@@ -239,7 +239,7 @@ def _parse_body(operation: _Operation, headers: list[tuple[bytes, bytes]], raw: 
     except orjson.JSONDecodeError:
         raise _Defer from None
     assert operation.body is not None
-    if operation.body.first_error(body) is not None:
+    if not operation.body.is_valid(body):
         raise _Defer
     return body
 

@@ -1,16 +1,14 @@
 """One coroutine per operationId: take parsed parameters, call the domain, serialize.
 
-Connexion resolves operationIds through `resolver()` below (no module globals: the handlers
-are bound to one `MockService`). They are coroutines so Connexion runs them on the event loop,
-not in its thread pool; the domain calls are short and do no I/O.
+The fast lane and Connexion's Resolver find them through `lookup()` (no module globals: the
+handlers are bound to one `MockService`). They are coroutines so Connexion runs them on the
+event loop, not in its thread pool; the domain calls are short and do no I/O.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-
-from connexion.resolver import Resolver
 
 from asm_mock.domain.customer360 import Customer360
 from asm_mock.domain.service import MockService
@@ -19,7 +17,7 @@ from asm_mock.http import serialize
 from asm_mock.http.memo import WorldMemo
 from asm_mock.http.security import PRINCIPAL
 
-__all__ = ["OperationHandlers", "resolver"]
+__all__ = ["OperationHandlers"]
 
 Answer = tuple[dict[str, Any], int]
 
@@ -110,7 +108,3 @@ class OperationHandlers:
         if handler is None or operation_id.startswith("_") or operation_id == "lookup":
             raise LookupError(f"no handler for operationId {operation_id!r}")
         return handler  # type: ignore[no-any-return]
-
-
-def resolver(handlers: OperationHandlers) -> Resolver:
-    return Resolver(function_resolver=handlers.lookup)

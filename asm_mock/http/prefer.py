@@ -8,17 +8,17 @@ preference is a 400, never silently ignored — except RFC 7240's own registered
 (return, respond-async, wait, handling), which clients may send for other servers' sake.
 
 `PreferenceGate` (outside Connexion) parses them and applies what concerns the transport: delays,
-server-wide latency and injected errors, and faults outside the contract. `PreferredAnswer`
-(inside Connexion, so request and response validation still apply) answers `code`, `example` and
-`dynamic` — and scenarios' canned answers — instead of the handler.
+server-wide latency and injected errors, and faults outside the contract.
+`asm_mock.http.preferred.PreferredAnswer` (inside Connexion, so request and response validation
+still apply) answers `code`, `example` and `dynamic` — and scenarios' canned answers — instead
+of the handler.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
@@ -28,11 +28,16 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from asm_mock.domain.controls import Controls
-from asm_mock.domain.dynamic import generate
 from asm_mock.domain.errors import ApiError, ValidationError
 from asm_mock.http.errors import send_error
 
-__all__ = ["PREFER_COOKIE", "Preferences", "PreferenceGate", "PreferredAnswer", "parse_preferences"]
+__all__ = [
+    "PREFER_COOKIE",
+    "Preferences",
+    "PreferenceGate",
+    "invalid_preference",
+    "parse_preferences",
+]
 
 PREFER_COOKIE = "asm-mock-prefer"
 EXTENSION = "asm_mock.prefer"
@@ -75,7 +80,7 @@ class Preferences:
         return ", ".join(p for p in parts if p)
 
 
-def _invalid(message: str, source: str) -> ValidationError:
+def invalid_preference(message: str, source: str) -> ValidationError:
     return ValidationError(message, reason="invalid", subject=source, subject_type="header")
 
 
@@ -92,7 +97,9 @@ def _split(text: str) -> list[tuple[str, str]]:
 
 def _int(name: str, value: str, low: int, high: int, source: str) -> int:
     if not re.fullmatch(r"[0-9]{1,19}", value) or not low <= int(value) <= high:
-        raise _invalid(f"Preference {name}={value!r} must be a whole number {low}..{high}", source)
+        raise invalid_preference(
+            f"Preference {name}={value!r} must be a whole number {low}..{high}", source
+        )
     return int(value)
 
 
@@ -100,23 +107,27 @@ def _apply(prefs: dict[str, Any], name: str, value: str, source: str) -> None:
     if name in _RFC7240:
         return
     if name not in _KNOWN:
-        raise _invalid(f"Unknown preference {name!r}; asm-mock knows {', '.join(_KNOWN)}", source)
+        raise invalid_preference(
+            f"Unknown preference {name!r}; asm-mock knows {', '.join(_KNOWN)}", source
+        )
     if name == "code":
         prefs["code"] = _int(name, value, 100, 599, source)
     elif name == "example":
         if not _EXAMPLE_NAME.match(value):
-            raise _invalid(f"Preference example={value!r} is not an example name", source)
+            raise invalid_preference(f"Preference example={value!r} is not an example name", source)
         prefs["example"] = value
     elif name == "dynamic":
         if value.lower() not in ("true", "false"):
-            raise _invalid(f"Preference dynamic={value!r} must be true or false", source)
+            raise invalid_preference(f"Preference dynamic={value!r} must be true or false", source)
         prefs["dynamic"] = value.lower() == "true"
     elif name == "seed":
         prefs["seed"] = _int(name, value, 0, 2**63 - 1, source)
     elif name == "delay":
         prefs["delay_ms"] = _int(name, value, 0, MAX_DELAY_MS, source)
     elif value not in FAULTS:
-        raise _invalid(f"Preference fault={value!r}; faults are {', '.join(FAULTS)}", source)
+        raise invalid_preference(
+            f"Preference fault={value!r}; faults are {', '.join(FAULTS)}", source
+        )
     else:
         prefs["fault"] = value
 
@@ -250,106 +261,3 @@ async def _send_fault(send: Send, fault: str) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         # Returning with the body unfinished makes the server close the connection mid-answer.
         await send({"type": "http.response.body", "body": b'{"entries": [', "more_body": True})
-
-
-class PreferredAnswer:
-    """Inside Connexion: answers a preferred code/example/dynamic body, or a scenario's canned
-    answer, in place of the handler. Validation still runs around it."""
-
-    def __init__(self, app: ASGIApp, *, controls: Controls, spec: Mapping[str, Any]) -> None:
-        self._app = app
-        self._controls = controls
-        self._spec = spec
-        self._responses = {
-            op["operationId"]: op.get("responses", {})
-            for item in spec["paths"].values()
-            for op in item.values()
-            if isinstance(op, dict) and "operationId" in op
-        }
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        operation_id = scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
-        prefs: Preferences | None = scope.get("extensions", {}).get(EXTENSION)
-        if scope["type"] != "http" or operation_id not in self._responses:
-            await self._app(scope, receive, send)
-            return
-        if prefs is not None and prefs.shapes_the_answer:
-            status, body = self._preferred(operation_id, prefs, scope)
-        elif (canned := self._controls.canned(operation_id)) is not None:
-            status, body = canned.status, canned.body
-        else:
-            await self._app(scope, receive, send)
-            return
-        payload = b"" if body is None else orjson.dumps(body)
-        headers = [(b"content-length", str(len(payload)).encode())]
-        if body is not None:
-            headers.append((b"content-type", b"application/json"))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": payload})
-
-    def _preferred(self, operation_id: str, prefs: Preferences, scope: Scope) -> tuple[int, Any]:
-        responses = self._responses[operation_id]
-        documented = sorted(int(code) for code in responses if code.isdigit())
-        if prefs.code is not None and prefs.code not in documented:
-            raise _invalid(
-                f"Prefer code={prefs.code}: {operation_id} does not document it; "
-                f"it documents {', '.join(map(str, documented))}",
-                "Prefer",
-            )
-        if prefs.example is not None:
-            return self._named_example(operation_id, prefs, documented)
-        status = prefs.code if prefs.code is not None else documented[0]
-        media = self._media(responses[str(status)])
-        if media is None:
-            return status, None
-        if not prefs.dynamic and status >= 300:
-            example = next(iter(media.get("examples", {}).values()), None)
-            if example is not None:
-                return status, example.get("value")
-            return status, {"errors": [_generic_error(status).to_dict()]}
-        seed = prefs.seed if prefs.seed is not None else _request_seed(scope)
-        return status, generate(media.get("schema", {}), seed=seed, root=self._spec)
-
-    def _named_example(
-        self, operation_id: str, prefs: Preferences, documented: list[int]
-    ) -> tuple[int, Any]:
-        available: dict[str, tuple[int, Any]] = {}
-        for status in documented:
-            media = self._media(self._responses[operation_id][str(status)]) or {}
-            for name, example in media.get("examples", {}).items():
-                if prefs.code in (None, status):
-                    available.setdefault(name, (status, example.get("value")))
-        if prefs.example not in available:
-            names = ", ".join(sorted(available)) or "none"
-            raise _invalid(
-                f"Prefer example={prefs.example}: no such example for {operation_id}"
-                + (f" with code={prefs.code}" if prefs.code is not None else "")
-                + f"; available: {names}",
-                "Prefer",
-            )
-        return available[prefs.example]
-
-    def _media(self, response: Mapping[str, Any]) -> Mapping[str, Any] | None:
-        while "$ref" in response:
-            target: Any = self._spec
-            for part in response["$ref"].removeprefix("#/").split("/"):
-                target = target[part]
-            response = target
-        media: Mapping[str, Any] | None = response.get("content", {}).get("application/json")
-        return media
-
-
-def _generic_error(status: int) -> ApiError:
-    names = {400: "ValidationError", 401: "UnauthorizedError", 403: "ForbiddenError",
-             404: "NotFoundError", 413: "PayloadTooLargeError", 415: "UnsupportedMediaTypeError",
-             503: "ServiceUnavailableError"}  # fmt: skip
-    error = ApiError(f"Answered {status} as asked for (Prefer: code={status})")
-    error.error_type = names.get(status, "Error")
-    error.status_code = status
-    return error
-
-
-def _request_seed(scope: Scope) -> int:
-    """The same request gets the same dynamic answer, run after run."""
-    key = f"{scope['method']} {scope['path']}?{scope.get('query_string', b'').decode('latin-1')}"
-    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")

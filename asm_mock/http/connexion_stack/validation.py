@@ -2,8 +2,9 @@
 
 Connexion 3.3 validates with Draft 4, which silently ignores 2020-12 keywords (`const`,
 `type: [..., "null"]`, `prefixItems`, ...). These subclasses keep Connexion's plumbing and swap the
-engine. Validators are compiled once per schema and cached: Connexion builds a validator object per
-request, and compiling a schema costs far more than checking an instance against it.
+engine (`asm_mock.http.schemas`, shared with the fast lane). Validators are compiled once per
+schema and cached: Connexion builds a validator object per request, and compiling a schema costs
+far more than checking an instance against it.
 Failures become `asm_mock.domain.errors` exceptions, so they render as SAP's OCC errors naming the
 parameter or field.
 """
@@ -14,7 +15,6 @@ import json
 from collections.abc import AsyncGenerator, Iterable
 from typing import Any
 
-import jsonschema_rs
 import orjson
 from connexion.datastructures import MediaTypeDict
 from connexion.lifecycle import ConnexionRequest
@@ -26,68 +26,14 @@ from connexion.validators import (
     ParameterValidator,
     TextResponseBodyValidator,
 )
-from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
-from jsonschema.exceptions import best_match
 from starlette.types import Scope
 
 from asm_mock.domain.errors import ContractViolation, ValidationError
 from asm_mock.http.errors import response_violation
+from asm_mock.http.schemas import CompiledSchema, compiled
 
-__all__ = ["VALIDATOR_MAP", "CompiledSchema", "compiled"]
-
-
-class CompiledSchema:
-    """One schema, checked by jsonschema-rs (fast) and explained by jsonschema (detailed).
-
-    Both implement Draft 2020-12 with format checks. The happy path, nearly every request and
-    response, costs one Rust `is_valid` call; only an invalid instance pays for Python's
-    `best_match`, whose path and message name the field in SAP's error body.
-    """
-
-    def __init__(self, schema: Any) -> None:
-        self._schema = schema
-        self._detailed: Draft202012Validator | None = None
-        # Connexion hands response schemas over with their refs resolved *and* a `components`
-        # copy attached, which can contain the schema itself: a cycle jsonschema-rs refuses.
-        fast_schema = (
-            {k: v for k, v in schema.items() if k != "components"}
-            if isinstance(schema, dict)
-            else schema
-        )
-        try:
-            self._fast: Any = jsonschema_rs.Draft202012Validator(fast_schema, validate_formats=True)
-        except ValueError:  # a schema it cannot take: the Python engine judges everything
-            self._fast = None
-
-    def first_error(self, instance: Any) -> SchemaError | None:
-        try:
-            if self._fast is not None and self._fast.is_valid(instance):
-                return None
-        except (ValueError, OverflowError):
-            pass  # a value jsonschema-rs cannot represent: let the Python engine judge it
-        if self._detailed is None:
-            self._detailed = Draft202012Validator(
-                self._schema, format_checker=Draft202012Validator.FORMAT_CHECKER
-            )
-        error = best_match(self._detailed.iter_errors(instance))
-        if error is None and self._fast is not None:  # the engines disagree: trust the stricter
-            rust = next(iter(self._fast.iter_errors(instance)))
-            error = SchemaError(rust.message, path=list(rust.instance_path))
-        return error
-
-
-_compiled: dict[int, tuple[Any, CompiledSchema]] = {}
-
-
-def compiled(schema: Any) -> CompiledSchema:
-    """The compiled form of `schema`, built once (schemas are long-lived spec objects)."""
-    entry = _compiled.get(id(schema))
-    if entry is None or entry[0] is not schema:
-        # keep a reference to the schema so its id() cannot be reused by another object
-        entry = (schema, CompiledSchema(schema))
-        _compiled[id(schema)] = entry
-    return entry[1]
+__all__ = ["VALIDATOR_MAP"]
 
 
 def _first_error(validator: CompiledSchema, instance: Any) -> SchemaError | None:

@@ -1,0 +1,86 @@
+"""JSON Schema 2020-12, compiled once per schema: jsonschema-rs judges, jsonschema explains.
+
+Connexion-free, so the fast lane can check requests and answers before Connexion has loaded;
+the Python engine (~0.1 s to import) is loaded only when an instance fails.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import jsonschema_rs
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError as SchemaError
+
+__all__ = ["CompiledSchema", "compiled"]
+
+
+class CompiledSchema:
+    """One schema, checked by jsonschema-rs (fast) and explained by jsonschema (detailed).
+
+    Both implement Draft 2020-12 with format checks. The happy path, nearly every request and
+    response, costs one Rust `is_valid` call; only an invalid instance pays for Python's
+    `best_match`, whose path and message name the field in SAP's error body.
+    """
+
+    def __init__(self, schema: Any) -> None:
+        self._schema = schema
+        self._detailed: Draft202012Validator | None = None
+        # Connexion hands response schemas over with their refs resolved *and* a `components`
+        # copy attached, which can contain the schema itself: a cycle jsonschema-rs refuses.
+        fast_schema = (
+            {k: v for k, v in schema.items() if k != "components"}
+            if isinstance(schema, dict)
+            else schema
+        )
+        try:
+            self._fast: Any = jsonschema_rs.Draft202012Validator(fast_schema, validate_formats=True)
+        except ValueError:  # a schema it cannot take: the Python engine judges everything
+            self._fast = None
+
+    def is_valid(self, instance: Any) -> bool:
+        """The verdict alone: what the fast lane needs to decide whether it may answer."""
+        try:
+            if self._fast is not None:
+                return bool(self._fast.is_valid(instance))
+        except (ValueError, OverflowError):
+            pass  # a value jsonschema-rs cannot represent: let the Python engine judge it
+        return self.first_error(instance) is None
+
+    def first_error(self, instance: Any) -> SchemaError | None:
+        fast_verdict = None
+        try:
+            if self._fast is not None:
+                fast_verdict = bool(self._fast.is_valid(instance))
+        except (ValueError, OverflowError):
+            pass
+        if fast_verdict:
+            return None
+        from jsonschema import Draft202012Validator
+        from jsonschema.exceptions import ValidationError as SchemaError
+        from jsonschema.exceptions import best_match
+
+        if self._detailed is None:
+            self._detailed = Draft202012Validator(
+                self._schema, format_checker=Draft202012Validator.FORMAT_CHECKER
+            )
+        error = best_match(self._detailed.iter_errors(instance))
+        if error is None and fast_verdict is False:  # the engines disagree: trust the stricter
+            rust = next(iter(self._fast.iter_errors(instance)))
+            error = SchemaError(rust.message, path=list(rust.instance_path))
+        return error
+
+
+_compiled: dict[int, tuple[Any, CompiledSchema]] = {}
+
+
+def compiled(schema: Any) -> CompiledSchema:
+    """The compiled form of `schema`, built once (schemas are long-lived spec objects)."""
+    entry = _compiled.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        # keep a reference to the schema so its id() cannot be reused by another object
+        entry = (schema, CompiledSchema(schema))
+        _compiled[id(schema)] = entry
+    return entry[1]
