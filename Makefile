@@ -25,8 +25,8 @@ run: bytecode
 	$(BIN)/asm-mock serve $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check asm_mock tests fuzz
-	$(BIN)/ruff format --check asm_mock tests fuzz
+	$(BIN)/ruff check asm_mock tests fuzz bench
+	$(BIN)/ruff format --check asm_mock tests fuzz bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

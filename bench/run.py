@@ -1,8 +1,10 @@
 """`make bench`: asm-mock and Prism side by side, on loopback. A benchmark, never a test.
 
-Start-up time, wrk throughput and latency per operation (with the non-2xx count: a fast server
-that answers errors is not fast), world build time and RSS by world size, and search latency in
-a 100k-customer world. Prints tables and writes bench/results/<UTC timestamp>.json.
+Start-up time (spawn -> first 200 to the customer search, and spawn -> first refusal of an
+invalid search: the validation stack may load after the happy path), wrk throughput and latency
+per operation (with the non-2xx count: a fast server that answers errors is not fast), world build
+time and RSS by world size, and search latency in a 100k-customer world. Prints tables and writes
+bench/results/<UTC timestamp>.json; `--only startup` (or operations, world) runs one part.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +49,21 @@ OPERATIONS: dict[str, str] = {
     "agent": "/agents/asagent",
     "session cycle": "session_cycle.lua",
 }
+# Start-up probes. Readiness: the "search" row's request answered 200. Every path ready: the same
+# search with a pageSize the contract refuses (the contract types it integer, with no minimum, so
+# 0 or -1 would be accepted by Prism) answered with any 4xx.
+READY_PATH = OPERATIONS["search"]
+REFUSED_PATH = READY_PATH + "&pageSize=x"
+TOKEN_PATH = "/authorizationserver/oauth/token"
+POLL_S = 0.01
+# the demo agent's password grant (asm-mock's default OAuth client, see /work/shared/design.md)
+AGENT_LOGIN = {
+    "grant_type": "password",
+    "client_id": "mobile_android",
+    "client_secret": "secret",
+    "username": "asagent",
+    "password": "pw4all",
+}
 SEARCH_QUERIES = ["a", "we", "mar", "son", "lin", "example", "ber", "an", "mu", "ch", "wolf", "e"]
 Result = dict[str, Any]
 
@@ -64,12 +83,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class Server:
-    """One server process on loopback; `start()` returns seconds from spawn to first answer."""
+@dataclass(frozen=True)
+class Refusal:
+    """Spawn -> the first 4xx answer to an invalid search; `early` counts, by status, the answers
+    that came before it (e.g. 200s: the refusal not yet in place)."""
 
-    def __init__(self, name: str, argv: Sequence[str], port: int, prefix: str) -> None:
+    seconds: float
+    status: int
+    early: dict[int, int]
+
+
+class Server:
+    """One server process on loopback. `start()` returns seconds from spawn to the first 200 to
+    the customer search; `first_refusal()` then the seconds from spawn to the first 4xx to an
+    invalid one. `oauth`: log in at the token endpoint first (else any bearer token will do)."""
+
+    def __init__(self, name: str, argv: Sequence[str], port: int, prefix: str, oauth: bool) -> None:
         self.name, self.argv, self.port, self.prefix = name, list(argv), port, prefix
+        self.oauth = oauth
+        self.token = "x"
         self.process: subprocess.Popen[bytes] | None = None
+        self._spawned = 0.0
+        self._timeout = 60.0
         self._log = tempfile.TemporaryFile()
 
     @property
@@ -77,23 +112,62 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> float:
-        started = time.perf_counter()
+        self._spawned, self._timeout = time.perf_counter(), timeout
         self.process = subprocess.Popen(
             self.argv, cwd=ROOT, stdout=self._log, stderr=self._log, start_new_session=True
         )
-        with httpx.Client(timeout=1.0) as client:
-            while time.perf_counter() - started < timeout:
-                try:
-                    client.get(self.url + "/")  # any status is an answer
-                    return time.perf_counter() - started
-                except httpx.TransportError:
-                    if self.process.poll() is not None:
-                        break
-                    time.sleep(0.01)
+        with self._client() as client:
+            if self.oauth:
+                token = self._poll(lambda: client.post(TOKEN_PATH, data=AGENT_LOGIN), _ok)
+                self.token = str(token.json()["access_token"])
+            self._poll(lambda: self._search(client, READY_PATH), _ok)
+        return time.perf_counter() - self._spawned
+
+    def first_refusal(self) -> Refusal:
+        """Call right after `start()`; its timeout counts from the same spawn."""
+        early: Counter[int] = Counter()
+
+        def refused(answer: httpx.Response) -> bool:
+            if 400 <= answer.status_code < 500:
+                return True
+            early[answer.status_code] += 1
+            return False
+
+        with self._client() as client:
+            answer = self._poll(lambda: self._search(client, REFUSED_PATH), refused)
+        seconds = time.perf_counter() - self._spawned
+        return Refusal(seconds, answer.status_code, dict(early))
+
+    def _client(self) -> httpx.Client:
+        # connect: refused at once while not listening; read: an accepted request may be slow
+        return httpx.Client(base_url=self.url, timeout=httpx.Timeout(self._timeout, connect=1.0))
+
+    def _search(self, client: httpx.Client, path: str) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        return client.get(self.prefix + path, headers=headers)
+
+    def _poll(
+        self, send: Callable[[], httpx.Response], done: Callable[[httpx.Response], bool]
+    ) -> httpx.Response:
+        """`send()` every POLL_S until `done(answer)`; no connection yet means not up yet."""
+        assert self.process is not None
+        last = "no answer"
+        while time.perf_counter() - self._spawned < self._timeout:
+            try:
+                answer = send()
+                if done(answer):
+                    return answer
+                last = f"last answer {answer.status_code}: {answer.text[:200]}"
+            except httpx.TransportError as error:
+                last = f"last error {error!r}"
+            if self.process.poll() is not None:
+                break
+            time.sleep(POLL_S)
         self.stop()
         self._log.seek(0)
         log = self._log.read().decode(errors="replace")[-2000:]
-        raise RuntimeError(f"{self.name} did not answer within {timeout:.0f} s:\n{log}")
+        waited = time.perf_counter() - self._spawned
+        raise RuntimeError(f"{self.name} not ready after {waited:.1f} s ({last}):\n{log}")
 
     def rss_kib(self) -> dict[str, int]:
         assert self.process is not None
@@ -126,20 +200,16 @@ def asm_mock(port: int, customers: int = 200, cache_dir: Path | None = None) -> 
         "--log-format",
         "off",
     ]
-    return Server("asm-mock", [*argv, "--customers", str(customers)], port, BASE_PATH)
+    return Server("asm-mock", [*argv, "--customers", str(customers)], port, BASE_PATH, oauth=True)
 
 
 def prism(port: int) -> Server:
     argv = [str(PRISM), "mock", "-h", "127.0.0.1", "-p", str(port), "-v", PRISM_LOG_LEVEL]
-    return Server("Prism", [*argv, "openapi.yaml"], port, "")
+    return Server("Prism", [*argv, "openapi.yaml"], port, "", oauth=False)
 
 
-def agent_token(server: Server) -> str:
-    form = {"grant_type": "password", "client_id": "mobile_android", "client_secret": "secret"}
-    form |= {"username": "asagent", "password": "pw4all"}
-    answer = httpx.post(server.url + "/authorizationserver/oauth/token", data=form, timeout=10)
-    answer.raise_for_status()
-    return str(answer.json()["access_token"])
+def _ok(answer: httpx.Response) -> bool:
+    return answer.status_code == 200
 
 
 def to_ms(value: str, unit: str) -> float:
@@ -180,14 +250,34 @@ def wrk(server: Server, operation: str, token: str, seconds: int) -> Result:
     return parse_wrk(run.stdout)
 
 
+def start_both(server: Server) -> Result:
+    """Start `server` and wait for both start-up figures, in ms from spawn."""
+    first_api_ms = server.start() * 1000
+    refusal = server.first_refusal()
+    return {
+        "first_api_ms": first_api_ms,
+        "every_path_ms": refusal.seconds * 1000,
+        "refusal_status": refusal.status,
+        "answers_before_refusal": {str(k): n for k, n in sorted(refusal.early.items())},
+    }
+
+
 def measure_startups(starts: int = 3) -> Result:
-    """Median of `starts` starts each; asm-mock's first start, with its name-pool cache still
-    empty (as on a fresh machine), is reported on its own."""
-    medians: Result = {}
+    """Median of `starts` starts each, of spawn -> first 200 to the search ("first_api") and
+    spawn -> first 4xx to an invalid search ("every_path"); asm-mock's first start, with its
+    name-pool cache still empty (as on a fresh machine), is reported on its own."""
+    results: Result = {
+        "probes": {
+            "first_api": f"GET [{BASE_PATH}]{READY_PATH} -> 200, bearer token "
+            f"(asm-mock's from POST {TOKEN_PATH} -> 200; Prism: any, no base path)",
+            "every_path": f"then GET [{BASE_PATH}]{REFUSED_PATH} -> any 4xx",
+            "poll_ms": POLL_S * 1000,
+        }
+    }
     with tempfile.TemporaryDirectory() as cache:
         first = asm_mock(free_port(), cache_dir=Path(cache))
         try:
-            first_ms = first.start() * 1000
+            empty_cache = start_both(first)
         finally:
             first.stop()
         factories: dict[str, Callable[[], Server]] = {
@@ -195,16 +285,20 @@ def measure_startups(starts: int = 3) -> Result:
         }
         factories["Prism"] = lambda: prism(free_port())
         for name, factory in factories.items():
-            times = []
+            runs = []
             for _ in range(starts):
                 server = factory()
                 try:
-                    times.append(server.start() * 1000)
+                    runs.append(start_both(server))
                 finally:
                     server.stop()
-            medians[name] = {"median_ms": statistics.median(times), "runs_ms": times}
-    medians["asm-mock"]["empty_cache_ms"] = first_ms
-    return medians
+            results[name] = {
+                "first_api_median_ms": statistics.median(r["first_api_ms"] for r in runs),
+                "every_path_median_ms": statistics.median(r["every_path_ms"] for r in runs),
+                "runs": runs,
+            }
+    results["asm-mock"]["empty_cache"] = empty_cache
+    return results
 
 
 def measure_operations(seconds: int) -> list[Result]:
@@ -212,14 +306,14 @@ def measure_operations(seconds: int) -> list[Result]:
     try:
         for server in servers:
             server.start()
-        tokens = {"asm-mock": agent_token(servers[0]), "Prism": "x"}
+            server.first_refusal()  # every check on before the first wrk run
         rows = []
         for operation in OPERATIONS:
             row: Result = {"operation": operation}
             for server in servers:
                 print(f"  wrk {operation} -> {server.name}", flush=True)
-                wrk(server, operation, tokens[server.name], 1)  # warm-up, discarded
-                row[server.name] = wrk(server, operation, tokens[server.name], seconds)
+                wrk(server, operation, server.token, 1)  # warm-up, discarded
+                row[server.name] = wrk(server, operation, server.token, seconds)
             prism_rps = row["Prism"]["rps"]
             row["ratio"] = row["asm-mock"]["rps"] / prism_rps if prism_rps else None
             rows.append(row)
@@ -258,12 +352,13 @@ def measure_world(sizes: Sequence[int]) -> tuple[list[Result], Result | None]:
         row: Result = {"customers": customers, "check_s": time.perf_counter() - started}
         server = asm_mock(free_port(), customers)
         try:
-            row["serve_first_answer_s"] = server.start(timeout=600)
-            memory = server.rss_kib()
+            row["serve_first_api_answer_s"] = server.start(timeout=600)
+            row["serve_every_path_s"] = server.first_refusal().seconds
+            memory = server.rss_kib()  # with every path loaded
             row["rss_mib"] = memory["VmRSS"] / 1024
             row["peak_rss_mib"] = memory["VmHWM"] / 1024
             if customers == max(sizes):
-                search = {"customers": customers, **search_latency(server, agent_token(server))}
+                search = {"customers": customers, **search_latency(server, server.token)}
         finally:
             server.stop()
         rows.append(row)
@@ -294,7 +389,7 @@ def show(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> N
     Console(width=max(shutil.get_terminal_size().columns, 160)).print(table)
 
 
-def report(results: Result) -> None:
+def report_operations(results: Result) -> None:
     seconds = results["seconds"]
     rows = []
     for row in results["operations"]:
@@ -314,32 +409,69 @@ def report(results: Result) -> None:
                 print(f"  {row['operation']} {name}: {row[name]['session_requests']}")
             if row[name]["socket_errors"]:
                 print(f"  {row['operation']} {name}: socket errors {row[name]['socket_errors']}")
-    startup = results["startup"]
-    show(
-        "start-up: spawn -> first HTTP answer, 3 starts (asm-mock's name-pool cache warm)",
-        ["server", "median ms", "runs ms"],
+
+
+def refusals(runs: Sequence[Result]) -> str:
+    """The refusal statuses, and any answers to the invalid search that came before them."""
+    statuses = ", ".join(sorted({str(r["refusal_status"]) for r in runs}))
+    early: Counter[str] = Counter()
+    for r in runs:
+        early.update(r["answers_before_refusal"])
+    before = ", ".join(f"{n} x {status}" for status, n in sorted(early.items()))
+    return statuses + (f" (answered before it: {before})" if before else "")
+
+
+def report_startup(startup: Result) -> None:
+    probes = startup["probes"]
+    rows = []
+    for name in ("asm-mock", "Prism"):
+        s, runs = startup[name], startup[name]["runs"]
+        rows.append(
+            [
+                name,
+                fmt(s["first_api_median_ms"], 0),
+                ", ".join(fmt(r["first_api_ms"], 0) for r in runs),
+                fmt(s["every_path_median_ms"], 0),
+                ", ".join(fmt(r["every_path_ms"], 0) for r in runs),
+                refusals(runs),
+            ]
+        )
+    empty = startup["asm-mock"]["empty_cache"]
+    rows.append(
         [
-            [name, fmt(s["median_ms"], 0), ", ".join(fmt(t, 0) for t in s["runs_ms"])]
-            for name, s in startup.items()
-        ],
+            "asm-mock, empty cache",
+            fmt(empty["first_api_ms"], 0),
+            "1 start",
+            fmt(empty["every_path_ms"], 0),
+            "1 start",
+            refusals([empty]),
+        ]
     )
-    print(
-        f"  asm-mock's first start, name-pool cache empty (a fresh machine): "
-        f"{fmt(startup['asm-mock']['empty_cache_ms'], 0)} ms"
+    headers = ["server", "first API answer ms", "runs", "every path ms", "runs", "refused with"]
+    title = (
+        "start-up, ms from spawn, median of 3 starts (asm-mock's name-pool cache warm, "
+        "but for its first start, on a fresh machine's empty cache)"
     )
+    show(title, headers, rows)
+    print(f"  first API answer: {probes['first_api']}")
+    print(f"  every path: {probes['every_path']}; both polled every {probes['poll_ms']:.0f} ms")
+
+
+def report_world(world: Sequence[Result], search: Result | None) -> None:
     world_rows = [
         [
             f"{w['customers']:,}",
             fmt(w["check_s"], 2),
-            fmt(w["serve_first_answer_s"], 2),
+            fmt(w["serve_first_api_answer_s"], 2),
+            fmt(w["serve_every_path_s"], 2),
             fmt(w["rss_mib"], 0),
             fmt(w["peak_rss_mib"], 0),
         ]
-        for w in results["world"]
+        for w in world
     ]
-    headers = ["customers", "check s", "serve first answer s", "RSS MiB", "peak RSS MiB"]
-    show("asm-mock world size", headers, world_rows)
-    if search := results["search_latency"]:
+    headers = ["customers", "check s", "serve first API answer s", "every path s", "RSS MiB"]
+    show("asm-mock world size", [*headers, "peak RSS MiB"], world_rows)
+    if search:
         print(
             f"\nsearch at {search['customers']:,} customers over HTTP, {search['requests']} "
             f"sequential searches, no (query, page) asked twice: "
@@ -348,30 +480,48 @@ def report(results: Result) -> None:
         )
 
 
+def report(results: Result) -> None:
+    if "operations" in results:
+        report_operations(results)
+    if "startup" in results:
+        report_startup(results["startup"])
+    if "world" in results:
+        report_world(results["world"], results["search_latency"])
+
+
+PARTS = ("startup", "operations", "world")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", "10")))
     parser.add_argument(
         "--customers", default="200,10000,100000", help="world sizes, comma-separated"
     )
+    parser.add_argument("--only", choices=PARTS, help="run one part of the bench")
     args = parser.parse_args(argv)
     sizes = [int(n) for n in args.customers.split(",")]
+    parts = [args.only] if args.only else list(PARTS)
     begun = time.perf_counter()
     ensure_tools()
     prism_version = subprocess.run([str(PRISM), "--version"], capture_output=True, text=True)
     results: Result = {
         "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "parts": parts,
         "seconds": args.seconds,
         "versions": {"python": platform.python_version(), "prism": prism_version.stdout.strip()},
         "prism_log_level": PRISM_LOG_LEVEL,
         "cpus": os.cpu_count(),
     }
-    print("start-up times", flush=True)
-    results["startup"] = measure_startups()
-    print("operations", flush=True)
-    results["operations"] = measure_operations(args.seconds)
-    print("world sizes", flush=True)
-    results["world"], results["search_latency"] = measure_world(sizes)
+    if "startup" in parts:
+        print("start-up times", flush=True)
+        results["startup"] = measure_startups()
+    if "operations" in parts:
+        print("operations", flush=True)
+        results["operations"] = measure_operations(args.seconds)
+    if "world" in parts:
+        print("world sizes", flush=True)
+        results["world"], results["search_latency"] = measure_world(sizes)
     results["total_s"] = time.perf_counter() - begun
     report(results)
     out = BENCH / "results" / (results["timestamp"].replace(":", "") + ".json")
