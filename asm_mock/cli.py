@@ -15,9 +15,9 @@ from typing import TextIO
 
 from asm_mock import __version__
 from asm_mock.domain.controls import Latency
+from asm_mock.domain.disk_cache import default_cache_dir
 from asm_mock.domain.errors import AsmMockError
 from asm_mock.domain.generate import Progress
-from asm_mock.domain.name_pools import default_cache_dir
 from asm_mock.settings import AuthMode, Settings, parse_cors_origins
 
 __all__ = ["exposure_warning", "main", "parse_settings"]

@@ -11,7 +11,7 @@ import pytest
 
 from asm_mock import cli
 from asm_mock.cli import exposure_warning, main, parse_settings
-from asm_mock.domain.name_pools import default_cache_dir
+from asm_mock.domain.disk_cache import default_cache_dir
 from asm_mock.settings import AuthMode, Settings
 from tests.conftest import BASE
 from tests.live_server import live_server

@@ -71,3 +71,16 @@ def test_a_start_with_a_warm_cache_does_not_import_faker(tmp_path: Path) -> None
         for _ in range(2)
     ]
     assert [run.stdout.strip() for run in runs] == ["True", "False"], runs[1].stderr
+
+
+def test_fakers_version_is_read_without_importlib_metadata() -> None:
+    """importlib.metadata costs ~25 ms of a start; the dist-info directory names the version."""
+    probe = (
+        "import sys\n"
+        "from asm_mock.domain.name_pools import faker_version\n"
+        "print(faker_version(), 'importlib.metadata' in sys.modules)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    import importlib.metadata
+
+    assert run.stdout.split() == [importlib.metadata.version("Faker"), "False"], run.stderr

@@ -9,18 +9,15 @@ recomputed with Faker and rewritten; an unwritable directory only costs the time
 
 from __future__ import annotations
 
-import json
-import logging
+import importlib.util
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-__all__ = ["Pools", "default_cache_dir", "name_pools"]
+from asm_mock.domain.disk_cache import default_cache_dir, read_cached, write_cached
 
-logger = logging.getLogger("asm_mock.world")
+__all__ = ["Pools", "default_cache_dir", "faker_version", "name_pools"]
 
 _DRAWS = {"first_names": 240, "last_names": 360, "towns": 120}
 
@@ -32,27 +29,44 @@ class Pools:
     towns: Sequence[str]
 
 
-def default_cache_dir() -> Path:
-    """$XDG_CACHE_HOME/asm-mock, or ~/.cache/asm-mock."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "asm-mock"
-
-
 def name_pools(seed: int, locales: Sequence[str], cache_dir: Path | None) -> dict[str, Pools]:
     """The pools of each locale for `seed`, from the cache when it has them."""
-    if cache_dir is None:
+    version = faker_version() if cache_dir is not None else None
+    if cache_dir is None or version is None:
         return _draw(seed, locales)
-    try:
-        faker_version = version("Faker")
-    except PackageNotFoundError:  # pragma: no cover - Faker is a dependency
-        return _draw(seed, locales)
-    path = cache_dir / f"faker-{faker_version}" / f"name-pools-{seed}.json"
-    cached = _read(path, locales)
+    path = cache_dir / f"faker-{version}" / f"name-pools-{seed}.json"
+    cached = _from_document(read_cached(path), locales)
     if cached is not None:
         return cached
     pools = _draw(seed, locales)
-    _write(path, pools)
+    write_cached(path, _document(pools))
     return pools
+
+
+def faker_version() -> str | None:
+    """The installed Faker's version, read from its `.dist-info` directory's name beside the
+    package (`{name}-{version}.dist-info`). importlib.metadata would say the same, but its import
+    and its scan of every path entry cost ~25 ms, a twentieth of a start; it is asked only when
+    there is no such directory (e.g. an egg install)."""
+    spec = importlib.util.find_spec("faker")
+    if spec is None:
+        return None
+    for location in spec.submodule_search_locations or ():
+        try:
+            entries = os.scandir(Path(location).parent)
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                name = entry.name
+                if name.lower().startswith("faker-") and name.endswith(".dist-info"):
+                    return name[len("faker-") : -len(".dist-info")]
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("Faker")
+    except PackageNotFoundError:
+        return None
 
 
 def _draw(seed: int, locales: Sequence[str]) -> dict[str, Pools]:
@@ -70,16 +84,13 @@ def _draw(seed: int, locales: Sequence[str]) -> dict[str, Pools]:
     return pools
 
 
-def _read(path: Path, locales: Sequence[str]) -> dict[str, Pools] | None:
+def _from_document(document: object, locales: Sequence[str]) -> dict[str, Pools] | None:
+    if not isinstance(document, dict):
+        return None
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        pools = {locale: _pools(document[locale]) for locale in locales}
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        logger.warning("ignoring the unreadable name-pool cache %s: %s", path, error)
-        return None
-    return pools
+        return {locale: _pools(document[locale]) for locale in locales}
+    except (KeyError, TypeError, ValueError):
+        return None  # a cache file of another shape: drawn again and rewritten
 
 
 def _pools(entry: Mapping[str, object]) -> Pools:
@@ -96,21 +107,7 @@ def _pools(entry: Mapping[str, object]) -> Pools:
     return Pools(**lists)
 
 
-def _write(path: Path, pools: Mapping[str, Pools]) -> None:
-    document = {
+def _document(pools: Mapping[str, Pools]) -> dict[str, dict[str, list[str]]]:
+    return {
         locale: {field: list(getattr(p, field)) for field in _DRAWS} for locale, p in pools.items()
     }
-    temporary: str | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # atomic: concurrent starts (CI shards) never read a half-written file
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp"
-        ) as stream:
-            temporary = stream.name
-            json.dump(document, stream, ensure_ascii=False)
-        os.replace(temporary, path)
-    except OSError as error:
-        logger.info("name pools not cached (%s): %s", path, error)
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
