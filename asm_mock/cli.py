@@ -103,9 +103,9 @@ def _add_world_options(parser: argparse.ArgumentParser) -> None:
         type=_cache_dir,
         default=_cache_dir(_env("cache_dir", str(default_cache_dir())) or ""),
         metavar="DIR",
-        help="where Faker's name pools are cached between starts, keyed by Faker version and "
-        "seed; empty: no cache (default $XDG_CACHE_HOME/asm-mock or ~/.cache/asm-mock; env "
-        "ASM_MOCK_CACHE_DIR)",
+        help="what start-up keeps between starts: Faker's name pools (per Faker version and "
+        "seed) and the parsed contract (per digest); empty: no cache (default "
+        "$XDG_CACHE_HOME/asm-mock or ~/.cache/asm-mock; env ASM_MOCK_CACHE_DIR)",
     )
     parser.add_argument(
         "--scenario",

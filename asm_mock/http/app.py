@@ -177,7 +177,7 @@ def create_app(
             pools_cache=settings.cache_dir,
         )
         service = MockService(world)
-    contract = load_contract(contract_path())
+    contract = load_contract(contract_path(), cache_dir=settings.cache_dir)
     journal = Journal(settings.journal_size)
     controls = Controls(
         RuntimeSettings(
