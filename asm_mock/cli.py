@@ -266,6 +266,7 @@ def _check(settings: Settings) -> int:
     started = time.perf_counter()
     with _world_progress(settings.customers) as progress:
         app = create_app(settings, progress=progress)
+    app.load_fully()  # serving loads Connexion's stack later; "contract OK" must include it
     world = app.service.world()
     print(
         f"contract OK, fixtures OK: {len(world.customers)} customers, {len(world.carts)} carts, "

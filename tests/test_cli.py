@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import subprocess
 import sys
 from pathlib import Path
 
@@ -60,6 +61,19 @@ def test_check_builds_the_world_and_reports_it(capsys: pytest.CaptureFixture[str
     assert main(["check", "--customers", "25", "--seed", "3"]) == 0
     out = capsys.readouterr().out
     assert "contract OK, fixtures OK" in out and "seed 3" in out
+
+
+def test_check_also_builds_connexions_stack_which_serving_loads_later() -> None:
+    """Serving answers before Connexion has loaded; `check` must still prove it accepts the
+    contract, so it waits for the stack."""
+    probe = (
+        "import sys\n"
+        "from asm_mock.cli import main\n"
+        "code = main(['check', '--customers', '5'])\n"
+        "print(code, 'connexion.middleware.main' in sys.modules)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert run.stdout.split()[-2:] == ["0", "True"], run.stderr
 
 
 def test_check_names_file_path_and_problem_of_a_bad_fixture(
