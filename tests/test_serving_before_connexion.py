@@ -25,8 +25,10 @@ pytestmark = pytest.mark.anyio
 SERVE_WITHOUT_CONNEXION = """
 import asyncio, json, sys
 import httpx
+from asm_mock.http import deferred
 from asm_mock.http.app import create_app
 
+deferred.Background.start = lambda self: None  # hold the stack back: the happy path only
 app = create_app(customers=10)
 BASE = "/assistedservicewebservices"
 
@@ -110,7 +112,7 @@ def test_the_build_runs_once_however_often_it_is_started() -> None:
     assert calls == [1]
 
 
-async def test_lifespan_startup_completes_at_once_and_starts_loading_the_stack() -> None:
+async def test_lifespan_startup_completes_at_once_and_the_stack_loads_soon_after() -> None:
     from asm_mock.http.app import create_app
 
     app = create_app(customers=5)
@@ -137,3 +139,22 @@ async def test_lifespan_startup_completes_at_once_and_starts_loading_the_stack()
     await inbox.put({"type": "lifespan.shutdown"})
     await asyncio.wait_for(lifespan, 10)
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+async def test_the_first_answer_starts_loading_the_stack_without_waiting_for_it() -> None:
+    from asm_mock.http.app import create_app
+
+    app = create_app(customers=5)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        answer = await client.post(
+            "/authorizationserver/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=("mobile_android", "secret"),
+        )
+    assert answer.status_code == 200
+    for _ in range(6000):  # no lifespan here and nothing needed the stack: the answer started it
+        if app.fully_loaded:
+            break
+        await asyncio.sleep(0.01)
+    assert app.fully_loaded

@@ -53,6 +53,10 @@ class Background(Generic[T]):
             self._future.set_result(value)
 
     @property
+    def started(self) -> bool:
+        return self._started
+
+    @property
     def ready(self) -> bool:
         return self._future.done()
 
