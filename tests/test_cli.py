@@ -85,6 +85,20 @@ def test_check_names_file_path_and_problem_of_a_bad_fixture(
     assert "agents.yaml" in err and "/agents/0" in err and "gropus" in err
 
 
+def test_the_served_world_is_frozen_out_of_the_cyclic_collectors_sight() -> None:
+    import gc
+
+    _, settings = parse_settings(["serve", "--customers", "5", "--cache-dir", ""])
+    frozen_before = gc.get_freeze_count()
+    try:
+        app = cli._app_to_serve(settings)
+        assert gc.get_freeze_count() > frozen_before
+        world = app.service.world()
+        assert not any(obj is world for obj in gc.get_objects())  # frozen: never walked again
+    finally:
+        gc.unfreeze()
+
+
 def test_serve_answers_on_a_free_loopback_port() -> None:
     with live_server("--customers", "30") as server, httpx.Client(base_url=server.url) as client:
         search = client.get(
