@@ -46,6 +46,7 @@ clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
 
 .PHONY: bench
-BENCH_SECONDS ?= 10
+BENCH_SECONDS ?= 5
+BENCH_ROUNDS ?= 3
 bench: bytecode
-	$(BIN)/python bench/run.py --seconds $(BENCH_SECONDS)
+	$(BIN)/python bench/run.py --seconds $(BENCH_SECONDS) --rounds $(BENCH_ROUNDS)

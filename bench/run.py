@@ -301,7 +301,11 @@ def measure_startups(starts: int = 3) -> Result:
     return results
 
 
-def measure_operations(seconds: int) -> list[Result]:
+def measure_operations(seconds: int, rounds: int) -> list[Result]:
+    """Per operation, `rounds` rounds of wrk, asm-mock then Prism in each: a round's two runs are
+    minutes closer in time than two whole passes would be, so this shared machine's drift weighs
+    on both alike. A server's figures are those of its median round; the ratio is the median of
+    the rounds' ratios."""
     servers = [asm_mock(free_port()), prism(free_port())]
     try:
         for server in servers:
@@ -309,18 +313,37 @@ def measure_operations(seconds: int) -> list[Result]:
             server.first_refusal()  # every check on before the first wrk run
         rows = []
         for operation in OPERATIONS:
-            row: Result = {"operation": operation}
+            runs: dict[str, list[Result]] = {server.name: [] for server in servers}
             for server in servers:
-                print(f"  wrk {operation} -> {server.name}", flush=True)
                 wrk(server, operation, server.token, 1)  # warm-up, discarded
-                row[server.name] = wrk(server, operation, server.token, seconds)
-            prism_rps = row["Prism"]["rps"]
-            row["ratio"] = row["asm-mock"]["rps"] / prism_rps if prism_rps else None
-            rows.append(row)
+            for round_number in range(1, rounds + 1):
+                for server in servers:
+                    print(f"  wrk {operation} -> {server.name}, round {round_number}", flush=True)
+                    runs[server.name].append(wrk(server, operation, server.token, seconds))
+            rows.append(operation_row(operation, runs))
         return rows
     finally:
         for server in servers:
             server.stop()
+
+
+def operation_row(operation: str, runs: dict[str, list[Result]]) -> Result:
+    row: Result = {"operation": operation}
+    for name, results in runs.items():
+        by_rps = sorted(results, key=lambda r: r["rps"])
+        row[name] = {
+            **by_rps[len(by_rps) // 2],
+            "rps_rounds": [r["rps"] for r in results],
+            "non_2xx_3xx": sum(r["non_2xx_3xx"] for r in results),  # every round's, not one's
+        }
+    ratios = [
+        asm["rps"] / prism["rps"]
+        for asm, prism in zip(runs["asm-mock"], runs["Prism"], strict=True)
+        if prism["rps"]
+    ]
+    row["ratio_rounds"] = ratios
+    row["ratio"] = statistics.median(ratios) if ratios else None
+    return row
 
 
 def search_latency(server: Server, token: str, count: int = 240) -> Result:
@@ -390,7 +413,7 @@ def show(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> N
 
 
 def report_operations(results: Result) -> None:
-    seconds = results["seconds"]
+    seconds, rounds = results["seconds"], results.get("rounds", 1)
     rows = []
     for row in results["operations"]:
         cells = [row["operation"]]
@@ -398,11 +421,19 @@ def report_operations(results: Result) -> None:
             r = row[name]
             cells += [fmt(r["rps"], 0), fmt(r["p50_ms"], 2), fmt(r["p99_ms"], 2)]
             cells.append(str(r["non_2xx_3xx"]))
-        rows.append([*cells, fmt(row["ratio"], 2) + "x" if row["ratio"] else "-"])
+        cells.append(fmt(row["ratio"], 2) + "x" if row["ratio"] else "-")
+        cells.append(" / ".join(fmt(ratio, 1) for ratio in row.get("ratio_rounds", [])))
+        rows.append(cells)
     headers = ["operation", "asm req/s", "asm p50", "asm p99", "asm non-2xx"]
-    headers += ["Prism req/s", "Prism p50", "Prism p99", "Prism non-2xx", "asm/Prism req/s"]
-    show(f"wrk -t1 -c16 -d{seconds}s on loopback; latencies in ms", headers, rows)
-    print("  session cycle: req/s counts requests, 3 per cycle (POST, GET, DELETE)")
+    headers += ["Prism req/s", "Prism p50", "Prism p99", "Prism non-2xx", "asm/Prism"]
+    headers.append("each round")
+    show(
+        f"wrk -t1 -c16 -d{seconds}s on loopback, {rounds} interleaved rounds per operation: each "
+        "server's median round; asm/Prism is the median of the rounds' ratios; latencies in ms",
+        headers,
+        rows,
+    )
+    print("  non-2xx: every round's; session cycle: req/s counts requests, 3 per cycle")
     for row in results["operations"]:
         for name in ("asm-mock", "Prism"):
             if row[name]["session_requests"]:
@@ -494,7 +525,18 @@ PARTS = ("startup", "operations", "world")
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", "10")))
+    parser.add_argument(
+        "--seconds",
+        type=int,
+        default=int(os.environ.get("BENCH_SECONDS", "5")),
+        help="seconds of one wrk run (default 5; env BENCH_SECONDS)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=int(os.environ.get("BENCH_ROUNDS", "3")),
+        help="wrk rounds per operation and server, interleaved (default 3; env BENCH_ROUNDS)",
+    )
     parser.add_argument(
         "--customers", default="200,10000,100000", help="world sizes, comma-separated"
     )
@@ -509,6 +551,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "parts": parts,
         "seconds": args.seconds,
+        "rounds": args.rounds,
         "versions": {"python": platform.python_version(), "prism": prism_version.stdout.strip()},
         "prism_log_level": PRISM_LOG_LEVEL,
         "cpus": os.cpu_count(),
@@ -518,7 +561,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["startup"] = measure_startups()
     if "operations" in parts:
         print("operations", flush=True)
-        results["operations"] = measure_operations(args.seconds)
+        results["operations"] = measure_operations(args.seconds, args.rounds)
     if "world" in parts:
         print("world sizes", flush=True)
         results["world"], results["search_latency"] = measure_world(sizes)
