@@ -158,3 +158,53 @@ async def test_the_first_answer_starts_loading_the_stack_without_waiting_for_it(
             break
         await asyncio.sleep(0.01)
     assert app.fully_loaded
+
+
+async def test_a_cancelled_waiter_does_not_break_the_stack_for_later_requests() -> None:
+    release = threading.Event()
+
+    async def stack(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    def build() -> ASGIApp:
+        release.wait(10)
+        return stack
+
+    background = Background(build, name="test stack")
+    app = DeferredApp(background, lambda value: value)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(client.get("/"), 0.05)  # gives up while the stack loads
+        release.set()
+        answer = await asyncio.wait_for(client.get("/"), 10)
+    assert answer.status_code == 204
+    assert background.ready
+
+
+def test_a_failed_build_is_not_ready() -> None:
+    def build() -> ASGIApp:
+        raise RuntimeError("broken installation")
+
+    background = Background(build, name="test stack")
+    with pytest.raises(RuntimeError):
+        background.result(10)
+    assert not background.ready
+
+
+async def test_a_quick_shutdown_cancels_the_pending_load() -> None:
+    from asm_mock.http.app import LOAD_AFTER_START_S, create_app
+
+    app = create_app(customers=5)
+    inbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+
+    async def send(message: dict[str, str]) -> None:
+        pass
+
+    lifespan = asyncio.ensure_future(app({"type": "lifespan"}, inbox.get, send))  # type: ignore[arg-type]
+    await inbox.put({"type": "lifespan.startup"})
+    await inbox.put({"type": "lifespan.shutdown"})
+    await asyncio.wait_for(lifespan, 10)
+    await asyncio.sleep(LOAD_AFTER_START_S * 2)
+    assert not app._connexion.started  # no import started while the process exits

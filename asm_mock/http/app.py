@@ -3,9 +3,9 @@ stack (`asm_mock.http.connexion_stack`) in the background.
 
 Serving starts before Connexion is imported: the token endpoint and the fast lane need none of
 it, and importing and building it is most of a cold start. It starts loading once the first
-answer has left, or once the server has been up for LOAD_AFTER_START_S with no request, or at
-the first request that needs it, whichever comes first: loading on a thread while the first
-answer is made slows that answer by ~60 ms (the GIL). Requests that need the stack meanwhile (a
+answer has left, or LOAD_AFTER_START_S after lifespan startup, or at the first request that
+needs it, whichever comes first: loading on a thread while the first answer is made slows that
+answer by ~60 ms (the GIL). Requests that need the stack meanwhile (a
 validation error, a 404, the admin API, Swagger UI) wait for it.
 """
 
@@ -120,13 +120,16 @@ class AsmMockApp:
             self._connexion.start()  # the first answer has left: load the rest now
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
+        timer: asyncio.TimerHandle | None = None
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 loop = asyncio.get_running_loop()
-                loop.call_later(LOAD_AFTER_START_S, self._connexion.start)
+                timer = loop.call_later(LOAD_AFTER_START_S, self._connexion.start)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if timer is not None:
+                    timer.cancel()  # a quick shutdown must not start an import while exiting
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

@@ -41,7 +41,15 @@ class Background(Generic[T]):
             if self._started:
                 return
             self._started = True
-        threading.Thread(target=self._run, name=f"asm-mock {self._name}", daemon=True).start()
+            # Running: from now on the future cannot be cancelled, e.g. by a waiter whose request
+            # was cancelled (asyncio cancels a wrapped future along with its awaiting task).
+            self._future.set_running_or_notify_cancel()
+        try:
+            thread = threading.Thread(target=self._run, name=f"asm-mock {self._name}", daemon=True)
+            thread.start()
+        except RuntimeError as exc:  # no thread to be had: waiters get the error, not a hang
+            logger.error("loading %s failed", self._name, exc_info=exc)
+            self._future.set_exception(exc)
 
     def _run(self) -> None:
         try:
@@ -58,7 +66,8 @@ class Background(Generic[T]):
 
     @property
     def ready(self) -> bool:
-        return self._future.done()
+        """Built, and successfully."""
+        return self._future.done() and self._future.exception() is None
 
     def result(self, timeout: float | None = None) -> T:
         """The value, starting the build if nobody has; blocks the calling thread."""
@@ -70,7 +79,8 @@ class Background(Generic[T]):
         self.start()
         if self._future.done():
             return self._future.result()
-        return await asyncio.wrap_future(self._future)
+        # shielded: a cancelled waiter must not cancel the build others wait for
+        return await asyncio.shield(asyncio.wrap_future(self._future))
 
 
 class DeferredApp:
