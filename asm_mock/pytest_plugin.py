@@ -169,13 +169,16 @@ def _password_form(username: str, password: str, client_id: str, secret: str) ->
 @pytest.fixture
 def asm_mock_app(request: pytest.FixtureRequest) -> Iterator[InProcessMock]:
     """The mock in-process: `.client` (async), `.sync_client`, `.token`, `.service`, `.reset()`."""
+    from asm_mock.http.app import create_app
+
+    app = create_app(_settings(request))
     with warnings.catch_warnings():
         # Connexion 3.3's imports use APIs its dependencies deprecate (jsonschema's RefResolver,
         # starlette.testclient with httpx): not the downstream suite's concern under `-W error`.
+        # Served, the mock loads Connexion on a thread after its first answer; here it is loaded
+        # now, under these filters, and before the tests' own threads import anything.
         warnings.simplefilter("ignore", DeprecationWarning)
-        from asm_mock.http.app import create_app
-
-    app = create_app(_settings(request))
+        app.load_fully()
     form = _password_form("asagent", "pw4all", "mobile_android", "secret")
     token = app.service.tokens.grant(form).token.access_token
     headers = {"Authorization": f"Bearer {token}"}

@@ -76,11 +76,18 @@ def test_sync_client_and_reset(asm_mock_app):
     asm_mock_app.reset()
     assert client.get(session).status_code == 404
     assert first_page(client)  # the token survived the reset
+
+
+def test_answers_only_connexion_gives(asm_mock_app):
+    client = asm_mock_app.sync_client
+    refused = client.get(SEARCH, params={"query": "a", "pageSize": "abc", **SITE})
+    assert refused.status_code == 400, refused.text
+    assert client.get("/__admin/health").status_code == 200
 """
     )
     # `-W error`: downstream suites with filterwarnings=error must not trip over Connexion's imports
     result = pytester.runpytest_subprocess("-p", "asm_mock", "-p", "anyio", "-W", "error")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
 
 
 def test_marker_seed_chooses_the_world(pytester: pytest.Pytester) -> None:

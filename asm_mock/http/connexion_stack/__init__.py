@@ -67,6 +67,10 @@ def _import_connexion_lean() -> None:
     `httpx.main()` still work. The same goes for requests (~0.07 s), which
     `connexion.json_schema` imports only to call `requests.get` on remote $refs, which
     asm-mock's documents do not have. tests/test_shipped_documents.py proves all three.
+
+    Safe only while no other thread imports those three modules, since the stand-ins sit in
+    sys.modules during the import: serving's event-loop thread never does, and the pytest
+    plugin loads this package before its tests run.
     """
     if "connexion.apps.abstract" in sys.modules:
         return
