@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,28 @@ def test_a_corrupt_cache_file_is_ignored_and_rewritten(tmp_path: Path) -> None:
     cached.write_bytes(b'{"openapi": "3.1.0", "paths": {')
     contract = load_contract(contract_path(), cache_dir=tmp_path)
     assert contract.raw == load_contract(contract_path()).raw
-    assert cached.read_bytes().startswith(b'{"openapi"') and cached.stat().st_size > 1000
+    assert cached.read_bytes().startswith(b'{"sha256"') and cached.stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"openapi": "3.1.0"},  # valid JSON, not an entry of this cache
+        {"sha256": "0" * 64, "document": {"openapi": "3.1.0", "paths": {}}},  # another text's
+        {"sha256": "DIGEST", "document": {"openapi": "3.1.0", "paths": {"/x": {"$ref": "#/no"}}}},
+    ],
+    ids=["not-an-entry", "other-digest", "does-not-resolve"],
+)
+def test_a_cache_entry_that_does_not_hold_up_is_a_miss_and_is_rewritten(
+    tmp_path: Path, entry: dict[str, object]
+) -> None:
+    digest = hashlib.sha256(contract_path().read_bytes()).hexdigest()
+    cached = tmp_path / "documents" / f"{digest}.json"
+    cached.parent.mkdir(parents=True)
+    cached.write_text(json.dumps(entry).replace("DIGEST", digest))
+    contract = load_contract(contract_path(), cache_dir=tmp_path)
+    assert contract.raw == load_contract(contract_path()).raw
+    assert json.loads(cached.read_text())["document"] == contract.raw
 
 
 def test_a_document_json_cannot_carry_is_not_cached(tmp_path: Path) -> None:

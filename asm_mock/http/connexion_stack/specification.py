@@ -13,7 +13,13 @@ from typing import Any
 from connexion.exceptions import InvalidSpecification
 from connexion.spec import OpenAPISpecification
 
-from asm_mock.http.contract import Contract, InvalidContractError, check_contract, check_version
+from asm_mock.http.contract import (
+    Contract,
+    InvalidContractError,
+    check_contract,
+    check_version,
+    copy_document,
+)
 
 __all__ = ["ContractSpecification", "specification_of"]
 
@@ -36,4 +42,5 @@ class _CheckedSpecification(ContractSpecification):
 
 
 def specification_of(contract: Contract) -> ContractSpecification:
-    return _CheckedSpecification(contract.raw, base_uri=contract.base_uri)
+    # a copy: Connexion sets defaults on the document it is given, and the contract is shared
+    return _CheckedSpecification(copy_document(contract.raw), base_uri=contract.base_uri)
