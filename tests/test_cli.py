@@ -69,7 +69,7 @@ def test_check_also_builds_connexions_stack_which_serving_loads_later() -> None:
     probe = (
         "import sys\n"
         "from asm_mock.cli import main\n"
-        "code = main(['check', '--customers', '5'])\n"
+        "code = main(['check', '--customers', '5', '--cache-dir', ''])\n"
         "print(code, 'connexion.middleware.main' in sys.modules)\n"
     )
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
