@@ -270,7 +270,11 @@ def _check(settings: Settings) -> int:
     started = time.perf_counter()
     with _world_progress(settings.customers) as progress:
         app = create_app(settings, progress=progress)
-    app.load_fully()  # serving loads Connexion's stack later; "contract OK" must include it
+    try:  # serving loads Connexion's stack later; "contract OK" must include it
+        app.load_fully()
+    except Exception as error:  # already logged with its traceback by the loader
+        print(f"asm-mock: Connexion could not serve the contract: {error}", file=sys.stderr)
+        return 2
     world = app.service.world()
     print(
         f"contract OK, fixtures OK: {len(world.customers)} customers, {len(world.carts)} carts, "

@@ -76,6 +76,21 @@ def test_check_also_builds_connexions_stack_which_serving_loads_later() -> None:
     assert run.stdout.split()[-2:] == ["0", "True"], run.stderr
 
 
+def test_check_reports_a_stack_that_cannot_load_once_and_fails(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asm_mock.http.connexion_stack as stack
+
+    def broken(**_apps: object) -> object:
+        raise RuntimeError("Connexion refused the document")
+
+    monkeypatch.setattr(stack, "connexion_apps", broken)
+    assert main(["check", "--customers", "5", "--cache-dir", ""]) == 2
+    out, err = capsys.readouterr()
+    assert "asm-mock: Connexion could not serve the contract: Connexion refused" in err
+    assert "contract OK" not in out
+
+
 def test_check_names_file_path_and_problem_of_a_bad_fixture(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
