@@ -17,6 +17,7 @@ import httpx
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from asm_mock.http.app import AsmMockApp
 from asm_mock.http.deferred import Background, DeferredApp
 from tests.conftest import assert_occ_error
 
@@ -68,7 +69,8 @@ def test_the_happy_path_is_served_without_importing_connexion_or_jsonschema() ->
     assert fully_loaded is False  # nothing asked for Connexion: it never loaded
 
 
-async def test_a_request_that_needs_the_stack_waits_for_it() -> None:
+def held_stack() -> tuple[threading.Event, Background[ASGIApp], DeferredApp]:
+    """A stack (answering 204) whose build waits until the returned event is set."""
     release = threading.Event()
 
     async def stack(scope: Scope, receive: Receive, send: Send) -> None:
@@ -80,7 +82,18 @@ async def test_a_request_that_needs_the_stack_waits_for_it() -> None:
         return stack
 
     background = Background(build, name="test stack")
-    app = DeferredApp(background, lambda value: value)
+    return release, background, DeferredApp(background, lambda value: value)
+
+
+async def until_fully_loaded(app: AsmMockApp) -> None:
+    for _ in range(6000):
+        if app.fully_loaded:
+            return
+        await asyncio.sleep(0.01)
+
+
+async def test_a_request_that_needs_the_stack_waits_for_it() -> None:
+    release, background, app = held_stack()
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         pending = asyncio.ensure_future(client.get("/"))
@@ -131,10 +144,7 @@ async def test_lifespan_startup_completes_at_once_and_the_stack_loads_soon_after
     while not sent:
         await asyncio.sleep(0.001)
     assert sent == ["lifespan.startup.complete"]
-    for _ in range(6000):  # nothing else asks for the stack: only startup can have started it
-        if app.fully_loaded:
-            break
-        await asyncio.sleep(0.01)
+    await until_fully_loaded(app)  # nothing else asks for the stack: only startup can start it
     assert app.fully_loaded
     await inbox.put({"type": "lifespan.shutdown"})
     await asyncio.wait_for(lifespan, 10)
@@ -153,26 +163,12 @@ async def test_the_first_answer_starts_loading_the_stack_without_waiting_for_it(
             auth=("mobile_android", "secret"),
         )
     assert answer.status_code == 200
-    for _ in range(6000):  # no lifespan here and nothing needed the stack: the answer started it
-        if app.fully_loaded:
-            break
-        await asyncio.sleep(0.01)
+    await until_fully_loaded(app)  # no lifespan, nothing needed the stack: the answer started it
     assert app.fully_loaded
 
 
 async def test_a_cancelled_waiter_does_not_break_the_stack_for_later_requests() -> None:
-    release = threading.Event()
-
-    async def stack(scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 204, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-
-    def build() -> ASGIApp:
-        release.wait(10)
-        return stack
-
-    background = Background(build, name="test stack")
-    app = DeferredApp(background, lambda value: value)
+    release, background, app = held_stack()
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         with pytest.raises(asyncio.TimeoutError):
