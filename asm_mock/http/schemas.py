@@ -42,22 +42,24 @@ class CompiledSchema:
 
     def is_valid(self, instance: Any) -> bool:
         """The verdict alone: what the fast lane needs to decide whether it may answer."""
-        try:
-            if self._fast is not None:
-                return bool(self._fast.is_valid(instance))
-        except (ValueError, OverflowError):
-            pass  # a value jsonschema-rs cannot represent: let the Python engine judge it
-        return self.first_error(instance) is None
+        verdict = self._fast_verdict(instance)
+        return verdict if verdict is not None else self._explain(instance, None) is None
 
     def first_error(self, instance: Any) -> SchemaError | None:
-        fast_verdict = None
-        try:
-            if self._fast is not None:
-                fast_verdict = bool(self._fast.is_valid(instance))
-        except (ValueError, OverflowError):
-            pass
-        if fast_verdict:
+        verdict = self._fast_verdict(instance)
+        return None if verdict else self._explain(instance, verdict)
+
+    def _fast_verdict(self, instance: Any) -> bool | None:
+        """jsonschema-rs's verdict; None where it cannot judge (a schema or a value it cannot
+        take), and the Python engine judges alone."""
+        if self._fast is None:
             return None
+        try:
+            return bool(self._fast.is_valid(instance))
+        except (ValueError, OverflowError):
+            return None
+
+    def _explain(self, instance: Any, fast_verdict: bool | None) -> SchemaError | None:
         from jsonschema import Draft202012Validator
         from jsonschema.exceptions import ValidationError as SchemaError
         from jsonschema.exceptions import best_match
