@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from asm_mock.domain.disk_cache import default_cache_dir, read_cached, write_cached
+from asm_mock.domain.disk_cache import read_cached, write_cached
 
-__all__ = ["Pools", "default_cache_dir", "faker_version", "name_pools"]
+__all__ = ["Pools", "faker_version", "name_pools"]
 
 _DRAWS = {"first_names": 240, "last_names": 360, "towns": 120}
 
