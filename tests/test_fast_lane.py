@@ -119,17 +119,23 @@ def handlers() -> Handlers:
     return Handlers()
 
 
-@pytest.fixture
-def client(connexion: Connexion, handlers: Handlers, controls: Controls) -> httpx.AsyncClient:
+def make_lane(
+    handlers: Handlers, connexion: Connexion | None = None, controls: Controls | None = None
+) -> FastLane:
     specification = load_contract(contract_path())
-    lane = FastLane(
-        connexion,
+    return FastLane(
+        connexion or Connexion(),
         spec=specification.spec,
         base_path=specification.base_path,
         handler=handlers.lookup,
         authorize=authorize,
-        controls=controls,
+        controls=controls or Controls(RuntimeSettings(), seed=1),
     )
+
+
+@pytest.fixture
+def client(connexion: Connexion, handlers: Handlers, controls: Controls) -> httpx.AsyncClient:
+    lane = make_lane(handlers, connexion, controls)
     gate = PreferenceGate(lane, controls=controls, is_operation=lambda _m, _p: True)
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=gate),
@@ -290,15 +296,7 @@ async def test_a_long_body_arriving_in_chunks_is_read_whole() -> None:
         sent.append(message)
 
     handlers = Handlers()
-    specification = load_contract(contract_path())
-    lane = FastLane(
-        Connexion(),
-        spec=specification.spec,
-        base_path=specification.base_path,
-        handler=handlers.lookup,
-        authorize=authorize,
-        controls=Controls(RuntimeSettings(), seed=1),
-    )
+    lane = make_lane(handlers)
     scope = {
         "type": "http",
         "method": "POST",

@@ -20,6 +20,13 @@ cookie parameters or required scopes — goes to Connexion untouched (a body alr
 replayed), so every error is still written by Connexion and its registered error handlers. The
 lane never runs a handler for a request it then hands over: once the handler has run, the lane
 answers, errors included. `tests/test_fast_lane.py` proves the two paths answer alike.
+
+Two verdicts are pure functions of what they judge, so the lane keeps them rather than reach them
+again: a request line's route and checked parameters (`_Plans`: the contract does not change
+while serving), and an answer object's verdict and JSON (`_PreparedAnswers`: the handlers'
+memoized answers are shared and never modified, `asm_mock.http.memo`). Only the work is saved:
+each distinct request line is still checked and each distinct answer validated before it is
+sent; the token, preferences and canned answers are checked on every request.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import orjson
@@ -48,6 +55,9 @@ from asm_mock.http.errors import (
 from asm_mock.http.prefer import EXTENSION as PREFERENCES
 from asm_mock.http.schemas import CompiledSchema, compiled
 from asm_mock.http.security import token_info
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError as SchemaError
 
 __all__ = ["FastLane"]
 
@@ -100,8 +110,7 @@ class _Operation:
         for parameter in self.path_parameters:
             arguments[parameter.name] = parameter.value(match[parameter.name])
         if self.query_parameters:
-            # as Starlette's QueryParams reads it
-            query = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+            query = _query_pairs(query_string.decode("latin-1"))
             given: dict[str, str] = {}
             for key, raw in query:
                 if key in given:  # repeated: Connexion's duplicate rules decide
@@ -118,8 +127,93 @@ class _Operation:
         return {k: v for k, v in arguments.items() if k in self.accepts}
 
 
+def _query_pairs(query: str) -> list[tuple[str, str]]:
+    """The query as Starlette's QueryParams reads it (`parse_qsl`, blank values kept); split
+    directly when nothing in it is escaped, which `parse_qsl` would leave as it is."""
+    if "%" in query or "+" in query:
+        return parse_qsl(query, keep_blank_values=True)
+    return [(name, value) for name, _, value in (p.partition("=") for p in query.split("&") if p)]
+
+
 # path pattern, method, and the compiled operation, or None where Connexion must serve it
 _Route = tuple[re.Pattern[str], str, _Operation | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A request line the lane may serve: its operation and its checked arguments."""
+
+    operation: _Operation
+    arguments: Mapping[str, Any]  # never modified: each request gets a copy
+
+
+# (method, path, query string): a request line
+_Line = tuple[str, str, bytes]
+
+
+class _Plans:
+    """Each request line's route and checked parameters (or None: Connexion serves it), found
+    once. Short lines only, and a bounded number: hostile traffic cannot grow it."""
+
+    MAX_LINES = 4096
+    MAX_LINE_CHARS = 1024
+
+    def __init__(self, routes: list[_Route]) -> None:
+        self._routes = routes
+        self._plans: dict[_Line, _Plan | None] = {}
+
+    def plan(self, method: str, path: str, query_string: bytes) -> _Plan | None:
+        line = (method, path, query_string)
+        try:
+            return self._plans[line]
+        except KeyError:
+            pass
+        plan = self._make(method, path, query_string)
+        if len(path) + len(query_string) <= self.MAX_LINE_CHARS:
+            if len(self._plans) >= self.MAX_LINES:
+                self._plans.clear()
+            self._plans[line] = plan
+        return plan
+
+    def _make(self, method: str, path: str, query_string: bytes) -> _Plan | None:
+        # Starlette's rule, which Connexion's router follows: the first route, in the contract's
+        # order, matching both path and method
+        for pattern, route_method, operation in self._routes:
+            if route_method == method and (match := pattern.match(path)) is not None:
+                if operation is None:
+                    return None
+                try:
+                    return _Plan(operation, operation.arguments(match, query_string))
+                except Exception:  # _Defer, or anything unforeseen: Connexion judges it
+                    return None
+        return None
+
+
+class _PreparedAnswers:
+    """An answer object's verdict and JSON, per response schema: made once while it is shared.
+
+    Holds the answer itself, so its id() cannot be reused while the entry lives; only valid
+    answers are kept, and a bounded number of them.
+    """
+
+    MAX_ANSWERS = 256
+
+    def __init__(self) -> None:
+        self._prepared: dict[int, tuple[Any, CompiledSchema | None, bytes]] = {}
+
+    def body(self, answer: Any, check: CompiledSchema | None) -> bytes | SchemaError:
+        """The JSON to send, or what is wrong with the answer."""
+        entry = self._prepared.get(id(answer))
+        if entry is not None and entry[0] is answer and entry[1] is check:
+            return entry[2]
+        problem = None if check is None else check.first_error(answer)
+        if problem is not None:
+            return problem
+        body = orjson.dumps(answer) + b"\n"
+        if len(self._prepared) >= self.MAX_ANSWERS:
+            self._prepared.clear()
+        self._prepared[id(answer)] = (answer, check, body)
+        return body
 
 
 class FastLane:
@@ -138,32 +232,21 @@ class FastLane:
         self._app = app
         self._authorize = authorize
         self._controls = controls
-        self._routes = _compile(spec, base_path, handler)
-        self.operation_ids = frozenset(op.operation_id for _, _, op in self._routes if op)
+        routes = _compile(spec, base_path, handler)
+        self._plans = _Plans(routes)
+        self._prepared = _PreparedAnswers()
+        self.operation_ids = frozenset(op.operation_id for _, _, op in routes if op)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self._app(scope, receive, send)
-            return
-        path, method = scope["path"], scope["method"]
-        # Starlette's rule, which Connexion's router follows: the first route, in the contract's
-        # order, matching both path and method
-        for pattern, route_method, operation in self._routes:
-            if route_method == method and (match := pattern.match(path)) is not None:
-                if operation is not None:
-                    await self._serve(operation, match, scope, receive, send)
-                    return
-                break
+        if scope["type"] == "http":
+            plan = self._plans.plan(scope["method"], scope["path"], scope.get("query_string", b""))
+            if plan is not None:
+                await self._serve(plan, scope, receive, send)
+                return
         await self._app(scope, receive, send)
 
-    async def _serve(
-        self,
-        operation: _Operation,
-        match: re.Match[str],
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-    ) -> None:
+    async def _serve(self, plan: _Plan, scope: Scope, receive: Receive, send: Send) -> None:
+        operation = plan.operation
         body_bytes: bytes | None = None
         try:
             preferences = scope.get("extensions", {}).get(PREFERENCES)
@@ -175,13 +258,16 @@ class FastLane:
             caller = None
             if operation.secured:
                 values = [v.decode("latin-1") for k, v in headers if k == b"authorization"]
-                caller = token_info(self._authorize(values))
-            arguments = operation.arguments(match, scope.get("query_string", b""))
-            if operation.body is not None:
-                body_bytes = await _read_body(receive)
-                arguments["body"] = _parse_body(operation, headers, body_bytes)
-            if operation.wants_token_info:
-                arguments["token_info"] = caller
+                caller = self._authorize(values)
+            arguments = plan.arguments
+            if operation.body is not None or operation.wants_token_info:
+                arguments = dict(arguments)
+                if operation.body is not None:
+                    body_bytes = await _read_body(receive)
+                    arguments["body"] = _parse_body(operation, headers, body_bytes)
+                if operation.wants_token_info:
+                    assert caller is not None  # an operation wanting token_info is secured
+                    arguments["token_info"] = token_info(caller)
         except Exception:  # _Defer, a failed check (ApiError), or anything unforeseen
             await self._app(scope, _replay(body_bytes, receive), send)
             return
@@ -204,12 +290,11 @@ class FastLane:
         if status not in operation.responses:
             error = undocumented_status(operation.operation_id, status, operation.responses)
         else:
-            check = operation.responses[status]
-            problem = None if check is None else check.first_error(answer)
-            if problem is None:
-                await _send(send, status, orjson.dumps(answer) + b"\n", [])
+            body = self._prepared.body(answer, operation.responses[status])
+            if isinstance(body, bytes):
+                await _send(send, status, body, [])
                 return
-            error = response_violation(operation.operation_id, problem)
+            error = response_violation(operation.operation_id, body)
         await _send(send, error.status_code, error_body(error), error_headers(error))
 
 

@@ -2,9 +2,10 @@
 
 The world is immutable: a search page, a customer's carts or the world's part of a 360 view
 cannot change until the world itself is replaced (reset, a scenario, PUT state), which empties
-the memo. Only the work is saved: every request is still authenticated, its parameters checked,
-and the answer validated against the contract before it is sent. Memoized values are shared
-between requests, so nothing may modify them.
+the memo. Only the work is saved: every request is still authenticated and its parameters
+checked, and each answer is validated against the contract before it is first sent (the fast lane
+keeps a shared answer's verdict and JSON). Memoized values are shared between requests, so
+nothing may modify them.
 """
 
 from __future__ import annotations
