@@ -66,7 +66,7 @@ class _TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(message)s", datefmt="%H:%M:%S")
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
-        if isinstance(getattr(record, "access", None), AccessRecord):
+        if isinstance(getattr(record, "access", None), JournalEntry):
             return super().formatMessage(record)
         return f"{record.asctime} {record.levelname} {record.name}: {record.message}"
 
@@ -74,7 +74,7 @@ class _TextFormatter(logging.Formatter):
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         access = getattr(record, "access", None)
-        if isinstance(access, AccessRecord):
+        if isinstance(access, JournalEntry):
             return orjson.dumps(access_fields(access)).decode()
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),

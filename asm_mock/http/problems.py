@@ -33,16 +33,21 @@ def error_problems(body: bytes) -> tuple[str, ...]:
 class ResponseWatch:
     """Wraps an ASGI `send` and notes the status, the time taken and an error body's problems."""
 
+    __slots__ = ("_error_body", "_send", "_started", "status")
+
     def __init__(self, send: Send) -> None:
         self._send = send
         self._started = time.perf_counter()
-        self._error_body = bytearray()
+        self._error_body: bytearray | None = None  # made for an error answer only
         self.status = 0
 
     async def send(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-        elif message["type"] == "http.response.body" and self.status >= 400:
+        if self.status == 0:
+            if message["type"] == "http.response.start":
+                self.status = message["status"]
+        elif self.status >= 400 and message["type"] == "http.response.body":
+            if self._error_body is None:
+                self._error_body = bytearray()
             room = MAX_ERROR_BODY - len(self._error_body)
             if room > 0:
                 self._error_body.extend(message.get("body", b"")[:room])

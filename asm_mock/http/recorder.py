@@ -4,12 +4,12 @@ was wrong. API requests go into the journal; every request goes to the access lo
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from asm_mock.domain.journal import Journal, JournalEntry
+from asm_mock.domain.journal import Journal, NotedRequest, noted_entry
 from asm_mock.http.access_log import access_line
 from asm_mock.http.access_log import logger as access_logger
 from asm_mock.http.problems import ResponseWatch
@@ -35,7 +35,8 @@ class RequestRecorder:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        journaled = self._journaled(scope["path"])
+        path = scope["path"]
+        journaled = self._journaled(path)
         logged = access_logger.isEnabledFor(logging.INFO)  # off: the log costs nothing
         if not journaled and not logged:
             await self._app(scope, receive, send)
@@ -44,18 +45,19 @@ class RequestRecorder:
         try:
             await self._app(scope, receive, watch.send)
         finally:
-            method, path = scope["method"], scope["path"]
-            entry = JournalEntry(
-                time=datetime.now(UTC),
-                method=method,
-                path=path,
-                query=scope.get("query_string", b"").decode("latin-1"),
-                operation_id=self._operation_id(method, path),
-                status=watch.answered_status,
-                duration_ms=watch.duration_ms,
-                problems=watch.problems(),
+            method = scope["method"]
+            noted: NotedRequest = (
+                time.time(),
+                method,
+                path,
+                scope.get("query_string", b""),
+                self._operation_id(method, path),
+                watch.answered_status,
+                watch.duration_ms,
+                watch.problems(),
             )
             if journaled:
-                self._journal().record(entry)
+                self._journal().note(noted)
             if logged:
+                entry = noted_entry(noted)
                 access_logger.info("%s", access_line(entry), extra={"access": entry})
