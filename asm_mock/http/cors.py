@@ -89,7 +89,7 @@ class CorsMiddleware:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        if not any(key.lower() == b"origin" for key, _ in scope["headers"]):  # not a CORS request
+        if not _has_origin(scope["headers"]):  # not a CORS request
             await self._app(scope, receive, send)
             return
         headers: dict[str, str] = {}
@@ -144,6 +144,13 @@ class CorsMiddleware:
             answer.append((b"access-control-allow-private-network", b"true"))
         await send({"type": "http.response.start", "status": 204, "headers": answer})
         await send({"type": "http.response.body", "body": b""})
+
+
+def _has_origin(headers: list[tuple[bytes, bytes]]) -> bool:
+    for name, _ in headers:
+        if name.lower() == b"origin":
+            return True
+    return False
 
 
 def _is_cors(name: bytes) -> bool:

@@ -188,9 +188,9 @@ class PreferenceGate:
             if ours:
                 kept = [(k, v) for k, v in query if not k.startswith(QUERY_PREFIX)]
                 scope = {**scope, "query_string": urlencode(kept).encode("latin-1")}
+            scope = {**scope, "extensions": {**scope.get("extensions", {}), EXTENSION: prefs}}
         else:
-            prefs = _NONE
-        scope = {**scope, "extensions": {**scope.get("extensions", {}), EXTENSION: prefs}}
+            prefs = _NONE  # and no extension: its readers take its absence for no preferences
 
         delay_ms = prefs.delay_ms if prefs.delay_ms is not None else self._controls.draw_delay_ms()
         if delay_ms:
@@ -201,11 +201,16 @@ class PreferenceGate:
         if prefs.fault:
             await _send_fault(send, prefs.fault)
             return
+        if prefs is _NONE:
+            await self._app(scope, receive, send)
+            return
         applied = prefs.applied()
         await self._app(scope, receive, _with_header(send, b"preference-applied", applied))
 
 
 _NONE = Preferences()
+_PREFERENCE_HEADERS = frozenset((b"prefer", b"cookie"))
+_QUERY_MARK = QUERY_PREFIX.encode()
 
 
 def _may_prefer(query_string: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
@@ -214,9 +219,12 @@ def _may_prefer(query_string: bytes, headers: list[tuple[bytes, bytes]]) -> bool
     Deliberately loose (a `__` anywhere, any Prefer header, any cookie): a false True only
     costs the full parse, which decides.
     """
-    if QUERY_PREFIX.encode() in query_string or b"%5F" in query_string.upper():  # _ encoded
+    if _QUERY_MARK in query_string or b"%5F" in query_string or b"%5f" in query_string:  # _ encoded
         return True
-    return any(k.lower() in (b"prefer", b"cookie") for k, _ in headers)
+    for name, _ in headers:
+        if name.lower() in _PREFERENCE_HEADERS:
+            return True
+    return False
 
 
 def _with_header(send: Send, name: bytes, value: str) -> Send:
