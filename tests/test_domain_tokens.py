@@ -136,3 +136,34 @@ def test_a_narrower_scope_can_be_asked_for(tokens: TokenService) -> None:
     assert grant.token.scopes == ("basic",)
     with pytest.raises(ForbiddenError):
         tokens.principal(f"Bearer {grant.token.access_token}")
+
+
+def test_a_token_is_traced_to_its_principal_once_per_world(
+    world: World, store: InMemoryStore, clock: Clock
+) -> None:
+    current = [world]
+    tokens = TokenService(world=lambda: current[0], store=store, clock=clock)
+    header = f"Bearer {password(tokens)}"
+    first = tokens.principal(header)
+    assert tokens.principal(header) is first
+    agent = world.agents["asagent"]
+    demoted = dataclasses.replace(agent, groups=("customergroup",))
+    current[0] = dataclasses.replace(world, agents={**world.agents, "asagent": demoted})
+    with pytest.raises(ForbiddenError):  # the new world's groups decide, not the kept principal
+        tokens.principal(header)
+    current[0] = world
+    assert tokens.principal(header) == first
+
+
+def test_a_kept_principal_never_outlives_its_token(
+    tokens: TokenService, store: InMemoryStore, clock: Clock
+) -> None:
+    token = password(tokens)
+    tokens.principal(f"Bearer {token}")
+    store.remove_token(token)
+    with pytest.raises(InvalidTokenError):
+        tokens.principal(f"Bearer {token}")
+    revived = password(tokens)
+    clock.now += timedelta(days=365)
+    with pytest.raises(InvalidTokenError):
+        tokens.principal(f"Bearer {revived}")

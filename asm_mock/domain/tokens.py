@@ -83,6 +83,7 @@ class TokenService:
         self._store = store
         self._clock = clock
         self._lifetime = lifetime
+        self._principals: dict[str, tuple[IssuedToken, World, Principal]] = {}
 
     # -- the token endpoint -----------------------------------------------------------------
 
@@ -193,15 +194,32 @@ class TokenService:
         return principal
 
     def _principal_of(self, issued: IssuedToken) -> Principal:
+        """Who a live token speaks for: worked out once per token and world (every API request
+        asks), and again once the world, and so the user's groups, may have changed."""
         world = self._world()
-        if issued.username is not None:
-            user = world.users().get(issued.username)
-            return Principal(issued.username, user.groups if user else (), issued.scopes)
-        client = world.clients.get(issued.client_id)
-        agent = world.agents.get(client.acts_as) if client and client.acts_as else None
-        if agent is None or "assistedservicegroup" not in issued.scopes:
-            return Principal(issued.client_id, (), issued.scopes)
-        return Principal(agent.uid, agent.groups, issued.scopes)
+        known = self._principals.get(issued.access_token)
+        if known is not None and known[0] is issued and known[1] is world:
+            return known[2]
+        principal = _principal_in(world, issued)
+        if len(self._principals) >= _MAX_KNOWN_PRINCIPALS:
+            self._principals.clear()
+        self._principals[issued.access_token] = (issued, world, principal)
+        return principal
+
+
+# tokens whose principal is kept; beyond it, the cache starts afresh (tokens are swept anyway)
+_MAX_KNOWN_PRINCIPALS = 4096
+
+
+def _principal_in(world: World, issued: IssuedToken) -> Principal:
+    if issued.username is not None:
+        user = world.users().get(issued.username)
+        return Principal(issued.username, user.groups if user else (), issued.scopes)
+    client = world.clients.get(issued.client_id)
+    agent = world.agents.get(client.acts_as) if client and client.acts_as else None
+    if agent is None or "assistedservicegroup" not in issued.scopes:
+        return Principal(issued.client_id, (), issued.scopes)
+    return Principal(agent.uid, agent.groups, issued.scopes)
 
 
 def _bearer_token(authorization: str | None) -> str:
