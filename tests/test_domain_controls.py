@@ -43,3 +43,15 @@ def test_updates_are_validated_and_reset_restores_the_start() -> None:
     controls.reset()
     assert controls.settings == RuntimeSettings()
     assert controls.canned("getAgent") is None
+
+
+def test_draws_nothing_exactly_while_no_latency_and_no_error_rate_are_set() -> None:
+    controls = Controls(RuntimeSettings(), seed=1)
+    assert controls.draws_nothing
+    controls.update(latency=Latency(0, 5))
+    assert not controls.draws_nothing
+    controls.update(latency=Latency(0, 0), error_rate=0.01)
+    assert not controls.draws_nothing
+    controls.reset()
+    assert controls.draws_nothing
+    assert controls.draw_delay_ms() == 0 and not controls.draw_injected_error()

@@ -196,3 +196,26 @@ async def test_canned_answers_of_scenarios_replace_the_handler(
     app.controls.set_canned("getAgent", CannedAnswer(404, body))
     response = await client.get(AGENT, headers=agent)
     assert response.status_code == 404 and response.json() == body
+
+
+@pytest.mark.anyio
+async def test_a_request_with_nothing_to_prefer_or_draw_passes_the_gate_untouched() -> None:
+    from asm_mock.domain.controls import Controls, RuntimeSettings
+    from asm_mock.http.prefer import PreferenceGate
+
+    seen: list[tuple[object, object]] = []
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        seen.append((scope, send))
+
+    def is_operation(method: str, path: str) -> bool:
+        raise AssertionError("a request with nothing to do needs no route look-up")
+
+    controls = Controls(RuntimeSettings(), seed=1)
+    gate = PreferenceGate(app, controls=controls, is_operation=is_operation)
+    scope = {"type": "http", "method": "GET", "path": "/x", "query_string": b"a=1", "headers": []}
+
+    async def send(message: object) -> None: ...
+
+    await gate(scope, send, send)  # type: ignore[arg-type]
+    assert seen == [(scope, send)]

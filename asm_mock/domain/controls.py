@@ -101,6 +101,13 @@ class Controls:
             self._canned = dict(self._initial_canned)
             self._rng = random.Random(f"controls:{self._seed}")
 
+    @property
+    def draws_nothing(self) -> bool:
+        """No latency and no error rate: `draw_delay_ms()` and `draw_injected_error()` would
+        answer 0 and False without drawing."""
+        settings = self._settings
+        return settings.latency.high_ms == 0 and settings.error_rate <= 0.0
+
     def draw_delay_ms(self) -> int:
         latency = self._settings.latency
         if latency.high_ms == 0:

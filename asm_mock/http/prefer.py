@@ -168,12 +168,19 @@ class PreferenceGate:
         self._is_operation = is_operation
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self._is_operation(scope["method"], scope["path"]):
+        if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
         query_string: bytes = scope.get("query_string", b"")
         headers = scope["headers"]
-        if _may_prefer(query_string, headers):
+        may_prefer = _may_prefer(query_string, headers)
+        if not may_prefer and self._controls.draws_nothing:  # most requests: nothing to do
+            await self._app(scope, receive, send)
+            return
+        if not self._is_operation(scope["method"], scope["path"]):
+            await self._app(scope, receive, send)
+            return
+        if may_prefer:
             query = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
             ours = [(k, v) for k, v in query if k.startswith(QUERY_PREFIX)]
             try:
