@@ -66,17 +66,9 @@ class AsmMockApp:
         self.journal = journal
         self.controls = controls
         self._connexion = connexion
-        token_endpoint = TokenEndpoint(lambda: service.tokens)
-        guarded_api = BodyGuard(api)
-
-        async def mock(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http" and scope["path"] == TOKEN_PATH:
-                await token_endpoint(scope, receive, send)
-            else:
-                await guarded_api(scope, receive, send)
-
+        self._token_endpoint = TokenEndpoint(lambda: service.tokens)
+        self._api = BodyGuard(api)
         self._routes = routes
-        self._mock = mock
         self._admin = AdminGuard(
             BodyGuard(
                 admin,
@@ -134,10 +126,13 @@ class AsmMockApp:
                 return
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if is_admin_path(scope.get("path", "")):
+        path = scope.get("path", "")
+        if is_admin_path(path):
             await self._admin(scope, receive, send)
+        elif path == TOKEN_PATH and scope["type"] == "http":
+            await self._token_endpoint(scope, receive, send)
         else:
-            await self._mock(scope, receive, send)
+            await self._api(scope, receive, send)
 
 
 def _connexion_loader(
