@@ -14,8 +14,8 @@ DEFAULT_JOURNAL_SIZE = 10_000
 
 
 class JournalEntry(NamedTuple):
-    """One answered request. A NamedTuple, not a frozen dataclass: one is made per request,
-    and a NamedTuple is made in a quarter of the time."""
+    """One answered request. A NamedTuple, not a frozen dataclass: with the access log on, one
+    is made per request, and a NamedTuple takes a third of the time to make (~0.8 vs ~2.6 µs)."""
 
     time: datetime
     method: str

@@ -266,8 +266,7 @@ class FastLane:
                     body_bytes = await _read_body(receive)
                     arguments["body"] = _parse_body(operation, headers, body_bytes)
                 if operation.wants_token_info:
-                    assert caller is not None  # an operation wanting token_info is secured
-                    arguments["token_info"] = token_info(caller)
+                    arguments["token_info"] = None if caller is None else token_info(caller)
         except Exception:  # _Defer, a failed check (ApiError), or anything unforeseen
             await self._app(scope, _replay(body_bytes, receive), send)
             return
