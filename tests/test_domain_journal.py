@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 from asm_mock.domain.journal import Journal, JournalEntry
 
 
-def test_a_noted_request_reads_back_as_its_entry() -> None:
-    journal = Journal()
+def test_a_noted_request_reads_back_as_its_entry_with_its_operation_named() -> None:
+    journal = Journal(operation_of=lambda method, path: f"{method} {path}")
     at = datetime(2026, 11, 28, 12, 30, 5, 250000, tzinfo=UTC)
     query = "q=J%C3%BC&x=\xe9".encode("latin-1")
-    journal.note((at.timestamp(), "GET", "/p", query, "op", 404, 1.5, ("gone",)))
+    journal.note((at.timestamp(), "GET", "/p", query, 404, 1.5, ("gone",)))
     assert journal.entries() == [
-        JournalEntry(at, "GET", "/p", "q=J%C3%BC&x=\xe9", "op", 404, 1.5, ("gone",))
+        JournalEntry(at, "GET", "/p", "q=J%C3%BC&x=\xe9", "GET /p", 404, 1.5, ("gone",))
     ]
     assert journal.total == 1
 
@@ -22,7 +22,7 @@ def test_noted_and_recorded_requests_share_one_ring_newest_first() -> None:
     journal = Journal(capacity=2)
     now = datetime.now(UTC)
     journal.record(JournalEntry(now, "GET", "/a", "", None, 200, 1.0))
-    journal.note((now.timestamp(), "GET", "/b", b"", None, 200, 1.0, ()))
+    journal.note((now.timestamp(), "GET", "/b", b"", 200, 1.0, ()))
     journal.record(JournalEntry(now, "GET", "/c", "", None, 200, 1.0))
     assert [e.path for e in journal.entries()] == ["/c", "/b"]
     assert journal.total == 3

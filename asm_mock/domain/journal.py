@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-__all__ = ["DEFAULT_JOURNAL_SIZE", "Journal", "JournalEntry", "NotedRequest", "noted_entry"]
+__all__ = [
+    "DEFAULT_JOURNAL_SIZE",
+    "Journal",
+    "JournalEntry",
+    "NotedRequest",
+    "OperationOf",
+    "noted_entry",
+]
 
 DEFAULT_JOURNAL_SIZE = 10_000
 
@@ -28,34 +35,41 @@ class JournalEntry(NamedTuple):
 
 
 # A request as `Journal.note()` takes it, kept as it is until read: time in seconds since the
-# epoch, method, path, the raw query string, operation id, status, duration in ms, problems.
-NotedRequest = tuple[float, str, str, bytes, "str | None", int, float, tuple[str, ...]]
+# epoch, method, path, the raw query string, status, duration in ms, problems.
+NotedRequest = tuple[float, str, str, bytes, int, float, tuple[str, ...]]
+# names a request's operation from its method and path
+OperationOf = Callable[[str, str], "str | None"]
 
 
-def noted_entry(noted: NotedRequest) -> JournalEntry:
-    at, method, path, query, operation_id, status, duration_ms, problems = noted
+def noted_entry(noted: NotedRequest, operation_of: OperationOf) -> JournalEntry:
+    at, method, path, query, status, duration_ms, problems = noted
     return JournalEntry(
         datetime.fromtimestamp(at, UTC),
         method,
         path,
         query.decode("latin-1"),
-        operation_id,
+        operation_of(method, path),
         status,
         duration_ms,
         problems,
     )
 
 
-def _entry(item: JournalEntry | NotedRequest) -> JournalEntry:
-    return item if isinstance(item, JournalEntry) else noted_entry(item)
+def _no_operation(method: str, path: str) -> None:
+    return None
 
 
 class Journal:
     """A ring: the newest `capacity` entries, oldest dropped first, plus a running total."""
 
-    def __init__(self, capacity: int = DEFAULT_JOURNAL_SIZE) -> None:
+    def __init__(
+        self, capacity: int = DEFAULT_JOURNAL_SIZE, *, operation_of: OperationOf = _no_operation
+    ) -> None:
+        """`operation_of` names a noted request's operation when it is read: a pure function
+        of method and path, so naming it later names it the same."""
         if capacity < 1:
             raise ValueError("journal capacity must be >= 1")
+        self._operation_of = operation_of
         self._entries: deque[JournalEntry | NotedRequest] = deque(maxlen=capacity)
         self._lock = threading.Lock()
         self._total = 0
@@ -96,7 +110,11 @@ class Journal:
     ) -> list[JournalEntry]:
         """Newest first, filtered; `path` matches as a prefix."""
         with self._lock:
-            snapshot: Iterable[JournalEntry] = map(_entry, list(reversed(self._entries)))
+            items = list(reversed(self._entries))
+        snapshot: Iterable[JournalEntry] = (
+            item if isinstance(item, JournalEntry) else noted_entry(item, self._operation_of)
+            for item in items
+        )
         selected = [
             e
             for e in snapshot

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
     from asm_mock.http.connexion_stack.apps import ConnexionApps
 
-__all__ = ["LOAD_AFTER_START_S", "AsmMockApp", "create_app"]
+__all__ = ["LOAD_AFTER_START_S", "AsmMockApp", "create_app", "request_operation_id"]
 
 LOAD_AFTER_START_S = 0.2
 
@@ -90,9 +91,7 @@ class AsmMockApp:
 
     def operation_id(self, method: str, path: str) -> str | None:
         """What a request is journaled and logged as: the contract's operationId, or ours."""
-        if is_admin_path(path):
-            return "admin"
-        return "oauthToken" if path == TOKEN_PATH else self._routes.operation_id(method, path)
+        return request_operation_id(self._routes, method, path)
 
     @property
     def fully_loaded(self) -> bool:
@@ -133,6 +132,13 @@ class AsmMockApp:
             await self._token_endpoint(scope, receive, send)
         else:
             await self._api(scope, receive, send)
+
+
+def request_operation_id(routes: RouteTable, method: str, path: str) -> str | None:
+    """The contract's operationId of a request, or asm-mock's own name for it."""
+    if is_admin_path(path):
+        return "admin"
+    return "oauthToken" if path == TOKEN_PATH else routes.operation_id(method, path)
 
 
 def _connexion_loader(
@@ -184,7 +190,9 @@ def create_app(
         )
         service = MockService(world)
     contract = load_contract(contract_path(), cache_dir=settings.cache_dir)
-    journal = Journal(settings.journal_size)
+    routes = RouteTable(contract.raw, contract.base_path)
+    # the journal names each request's operation when it is read, not as it is answered
+    journal = Journal(settings.journal_size, operation_of=partial(request_operation_id, routes))
     controls = Controls(
         RuntimeSettings(
             latency=Latency.parse(settings.latency),
@@ -201,7 +209,6 @@ def create_app(
             apply_scenario(name, service=service, controls=controls, directory=scenarios)
     service.mark_start()
     controls.mark_start()
-    routes = RouteTable(contract.raw, contract.base_path)
     handlers = OperationHandlers(lambda: service)
     connexion = Background(
         _connexion_loader(

@@ -51,13 +51,12 @@ class RequestRecorder:
                 method,
                 path,
                 scope.get("query_string", b""),
-                self._operation_id(method, path),
                 watch.answered_status,
                 watch.duration_ms,
                 watch.problems(),
             )
             if journaled:
-                self._journal().note(noted)
+                self._journal().note(noted)  # it names the operation when read
             if logged:
-                entry = noted_entry(noted)
+                entry = noted_entry(noted, self._operation_id)
                 access_logger.info("%s", access_line(entry), extra={"access": entry})
