@@ -167,3 +167,20 @@ def test_a_kept_principal_never_outlives_its_token(
     clock.now += timedelta(days=365)
     with pytest.raises(InvalidTokenError):
         tokens.principal(f"Bearer {revived}")
+
+
+def test_kept_principals_never_keep_a_replaced_world_alive(
+    world: World, store: InMemoryStore, clock: Clock
+) -> None:
+    import gc
+    import weakref
+
+    current = [dataclasses.replace(world)]
+    tokens = TokenService(world=lambda: current[0], store=store, clock=clock)
+    tokens.principal(f"Bearer {password(tokens)}")
+    replaced = weakref.ref(current[0])
+    current[0] = world
+    store.clear_tokens()
+    tokens.principal(f"Bearer {password(tokens)}")
+    gc.collect()
+    assert replaced() is None

@@ -83,7 +83,10 @@ class TokenService:
         self._store = store
         self._clock = clock
         self._lifetime = lifetime
-        self._principals: dict[str, tuple[IssuedToken, World, Principal]] = {}
+        self._principals: tuple[World | None, dict[str, tuple[IssuedToken, Principal]]] = (
+            None,
+            {},
+        )
 
     # -- the token endpoint -----------------------------------------------------------------
 
@@ -197,13 +200,17 @@ class TokenService:
         """Who a live token speaks for: worked out once per token and world (every API request
         asks), and again once the world, and so the user's groups, may have changed."""
         world = self._world()
-        known = self._principals.get(issued.access_token)
-        if known is not None and known[0] is issued and known[1] is world:
-            return known[2]
+        cached_world, known = self._principals
+        if cached_world is not world:  # one world's principals only: none keeps an old world alive
+            known = {}
+            self._principals = (world, known)
+        entry = known.get(issued.access_token)
+        if entry is not None and entry[0] is issued:
+            return entry[1]
         principal = _principal_in(world, issued)
-        if len(self._principals) >= _MAX_KNOWN_PRINCIPALS:
-            self._principals.clear()
-        self._principals[issued.access_token] = (issued, world, principal)
+        if len(known) >= _MAX_KNOWN_PRINCIPALS:
+            known.clear()
+        known[issued.access_token] = (issued, principal)
         return principal
 
 
