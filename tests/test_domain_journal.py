@@ -27,3 +27,13 @@ def test_noted_and_recorded_requests_share_one_ring_newest_first() -> None:
     assert [e.path for e in journal.entries()] == ["/c", "/b"]
     assert journal.total == 3
     assert [e.path for e in journal.entries(path="/b")] == ["/b"]
+
+
+def test_a_limited_read_makes_only_the_entries_it_returns() -> None:
+    named: list[str] = []
+    journal = Journal(operation_of=lambda method, path: named.append(path) or "op")
+    for n in range(5):
+        journal.note((0.0, "GET", f"/p/{n}", b"", 200, 1.0, ()))
+    assert [e.path for e in journal.entries(limit=2)] == ["/p/4", "/p/3"]
+    assert named == ["/p/4", "/p/3"]
+    assert journal.entries(limit=0) == []

@@ -115,11 +115,14 @@ class Journal:
             item if isinstance(item, JournalEntry) else noted_entry(item, self._operation_of)
             for item in items
         )
-        selected = [
-            e
-            for e in snapshot
-            if (path is None or e.path.startswith(path))
-            and (operation_id is None or e.operation_id == operation_id)
-            and (status is None or e.status == status)
-        ]
+        selected: list[JournalEntry] = []
+        for e in snapshot:  # entries are made as read: stop once `limit` are found
+            if (
+                (path is None or e.path.startswith(path))
+                and (operation_id is None or e.operation_id == operation_id)
+                and (status is None or e.status == status)
+            ):
+                selected.append(e)
+                if limit is not None and limit > 0 and len(selected) == limit:
+                    break
         return selected if limit is None else selected[:limit]
