@@ -1,4 +1,4 @@
-"""The customer search index answers exactly what scanning the haystacks answers."""
+"""The customer search indexes answer exactly what scanning the haystacks answers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from asm_mock.domain.bitset_index import BitsetIndex
 from asm_mock.domain.fixtures import Fixtures
 from asm_mock.domain.generate import build_world
 from asm_mock.domain.model import BaseSite, Customer
@@ -75,8 +78,18 @@ AWKWARD = (
 )
 
 
-def test_the_index_finds_what_a_scan_finds_in_awkward_text() -> None:
-    index = SearchIndex(AWKWARD)
+INDEXES = pytest.mark.parametrize("make_index", [SearchIndex, BitsetIndex])
+Index = type[SearchIndex] | type[BitsetIndex]
+
+
+def matches(index: SearchIndex | BitsetIndex, needle: str) -> list[int]:
+    found = index.matches(needle)
+    return found if isinstance(found, list) else found.tolist()
+
+
+@INDEXES
+def test_the_index_finds_what_a_scan_finds_in_awkward_text(make_index: Index) -> None:
+    index = make_index(AWKWARD)
     needles = {
         text[i:j]
         for text in AWKWARD
@@ -86,27 +99,65 @@ def test_the_index_finds_what_a_scan_finds_in_awkward_text() -> None:
     needles |= {"zz", "q", "müller", "ß", "🙂", "\ud800", "a" * 91, "a" * 92, "abcab", "bca"}
     needles = {n for n in needles if "\0" not in n}
     for needle in sorted(needles):
-        assert index.matches(needle).tolist() == scan(AWKWARD, needle), needle
+        assert matches(index, needle) == scan(AWKWARD, needle), needle
 
 
-def test_a_needle_never_matches_across_fields_or_haystacks() -> None:
-    index = SearchIndex(("ab\0cd", "ef"))
-    assert index.matches("bc").tolist() == []
-    assert index.matches("b").tolist() == [0]
-    assert index.matches("de").tolist() == []  # the end of one haystack, the start of the next
-    assert index.matches("dxe").tolist() == []
+@INDEXES
+def test_a_needle_never_matches_across_fields_or_haystacks(make_index: Index) -> None:
+    index = make_index(("ab\0cd", "ef"))
+    assert matches(index, "bc") == []
+    assert matches(index, "b") == [0]
+    assert matches(index, "de") == []  # the end of one haystack, the start of the next
+    assert matches(index, "dxe") == []
 
 
-def test_an_index_of_nothing_finds_nothing() -> None:
-    assert SearchIndex(()).matches("abc").tolist() == []
-    assert len(SearchIndex(())) == 0
+@INDEXES
+def test_an_index_of_nothing_finds_nothing(make_index: Index) -> None:
+    assert matches(make_index(()), "abc") == []
+    assert make_index(()).page("a", 0, 20) == (0, [])
+    assert len(make_index(())) == 0
 
 
-def test_the_index_refuses_needles_search_never_asks_for() -> None:
-    index = SearchIndex(("abc",))
+@INDEXES
+def test_the_index_refuses_needles_search_never_asks_for(make_index: Index) -> None:
+    index = make_index(("abc",))
     for needle in ("", "a\0b"):
         with pytest.raises(ValueError):
             index.matches(needle)
+        with pytest.raises(ValueError):
+            index.page(needle, 0, 20)
+
+
+# Haystacks from a small alphabet, so that needles hit often, miss often, and a long needle's
+# trigrams are often all present without the needle itself (candidates a check must drop).
+_TEXT = st.text(alphabet="abc\0é", max_size=12)
+
+
+@INDEXES
+@given(
+    haystacks=st.lists(_TEXT, max_size=70),
+    needle=st.text(alphabet="abcé", min_size=1, max_size=6),
+    start=st.integers(0, 80),
+    size=st.integers(1, 30),
+)
+def test_a_page_of_hits_is_that_slice_of_a_scan(
+    make_index: Index, haystacks: list[str], needle: str, start: int, size: int
+) -> None:
+    expected = scan(tuple(haystacks), needle)
+    assert make_index(haystacks).page(needle, start, size) == (
+        len(expected),
+        expected[start : start + size],
+    )
+
+
+def test_a_long_needle_with_many_candidates_is_confirmed_by_a_scan() -> None:
+    # "abcd" holds every trigram of "abcabc", but not the needle; most haystacks are candidates
+    haystacks = ["abcabc"] * 30 + ["abcd", "xbcab"] * 10 + ["abcabc"]
+    index = BitsetIndex(haystacks)
+    assert index.page("abcabc", 0, 100) == (31, [*range(30), 50])
+    assert index.page("abcabc", 29, 3) == (31, [29, 50])
+    few = BitsetIndex(["zzzz"] * 40 + ["abcd", "abcabc", "bcab"])
+    assert few.page("abcabc", 0, 100) == (1, [41])
 
 
 # -- search in a world large enough to be indexed ----------------------------------------------
@@ -117,20 +168,33 @@ def indexed_world(shipped_fixtures: Fixtures) -> World:
     return build_world(seed=5, customers=SEARCH_INDEX_MIN_CUSTOMERS, fixtures=shipped_fixtures)
 
 
-def test_a_large_world_has_an_index_per_site_and_a_small_one_none(
+def test_a_large_world_has_a_numpy_index_per_site_and_a_small_one_a_bitset_index(
     indexed_world: World, world: World
 ) -> None:
     for site in indexed_world.sites.values():
         index = indexed_world.search_index(site)
-        assert index is not None
+        assert isinstance(index, SearchIndex)
         assert len(index) == len(indexed_world.customers_on(site))
-    assert all(world.search_index(site) is None for site in world.sites.values())
+    for site in world.sites.values():
+        index = world.search_index(site)
+        assert isinstance(index, BitsetIndex)
+        assert len(index) == len(world.customers_on(site))
+        assert world.search_index(site) is index  # built on the first search, then kept
 
 
-def test_indexed_search_answers_like_a_scan_across_sites_and_pages(indexed_world: World) -> None:
+def PAGES(hits: int) -> tuple[tuple[int, int], ...]:  # noqa: N802 - reads as a table
+    """(page size, current page): first pages, the last one, and one past every hit."""
+    return ((20, 0), (7, 1), (100, 0), (3, hits // 3), (20, hits // 20 + 1), (1, hits))
+
+
+@pytest.mark.parametrize("size", ["small", "large"])
+def test_search_answers_like_a_scan_across_sites_and_pages(
+    size: str, world: World, indexed_world: World
+) -> None:
+    searched = world if size == "small" else indexed_world
     rng = random.Random(20260115)
-    for site in indexed_world.sites.values():
-        customers = indexed_world.customers_on(site)
+    for site in searched.sites.values():
+        customers = searched.customers_on(site)
         names = tuple(c.name for c in customers)
         queries = [*BENCH_QUERIES, *ODD_QUERIES, ""]
         queries += substrings(names, rng, 60)
@@ -140,10 +204,10 @@ def test_indexed_search_answers_like_a_scan_across_sites_and_pages(indexed_world
         queries += [c.customer_id.upper() for c in rng.sample(customers, 5)]
         queries += [f" {q.upper()} " for q in substrings(names, rng, 10)]
         for query in queries:
-            expected = reference_search(indexed_world, site, query)
-            for page_size, current_page in ((20, 0), (7, 1), (100, 0), (3, len(expected) // 3)):
+            expected = reference_search(searched, site, query)
+            for page_size, current_page in PAGES(len(expected)):
                 page = search_customers(
-                    indexed_world, site, query, current_page=current_page, page_size=page_size
+                    searched, site, query, current_page=current_page, page_size=page_size
                 )
                 start = current_page * page_size
                 assert page.total_results == len(expected), query

@@ -175,6 +175,11 @@ class SearchIndex:
             return self._docs2.get(data[0] << 8 | data[1])
         return self._long_matches(data)
 
+    def page(self, needle: str, start: int, size: int) -> tuple[int, list[int]]:
+        """How many haystacks contain `needle`, and the indexes of hits start..start+size-1."""
+        found = self.matches(needle)
+        return len(found), found[start : start + size].tolist()
+
     def _long_matches(self, data: bytes) -> NDArray[np.uint32]:
         last = len(data) - 3
         stride = 1 << self._shift

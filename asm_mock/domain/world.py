@@ -8,8 +8,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import attrgetter
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
+from asm_mock.domain.bitset_index import BitsetIndex
 from asm_mock.domain.errors import NotFoundError, UnknownIdentifierError
 from asm_mock.domain.model import (
     Agent,
@@ -22,10 +23,14 @@ from asm_mock.domain.model import (
     User,
 )
 
-if TYPE_CHECKING:
-    from asm_mock.domain.search_index import SearchIndex
-
-__all__ = ["REFERENCE_TIME", "SEARCH_INDEX_MIN_CUSTOMERS", "SITES", "World", "paused_gc"]
+__all__ = [
+    "REFERENCE_TIME",
+    "SEARCH_INDEX_MIN_CUSTOMERS",
+    "SITES",
+    "SiteSearchIndex",
+    "World",
+    "paused_gc",
+]
 
 # Generated dates are relative to this instant, not to the clock, so that one seed gives
 # byte-identical answers on any day and any machine.
@@ -62,13 +67,22 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-# From this many customers on, a world builds a search index per site when it is constructed.
-# Below it, scanning the haystacks answers a search in well under a millisecond, and the world
-# spares itself numpy's import (~0.15 s) and the index's build: the default 200-customer world
-# starts as fast as before. Eager, not lazy on a first search: a 100k world's index takes about a
-# second to build, which belongs to start-up (with its progress bar), not to an agent's first
-# search; and an index built once, before the world is shared, needs no lock.
+# From this many customers on, a world builds a numpy search index per site when it is
+# constructed. Eager, not lazy on a first search: a 100k world's index takes about a second to
+# build, which belongs to start-up (with its progress bar), not to an agent's first search; and
+# an index built once, before the world is shared, needs no lock.
+# A smaller world spares itself numpy's import (~0.15 s): each site gets a pure-Python
+# `BitsetIndex` on its first search instead (~5 ms at the default 200 customers, ~0.15 s per
+# site just under this bound), so start-up is not slowed for sites nobody searches.
 SEARCH_INDEX_MIN_CUSTOMERS = 5_000
+
+
+class SiteSearchIndex(Protocol):
+    """One site's customer search: which of its haystacks hold a needle (see `World`)."""
+
+    def __len__(self) -> int: ...
+
+    def page(self, needle: str, start: int, size: int) -> tuple[int, list[int]]: ...
 
 
 class _SiteRecord(Protocol):
@@ -109,7 +123,7 @@ class World:
     _site_customers: dict[str, tuple[Customer, ...]] = field(init=False, repr=False)
     _users: dict[str, User] = field(init=False, repr=False)
     _haystacks: dict[str, tuple[str, ...]] = field(init=False, repr=False)
-    _search_indexes: dict[str, SearchIndex] = field(init=False, repr=False, compare=False)
+    _search_indexes: dict[str, SiteSearchIndex] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         with paused_gc():
@@ -154,9 +168,9 @@ class World:
         object.__setattr__(self, "_users", users)
         object.__setattr__(self, "_search_indexes", self._build_search_indexes())
 
-    def _build_search_indexes(self) -> dict[str, SearchIndex]:
+    def _build_search_indexes(self) -> dict[str, SiteSearchIndex]:
         if len(self.customers) < SEARCH_INDEX_MIN_CUSTOMERS:
-            return {}
+            return {}  # filled by `search_index`, site by site
         from asm_mock.domain.search_index import SearchIndex  # numpy: only for large worlds
 
         return {site: SearchIndex(texts) for site, texts in self._haystacks.items()}
@@ -219,9 +233,16 @@ class World:
         """Per customer of `customers_on(site)`, in the same order: the text search looks in."""
         return self._haystacks.get(site.uid, ())
 
-    def search_index(self, site: BaseSite) -> SearchIndex | None:
-        """The index over `search_haystacks(site)`; None in a small world (scan the haystacks)."""
-        return self._search_indexes.get(site.uid)
+    def search_index(self, site: BaseSite) -> SiteSearchIndex:
+        """The index over `search_haystacks(site)`: exactly the customers a scan would find."""
+        index = self._search_indexes.get(site.uid)
+        if index is None:
+            # A small world, this site's first search. Two threads may race to build it: both
+            # build the same index from the same immutable haystacks, and either may be kept.
+            index = BitsetIndex(self.search_haystacks(site))
+            if site.uid in self._haystacks:
+                self._search_indexes[site.uid] = index
+        return index
 
     def carts_of(self, customer: Customer, site: BaseSite) -> tuple[Cart, ...]:
         return self._carts.get((customer.uid, site.uid), ())
