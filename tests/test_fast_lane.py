@@ -63,6 +63,16 @@ class Connexion:
 
 class Handlers:
     def __init__(self) -> None:
+        # the signatures Connexion and the lane read the wanted arguments from
+        self.signatures = {
+            "searchCustomers": "query, baseSite, currentPage=0, pageSize=20",
+            "getCustomer360": "customerId, baseSite",
+            "getCustomerCarts": "customerId, baseSite",
+            "createAssistedSession": "body, token_info",
+            "getAssistedSession": "sessionId, token_info",
+            "endAssistedSession": "sessionId, token_info",
+            "getAgent": "agentId",
+        }
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.answers: dict[str, Callable[[], Any]] = {
             "searchCustomers": lambda: (PAGE, 200),
@@ -75,19 +85,9 @@ class Handlers:
         }
 
     def lookup(self, operation_id: str) -> Callable[..., Any]:
-        # the signatures Connexion and the lane read the wanted arguments from
-        signatures = {
-            "searchCustomers": "query, baseSite, currentPage=0, pageSize=20",
-            "getCustomer360": "customerId, baseSite",
-            "getCustomerCarts": "customerId, baseSite",
-            "createAssistedSession": "body, token_info",
-            "getAssistedSession": "sessionId, token_info",
-            "endAssistedSession": "sessionId, token_info",
-            "getAgent": "agentId",
-        }
         namespace: dict[str, Any] = {"record": self._record, "op": operation_id}
         exec(  # noqa: S102 - a test double with the real handlers' parameter names
-            f"async def handler({signatures[operation_id]}):\n"
+            f"async def handler({self.signatures[operation_id]}):\n"
             "    return record(op, dict(locals()))\n",
             namespace,
         )
@@ -184,6 +184,23 @@ async def test_handlers_get_the_arguments_connexion_would_pass(
     assert create["body"] == {"customerId": "c1", "baseSite": "s"}
     assert create["token_info"]["principal"] == AGENT
     assert create["token_info"]["sub"] == "asagent"
+
+
+async def test_a_parameter_the_handler_does_not_take_is_checked_but_not_passed(
+    connexion: Connexion, controls: Controls
+) -> None:
+    handlers = Handlers()
+    handlers.signatures["searchCustomers"] = "query, baseSite"
+    lane = make_lane(handlers, connexion, controls)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=lane),
+        base_url="http://127.0.0.1",
+        headers={"Authorization": "Bearer good"},
+    ) as client:
+        valid = await client.get(f"{BASE}/customers/search?query=a&baseSite=s&pageSize=5")
+        invalid = await client.get(f"{BASE}/customers/search?query=a&baseSite=s&pageSize=x")
+    assert (valid.status_code, invalid.status_code) == (200, 299)  # 299: Connexion judged it
+    assert handlers.calls == [("searchCustomers", {"query": "a", "baseSite": "s"})]
 
 
 @pytest.mark.parametrize(

@@ -79,6 +79,7 @@ class _Parameter:
     integer: bool
     default: Any
     check: CompiledSchema
+    passed: bool  # to the handler (a parameter it does not take is checked, not passed)
 
     def value(self, raw: str) -> Any:
         if not self.integer:
@@ -108,23 +109,27 @@ class _Operation:
     def arguments(self, match: re.Match[str], query_string: bytes) -> dict[str, Any]:
         arguments: dict[str, Any] = {}
         for parameter in self.path_parameters:
-            arguments[parameter.name] = parameter.value(match[parameter.name])
+            value = parameter.value(match[parameter.name])
+            if parameter.passed:
+                arguments[parameter.name] = value
         if self.query_parameters:
-            query = _query_pairs(query_string.decode("latin-1"))
-            given: dict[str, str] = {}
-            for key, raw in query:
-                if key in given:  # repeated: Connexion's duplicate rules decide
-                    raise _Defer
-                given[key] = raw
+            pairs = _query_pairs(query_string.decode("latin-1"))
+            given = dict(pairs)
+            if len(given) != len(pairs):  # a name repeated: Connexion's duplicate rules decide
+                raise _Defer
             for parameter in self.query_parameters:
                 raw_value = given.get(parameter.name)
                 if raw_value is not None:
-                    arguments[parameter.name] = parameter.value(raw_value)
+                    value = parameter.value(raw_value)
                 elif parameter.required:
                     raise _Defer
                 elif parameter.default is not _NO_DEFAULT:
-                    arguments[parameter.name] = parameter.default
-        return {k: v for k, v in arguments.items() if k in self.accepts}
+                    value = parameter.default
+                else:
+                    continue
+                if parameter.passed:
+                    arguments[parameter.name] = value
+        return arguments
 
 
 def _query_pairs(query: str) -> list[tuple[str, str]]:
@@ -132,7 +137,7 @@ def _query_pairs(query: str) -> list[tuple[str, str]]:
     directly when nothing in it is escaped, which `parse_qsl` would leave as it is."""
     if "%" in query or "+" in query:
         return parse_qsl(query, keep_blank_values=True)
-    return [(name, value) for name, _, value in (p.partition("=") for p in query.split("&") if p)]
+    return [part.partition("=")[::2] for part in query.split("&") if part]
 
 
 # path pattern, method, and the compiled operation, or None where Connexion must serve it
@@ -399,7 +404,8 @@ def _operation(
         body_required = bool(operation["requestBody"].get("required"))
         if not body_required:
             return None  # an absent optional body has rules of its own in Connexion
-    parameters = {key: _parameter(p) for key, p in declared.items()}
+    takes = accepts | {"body"} if body is not None else accepts
+    parameters = {key: _parameter(p, p["name"] in takes) for key, p in declared.items()}
     variables = set(re.findall(r"\{([^}]*)\}", template))
     if variables != {name for name, location in declared if location == "path"}:
         return None  # a template variable without its parameter, or the other way round
@@ -411,7 +417,7 @@ def _operation(
         body_required=body_required,
         secured=bool(security),
         wants_token_info="token_info" in accepts,
-        accepts=accepts | {"body"} if body is not None else accepts,
+        accepts=takes,
         handler=function,
         responses={
             int(code): _response_schema(response)
@@ -421,7 +427,7 @@ def _operation(
     )
 
 
-def _parameter(definition: Mapping[str, Any]) -> _Parameter:
+def _parameter(definition: Mapping[str, Any], passed: bool) -> _Parameter:
     schema = definition.get("schema", {})
     return _Parameter(
         name=definition["name"],
@@ -429,6 +435,7 @@ def _parameter(definition: Mapping[str, Any]) -> _Parameter:
         integer=schema.get("type") == "integer",
         default=schema.get("default", _NO_DEFAULT),
         check=compiled(schema),
+        passed=passed,
     )
 
 
