@@ -160,6 +160,21 @@ def test_a_long_needle_with_many_candidates_is_confirmed_by_a_scan() -> None:
     assert few.page("abcabc", 0, 100) == (1, [41])
 
 
+def test_a_needle_longer_than_every_haystack_is_answered_without_reading_the_index() -> None:
+    class Lookups(dict[str, int]):
+        count = 0
+
+        def get(self, key: str, default: int = 0) -> int:  # type: ignore[override]
+            Lookups.count += 1
+            return super().get(key, default)
+
+    index = BitsetIndex(["aaaaaa", "baaaaaaa"])
+    index._masks = Lookups(index._masks)  # type: ignore[misc]
+    assert index.page("a" * 100_000, 0, 20) == (0, [])
+    assert Lookups.count == 0
+    assert index.page("a" * 7, 0, 20) == (1, [1])  # as long as the longest: still searched
+
+
 # -- search in a world large enough to be indexed ----------------------------------------------
 
 

@@ -53,10 +53,11 @@ def _indexes(mask: int, most: int) -> list[int]:
 class BitsetIndex:
     """Which haystacks contain a needle, ascending (the haystacks' order), without scanning."""
 
-    __slots__ = ("_haystacks", "_masks")
+    __slots__ = ("_haystacks", "_longest", "_masks")
 
     def __init__(self, haystacks: Sequence[str]) -> None:
         self._haystacks = tuple(haystacks)
+        self._longest = max(map(len, self._haystacks), default=0)
         masks: dict[str, int] = {}
         get = masks.get
         for i, text in enumerate(self._haystacks):
@@ -92,6 +93,8 @@ class BitsetIndex:
             raise ValueError("the needle must be non-empty and hold no NUL")
         if len(needle) <= 3:
             return self._masks.get(needle, 0)
+        if len(needle) > self._longest:  # e.g. a hostile 100k-character query: no trigram walk
+            return 0
         candidates = -1
         for start in range(len(needle) - 2):
             candidates &= self._masks.get(needle[start : start + 3], 0)
