@@ -47,6 +47,6 @@ clean:
 
 .PHONY: bench
 BENCH_SECONDS ?= 5
-BENCH_ROUNDS ?= 3
+BENCH_ROUNDS ?= 5
 bench: bytecode
 	$(BIN)/python bench/run.py --seconds $(BENCH_SECONDS) --rounds $(BENCH_ROUNDS)

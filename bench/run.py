@@ -534,8 +534,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--rounds",
         type=int,
-        default=int(os.environ.get("BENCH_ROUNDS", "3")),
-        help="wrk rounds per operation and server, interleaved (default 3; env BENCH_ROUNDS)",
+        default=int(os.environ.get("BENCH_ROUNDS", "5")),
+        help="wrk rounds per operation and server, interleaved (default 5; env BENCH_ROUNDS)",
     )
     parser.add_argument(
         "--customers", default="200,10000,100000", help="world sizes, comma-separated"
