@@ -102,7 +102,6 @@ class _Operation:
     body_required: bool
     secured: bool
     wants_token_info: bool
-    accepts: frozenset[str]
     handler: Callable[..., Any]
     responses: Mapping[int, CompiledSchema | None]
 
@@ -417,7 +416,6 @@ def _operation(
         body_required=body_required,
         secured=bool(security),
         wants_token_info="token_info" in accepts,
-        accepts=takes,
         handler=function,
         responses={
             int(code): _response_schema(response)
