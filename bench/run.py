@@ -56,7 +56,7 @@ READY_PATH = OPERATIONS["search"]
 REFUSED_PATH = READY_PATH + "&pageSize=x"
 TOKEN_PATH = "/authorizationserver/oauth/token"
 POLL_S = 0.01
-# the demo agent's password grant (asm-mock's default OAuth client, see /work/shared/design.md)
+# the demo agent's password grant (asm-mock's default OAuth client; README, Demo accounts)
 AGENT_LOGIN = {
     "grant_type": "password",
     "client_id": "mobile_android",

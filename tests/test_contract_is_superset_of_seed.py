@@ -1,8 +1,8 @@
 """openapi.yaml is the seed contract with additions only: nothing of the seed removed or changed.
 
-The seed lives outside the repository, at `<repo>/../shared/seed/openapi.seed.yaml` (CI clones the
-repository beside a copy of `shared/`, so the relative path holds there too). A missing seed is a
-failure, never a skip: without it nothing here proves anything.
+The seed is kept in the repository, at `tests/contract/openapi.seed.yaml` (a verbatim copy; its first
+lines say where it came from), so a bare clone proves this on its own. A missing seed is a failure,
+never a skip: without it nothing here proves anything.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SEED_PATH = REPO_ROOT.parent / "shared" / "seed" / "openapi.seed.yaml"
+SEED_PATH = REPO_ROOT / "tests" / "contract" / "openapi.seed.yaml"
 CONTRACT_PATH = REPO_ROOT / "openapi.yaml"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 ERROR_LIST_REF = "#/components/schemas/ErrorList"
@@ -44,7 +44,7 @@ def _cached(path: Path, what: str) -> dict[str, Any]:
 
 def seed() -> dict[str, Any]:
     """A fresh copy of the seed, so no test can alter what another one sees."""
-    what = "the seed contract (expected at <repo>/../shared/seed/openapi.seed.yaml)"
+    what = "the seed contract (tests/contract/openapi.seed.yaml)"
     return copy.deepcopy(_cached(SEED_PATH, what))
 
 
