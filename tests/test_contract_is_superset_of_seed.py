@@ -1,8 +1,8 @@
 """openapi.yaml is the seed contract with additions only: nothing of the seed removed or changed.
 
-The seed is kept in the repository, at `tests/contract/openapi.seed.yaml` (a verbatim copy; its first
-lines say where it came from), so a bare clone proves this on its own. A missing seed is a failure,
-never a skip: without it nothing here proves anything.
+The seed is kept in the repository, at `tests/contract/openapi.seed.yaml` (a verbatim copy; its
+first lines say where it came from), so a bare clone proves this on its own. A missing seed is a
+failure, never a skip: without it nothing here proves anything.
 """
 
 from __future__ import annotations
