@@ -1,210 +1,154 @@
-"""`asm-mock`: serve the mock, or check the contract and fixtures without serving."""
+"""`asm-mock`: serve the mock, or check the contract and fixtures without serving.
+
+Each option is declared once, in `cli_options`."""
 
 from __future__ import annotations
 
-import argparse
+import errno
 import gc
 import ipaddress
 import logging
-import os
+import socket
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+import click
 
 from asm_mock import __version__
-from asm_mock.domain.controls import Latency
-from asm_mock.domain.disk_cache import default_cache_dir
+from asm_mock.cli_options import (
+    check_together,
+    error_line,
+    serve_options,
+    settings_from,
+    world_options,
+)
 from asm_mock.domain.errors import AsmMockError
 from asm_mock.domain.generate import Progress
-from asm_mock.settings import AuthMode, Settings, parse_cors_origins
+from asm_mock.settings import Settings
 
 if TYPE_CHECKING:
     from asm_mock.http.app import AsmMockApp
 
-__all__ = ["exposure_warning", "main", "parse_settings"]
-
-_ENV_PREFIX = "ASM_MOCK_"
+__all__ = ["command", "configure_logging", "exposure_warning", "main", "parse_settings"]
 
 
-def _env(name: str, default: str | None) -> str | None:
-    return os.environ.get(_ENV_PREFIX + name.upper().replace("-", "_"), default)
+class _AsmMockCommand(click.Group):
+    """`asm-mock`: options without a command serve, and a refused value is one line on stderr
+    and exit status 2, never click's usage text or a traceback."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or args[0].startswith("-") and args[0] not in _TOP_LEVEL_FLAGS:
+            args = ["serve", *args]
+        return super().parse_args(ctx, args)
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """As click's, but the exit status of a refusal is returned too when not standalone."""
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as error:
+            click.echo(error_line(error), err=True)
+            result = 2
+        except click.Abort:
+            click.echo("asm-mock: interrupted", err=True)
+            result = 130
+        if standalone_mode:  # click's own exits 0 whatever the command returned
+            sys.exit(result if isinstance(result, int) else 0)
+        return result
 
 
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
+_TOP_LEVEL_FLAGS = ("-h", "--help", "--version")
+_EPILOG = "Each option can also be set by its environment variable; the command line wins."
+_PARSE_ONLY = object()  # as the context's obj: a command returns its settings instead of running
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+@click.group(
+    cls=_AsmMockCommand,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="Options without a command serve. `asm-mock serve --help` lists them, each with "
+    "its ASM_MOCK_* environment variable.",
+)
+@click.version_option(
+    __version__, "--version", prog_name="asm-mock", message="%(prog)s %(version)s"
+)
+def command() -> None:
+    """Contract-first mock of SAP Commerce Cloud's ASM API."""
 
 
-def _port(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be a TCP port (0-65535), got {value}")
-    return value
-
-
-def _latency(text: str) -> str:
+def _invoke(ctx: click.Context, name: str) -> object:
+    settings = settings_from(ctx.params)
+    check_together(ctx, settings)
+    if ctx.find_root().obj is _PARSE_ONLY:
+        return name, settings
     try:
-        return str(Latency.parse(text))
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+        if name == "check":
+            return _check(settings)
+        _check_listening(ctx, settings)
+        return _serve(settings)
+    except AsmMockError as error:  # a bad fixture or scenario file, found while building
+        print("asm-mock:", *str(error).split(), file=sys.stderr)  # a YAML error spans lines
+        return 2
 
 
-def _error_rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be a share between 0 and 1, got {text!r}")
-    return value
+@command.command(params=[*serve_options(), *world_options()], epilog=_EPILOG)
+@click.pass_context
+def serve(ctx: click.Context, /, **_values: object) -> object:
+    """Serve the mock (the default command)."""
+    return _invoke(ctx, "serve")
 
 
-def _cors_origins(text: str) -> tuple[str, ...]:
-    try:
-        return parse_cors_origins(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _cache_dir(text: str) -> Path | None:
-    return Path(text).expanduser() if text.strip() else None
-
-
-def _add_world_options(parser: argparse.ArgumentParser) -> None:
-    defaults = Settings()
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=int(_env("seed", str(defaults.seed)) or defaults.seed),
-        help=f"world seed: one seed, one world (default {defaults.seed}; env ASM_MOCK_SEED)",
-    )
-    parser.add_argument(
-        "--customers",
-        type=_non_negative_int,
-        default=_non_negative_int(_env("customers", str(defaults.customers)) or "0"),
-        help=f"generated customers besides the fixtures (default {defaults.customers})",
-    )
-    parser.add_argument(
-        "--fixtures",
-        type=Path,
-        default=_env("fixtures", None),
-        help="directory of fixture YAML files (default: the packaged fixtures/)",
-    )
-    parser.add_argument(
-        "--cache-dir",
-        type=_cache_dir,
-        default=_cache_dir(_env("cache_dir", str(default_cache_dir())) or ""),
-        metavar="DIR",
-        help="what start-up keeps between starts: Faker's name pools (per Faker version and "
-        "seed) and the parsed contract (per digest); empty: no cache (default "
-        "$XDG_CACHE_HOME/asm-mock or ~/.cache/asm-mock; env ASM_MOCK_CACHE_DIR)",
-    )
-    parser.add_argument(
-        "--scenario",
-        dest="scenarios",
-        action="append",
-        default=None,
-        metavar="NAME",
-        help="apply the scenario fixtures/scenarios/NAME.yaml at start (repeatable; env "
-        "ASM_MOCK_SCENARIO, comma-separated); /__admin/reset returns to the state after them",
-    )
-
-
-def _parser() -> argparse.ArgumentParser:
-    defaults = Settings()
-    parser = argparse.ArgumentParser(
-        prog="asm-mock", description="Contract-first mock of SAP Commerce Cloud's ASM API."
-    )
-    parser.add_argument("--version", action="version", version=f"asm-mock {__version__}")
-    commands = parser.add_subparsers(dest="command")
-    serve = commands.add_parser("serve", help="serve the mock (the default command)")
-    serve.add_argument("--host", default=_env("host", defaults.host), help="bind address")
-    serve.add_argument(
-        "--port",
-        type=_port,
-        default=_port(_env("port", str(defaults.port)) or "0"),
-        help="TCP port",
-    )
-    _add_world_options(serve)
-    serve.add_argument(
-        "--auth",
-        choices=[m.value for m in AuthMode],
-        default=_env("auth", defaults.auth.value),
-        help="strict: tokens from the mock's token endpoint; permissive: any bearer token "
-        "is accepted as agent asagent",
-    )
-    serve.add_argument(
-        "--log-format",
-        choices=["text", "json", "off"],
-        default=_env("log_format", defaults.log_format),
-        help="one line per request on stderr: readable text, one JSON object per line, or off "
-        "(warnings and errors only)",
-    )
-    # String defaults (from ASM_MOCK_* or Settings) go through `type`, so bad ones are refused too.
-    serve.add_argument(
-        "--latency",
-        type=_latency,
-        default=_env("latency", defaults.latency),
-        help="ms added to every API answer: MS or a uniform range LOW-HIGH, e.g. 50-300",
-    )
-    serve.add_argument(
-        "--error-rate",
-        type=_error_rate,
-        default=_env("error_rate", str(defaults.error_rate)),
-        help="share of API requests answered 503, seeded (0..1, default 0)",
-    )
-    serve.add_argument(
-        "--cors-origins",
-        type=_cors_origins,
-        default=_env("cors_origins", ",".join(defaults.cors_origins)),
-        help="browser origins allowed, comma-separated: *, scheme://host[:port], or "
-        "scheme://host:* for any port (default: localhost, 127.0.0.1 and [::1], any port)",
-    )
-    serve.add_argument(
-        "--admin-token",
-        default=_env("admin_token", None),
-        help="require this bearer token on /__admin (default: loopback clients only)",
-    )
-    serve.add_argument(
-        "--journal-size",
-        type=_positive_int,
-        default=_positive_int(_env("journal_size", str(defaults.journal_size)) or "1"),
-        help=f"requests kept in the journal ring (default {defaults.journal_size})",
-    )
-    check = commands.add_parser("check", help="validate the contract and fixtures, build the world")
-    _add_world_options(check)
-    return parser
+@command.command(params=world_options(), epilog=_EPILOG)
+@click.pass_context
+def check(ctx: click.Context, /, **_values: object) -> object:
+    """Validate the contract and fixtures, build the world, and exit."""
+    return _invoke(ctx, "check")
 
 
 def parse_settings(argv: Sequence[str]) -> tuple[str, Settings]:
-    arguments = list(argv)
-    if (
-        not arguments
-        or arguments[0].startswith("-")
-        and arguments[0] not in ("-h", "--help", "--version")
-    ):
-        arguments.insert(0, "serve")
-    namespace = _parser().parse_args(arguments)
-    fields = {k: v for k, v in vars(namespace).items() if k != "command"}
-    if "auth" in fields:
-        fields["auth"] = AuthMode(fields["auth"])
-    scenarios = fields.pop("scenarios", None)
-    if scenarios is None:
-        scenarios = [n for n in (_env("scenario", "") or "").split(",") if n.strip()]
-    fields["scenarios"] = tuple(n.strip() for n in scenarios)
-    return namespace.command, Settings(**fields)
+    """The command and the settings `asm-mock ARGV` would run with, without running it.
+
+    A refused value exits as the command does: one line on stderr, SystemExit(2)."""
+    parsed = command.main(list(argv), "asm-mock", standalone_mode=False, obj=_PARSE_ONLY)
+    if not isinstance(parsed, tuple):  # refused, or --help / --version answered
+        raise SystemExit(parsed)
+    name, settings = parsed
+    return str(name), settings
+
+
+def _listen_problem(host: str, port: int) -> tuple[str, str] | None:
+    """(option, why) when uvicorn could not listen on host:port. Found before the world is
+    built: else a bad host or a taken port shows only after it, in uvicorn's log."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (socket.gaierror, UnicodeError) as error:
+        return "host", f"cannot listen on {host!r}: {getattr(error, 'strerror', error)}"
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as error:
+            option = "host" if error.errno == errno.EADDRNOTAVAIL else "port"
+            return option, f"cannot listen on {host}:{port}: {error.strerror}"
+    return None
+
+
+def _check_listening(ctx: click.Context, settings: Settings) -> None:
+    problem = _listen_problem(settings.host, settings.port)
+    if problem:
+        option, why = problem
+        param = next(p for p in ctx.command.params if p.name == option)
+        raise click.BadParameter(why, ctx=ctx, param=param)
 
 
 _LARGE_WORLD = 20_000  # customers; a world this large shows progress even without a terminal
@@ -273,7 +217,11 @@ def _check(settings: Settings) -> int:
     try:  # serving loads Connexion's stack later; "contract OK" must include it
         app.load_fully()
     except Exception as error:  # already logged with its traceback by the loader
-        print(f"asm-mock: Connexion could not serve the contract: {error}", file=sys.stderr)
+        print(
+            "asm-mock: Connexion could not serve the contract:",
+            *str(error).split(),
+            file=sys.stderr,
+        )
         return 2
     world = app.service.world()
     print(
@@ -331,12 +279,12 @@ def _serve(settings: Settings) -> int:
         f"auth {settings.auth}{chaos}); Swagger UI at /assistedservicewebservices/ui/",
         flush=True,
     )
-    _configure_logging(settings.log_format)
+    configure_logging(settings.log_format)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
     return 0
 
 
-def _configure_logging(log_format: str) -> None:
+def configure_logging(log_format: str) -> None:
     """asm-mock's loggers (one `asm_mock.access` line per request) to stderr, from INFO."""
     from asm_mock.http.access_log import BackgroundHandler, log_handler
 
@@ -348,9 +296,7 @@ def _configure_logging(log_format: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    command, settings = parse_settings(sys.argv[1:] if argv is None else argv)
-    try:
-        return _check(settings) if command == "check" else _serve(settings)
-    except AsmMockError as error:
-        print(f"asm-mock: {error}", file=sys.stderr)
-        return 2
+    """`asm-mock ARGV`'s exit status: 2 for a refused value, after its one line on stderr."""
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    result = command.main(arguments, "asm-mock", standalone_mode=False)
+    return result if isinstance(result, int) else 0

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import io
+import os
+import socket
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import click
 import httpx
 import pytest
+from click.testing import CliRunner
 
-from asm_mock import cli
-from asm_mock.cli import exposure_warning, main, parse_settings
+from asm_mock import __version__, cli
+from asm_mock.cli import command, configure_logging, exposure_warning, main, parse_settings
 from asm_mock.domain.disk_cache import default_cache_dir
 from asm_mock.settings import AuthMode, Settings
 from tests.conftest import BASE
@@ -204,7 +209,7 @@ def test_bad_latency_error_rate_and_origins_are_refused(
     with pytest.raises(SystemExit) as exited:
         parse_settings(argv)
     assert exited.value.code == 2
-    assert f"argument {argv[0]}:" in capsys.readouterr().err
+    assert f"option {argv[0]}:" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -275,17 +280,209 @@ def test_a_terminal_gets_a_progress_bar(monkeypatch: pytest.MonkeyPatch) -> None
 def test_log_format_off_keeps_warnings_but_not_the_access_log() -> None:
     import logging
 
-    from asm_mock.cli import _configure_logging
-
     logger = logging.getLogger("asm_mock")
     saved = (logger.handlers[:], logger.level, logger.propagate)
     try:
-        _configure_logging("off")
+        configure_logging("off")
         assert not logging.getLogger("asm_mock.access").isEnabledFor(logging.INFO)
         assert logging.getLogger("asm_mock.access").isEnabledFor(logging.WARNING)
-        _configure_logging("json")
+        configure_logging("json")
         assert logging.getLogger("asm_mock.access").isEnabledFor(logging.INFO)
     finally:
         logger.handlers[:], logger.level, logger.propagate = saved
     _, settings = parse_settings(["serve", "--log-format", "off"])
     assert settings.log_format == "off"
+
+
+# -- every refusal: one line on stderr naming the option (and its variable), exit status 2 -----
+
+FILE = Path(__file__)  # a regular file: no directory can be made under it, even by root
+
+
+def _refusal(args: list[str], env: dict[str, str] | None = None) -> str:
+    """The one stderr line of `asm-mock ARGS` run in-process, after checking it is one line."""
+    result = CliRunner().invoke(command, args, env=env)
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert isinstance(result.exception, SystemExit)  # exited, nothing raised
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("asm-mock: "), result.stderr
+    assert result.stdout == ""
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "option", "problem"),
+    [
+        (["--port", "70000"], "--port", "must be a TCP port (0-65535), got 70000"),
+        (["--latency", "300-50"], "--latency", "'300-50'"),
+        (["--error-rate", "2"], "--error-rate", "between 0 and 1, got '2'"),
+        (["--fixtures", "/nope"], "--fixtures", "'/nope' is not a directory"),
+        (["check", "--fixtures", str(FILE)], "--fixtures", "is not a directory"),
+        (["check", "--scenario", "nope"], "--scenario", "no scenario 'nope'"),
+        (["--seed", "abc"], "--seed", "'abc' is not a whole number"),
+        (["check", "--customers", "-1"], "--customers", "must be >= 0, got -1"),
+        (["--auth", "bogus"], "--auth", "'bogus' is not one of strict, permissive"),
+        (["--log-format", "x"], "--log-format", "'x' is not one of text, json, off"),
+        (["--journal-size", "0"], "--journal-size", "must be >= 1, got 0"),
+        (["--cors-origins", "not an origin"], "--cors-origins", "'not an origin' is not an"),
+        (["--cache-dir", str(FILE / "cache")], "--cache-dir", "is a file"),
+        (["check", "--cache-dir", str(FILE)], "--cache-dir", "is not a directory"),
+    ],
+)
+def test_a_bad_option_is_one_line_naming_it(args: list[str], option: str, problem: str) -> None:
+    line = _refusal(args)
+    assert line.startswith(f"asm-mock: error: option {option}: ")
+    assert problem in line
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "command_name", "problem"),
+    [
+        ("ASM_MOCK_CUSTOMERS", "abc", "check", "'abc' is not a whole number"),
+        ("ASM_MOCK_LATENCY", "abc", "serve", "'abc'"),
+        ("ASM_MOCK_SCENARIO", "nope", "check", "no scenario 'nope'"),
+        ("ASM_MOCK_SCENARIO", "vip-customer,nope", "serve", "no scenario 'nope'"),
+        ("ASM_MOCK_PORT", "70000", "serve", "must be a TCP port"),
+        ("ASM_MOCK_SEED", "", "check", "'' is not a whole number"),
+        ("ASM_MOCK_ERROR_RATE", "nan", "serve", "between 0 and 1"),
+        ("ASM_MOCK_FIXTURES", "/nope", "check", "'/nope' is not a directory"),
+        ("ASM_MOCK_AUTH", "maybe", "serve", "'maybe' is not one of"),
+        ("ASM_MOCK_LOG_FORMAT", "xml", "serve", "'xml' is not one of"),
+        ("ASM_MOCK_JOURNAL_SIZE", "-1", "serve", "must be >= 1"),
+        ("ASM_MOCK_CORS_ORIGINS", "example.com", "serve", "is not an origin"),
+        ("ASM_MOCK_CACHE_DIR", str(FILE), "check", "is not a directory"),
+    ],
+)
+def test_a_bad_variable_is_one_line_naming_it_and_its_option(
+    variable: str, value: str, command_name: str, problem: str
+) -> None:
+    option = "--" + variable.removeprefix("ASM_MOCK_").lower().replace("_", "-")
+    line = _refusal([command_name], env={variable: value})
+    assert line.startswith(f"asm-mock: error: {variable} (option {option}): ")
+    assert problem in line
+
+
+def test_the_command_line_is_blamed_when_it_overrides_a_good_variable() -> None:
+    line = _refusal(["--port", "-1"], env={"ASM_MOCK_PORT": "1234"})
+    assert line.startswith("asm-mock: error: option --port: ")
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["--bogus"], "No such option '--bogus'"),
+        (["check", "--port", "1"], "No such option '--port'"),
+        (["--port"], "Option '--port' requires an argument"),
+        (["frob"], "No such command 'frob'"),
+        (["check", "extra"], "unexpected extra argument (extra)"),
+    ],
+)
+def test_bad_usage_is_one_line_too(args: list[str], problem: str) -> None:
+    line = _refusal(args)
+    assert line.startswith("asm-mock: error: ") and line.endswith("(see asm-mock --help)")
+    assert problem in line
+
+
+def test_an_address_serve_cannot_listen_on_is_refused_before_the_world_is_built() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        line = _refusal(["--port", port, "--cache-dir", ""])
+    assert line.startswith("asm-mock: error: option --port: cannot listen on 127.0.0.1:")
+    # 192.0.2.0/24 is TEST-NET-1: never an address of this machine
+    line = _refusal(["--host", "192.0.2.1", "--port", "0"], env={"ASM_MOCK_HOST": "x"})
+    assert line.startswith("asm-mock: error: option --host: cannot listen on 192.0.2.1:0")
+
+
+def test_a_bad_fixture_file_found_while_building_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "agents.yaml").write_text("agents:\n  - uid: x\n    gropus: [a]\n")
+    line = _refusal(["check", "--customers", "0", "--cache-dir", "", "--fixtures", str(tmp_path)])
+    assert "agents.yaml" in line and "gropus" in line
+
+
+def test_a_usable_cache_dir_is_accepted_and_the_default_stays_best_effort(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    deeper = tmp_path / "not" / "yet"
+    assert parse_settings(["--cache-dir", str(deeper)])[1].cache_dir == deeper
+    monkeypatch.delenv("ASM_MOCK_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(FILE))  # unusable, but nobody asked for it
+    assert parse_settings([])[1].cache_dir == FILE / "asm-mock"
+
+
+def test_empty_variables_mean_what_empty_options_mean(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("CACHE_DIR", "SCENARIO", "CORS_ORIGINS", "FIXTURES"):
+        monkeypatch.setenv(f"ASM_MOCK_{name}", "")
+    settings = parse_settings([])[1]
+    assert (settings.cache_dir, settings.scenarios, settings.cors_origins) == (None, (), ())
+    assert settings.fixtures is None  # the packaged fixtures
+
+
+@pytest.mark.parametrize("command_name", ["serve", "check"])
+def test_help_shows_each_options_environment_variable(command_name: str) -> None:
+    result = CliRunner().invoke(command, [command_name, "--help"])
+    assert result.exit_code == 0
+    options = next(c for n, c in command.commands.items() if n == command_name).params
+    flags = [o for o in options if isinstance(o, click.Option) and o.envvar]
+    assert len(flags) >= 5
+    for option in flags:
+        assert f"env var: {option.envvar}" in " ".join(result.stdout.split())
+    top = CliRunner().invoke(command, ["--help"])
+    assert top.exit_code == 0 and "asm-mock serve --help" in top.stdout
+
+
+def test_version_and_options_without_a_command() -> None:
+    result = CliRunner().invoke(command, ["--version"])
+    assert (result.exit_code, result.stdout) == (0, f"asm-mock {__version__}\n")
+    assert parse_settings(["--port", "1234"]) == (
+        "serve",
+        replace(parse_settings([])[1], port=1234),
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "named"),
+    [
+        (["--port", "70000"], {}, "option --port:"),
+        (["check"], {"ASM_MOCK_CUSTOMERS": "abc"}, "ASM_MOCK_CUSTOMERS (option --customers):"),
+    ],
+)
+def test_python_m_asm_mock_refuses_in_one_line_without_a_traceback(
+    args: list[str], env: dict[str, str], named: str
+) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ASM_MOCK_")}
+    run = subprocess.run(
+        [sys.executable, "-m", "asm_mock", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**clean, **env},
+    )
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    assert len(run.stderr.splitlines()) == 1 and named in run.stderr, run.stderr
+    assert run.stdout == ""
+
+
+def test_a_multi_line_problem_found_while_building_is_one_line(tmp_path: Path) -> None:
+    for fixture in (FILE.parents[1] / "fixtures").glob("*.yaml"):
+        (tmp_path / fixture.name).write_text(fixture.read_text())
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "broken.yaml").write_text("settings: [\n")
+    line = _refusal(
+        ["check", "--customers", "0", "--cache-dir", "", "--fixtures", str(tmp_path)],
+        env={"ASM_MOCK_SCENARIO": "broken"},
+    )
+    assert line.startswith("asm-mock: broken.yaml: ") and "invalid YAML" in line
+
+
+def test_the_readme_lists_every_option_with_its_variable() -> None:
+    readme = (FILE.parents[1] / "README.md").read_text()
+    options = {
+        p for c in command.commands.values() for p in c.params if isinstance(p, click.Option)
+    }
+    assert options
+    for option in options:
+        flag = max(option.opts, key=len)
+        assert f"| `{flag}` | `{option.envvar}`" in readme, flag

@@ -1,0 +1,349 @@
+"""The command line's options, each declared once: flag, ASM_MOCK_* variable, parser, help.
+
+A new option is one `_option(...)` entry in `world_options()` or `serve_options()` plus its
+`Settings` field (the option's name is the field's name). Every value, typed or read from the
+environment, goes through the option's parser; a parser refuses a value by raising ValueError
+with a message that reads after "option --name: ". `error_line` turns any refusal into the one
+line the command prints.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from asm_mock.domain.controls import Latency
+from asm_mock.domain.disk_cache import default_cache_dir
+from asm_mock.resources import default_fixtures_dir
+from asm_mock.settings import AuthMode, Settings, parse_cors_origins
+
+__all__ = [
+    "ENV_PREFIX",
+    "LOG_FORMATS",
+    "check_together",
+    "error_line",
+    "serve_options",
+    "settings_from",
+    "world_options",
+]
+
+ENV_PREFIX = "ASM_MOCK_"
+LOG_FORMATS = ("text", "json", "off")
+_DEFAULTS = Settings()
+
+
+# -- parsers: text -> value, or ValueError saying what is wrong -------------------------------
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not a whole number") from None
+
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = _integer(text)
+        if value < minimum:
+            raise ValueError(f"must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _port(text: str) -> int:
+    value = _integer(text)
+    if not 0 <= value <= 65535:
+        raise ValueError(f"must be a TCP port (0-65535), got {value}")
+    return value
+
+
+def _latency(text: str) -> str:
+    return str(Latency.parse(text))
+
+
+def _error_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:  # nan fails too
+        raise ValueError(f"must be a share between 0 and 1, got {text!r}")
+    return value
+
+
+def _one_of(*choices: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise ValueError(f"{text!r} is not one of {', '.join(choices)}")
+        return text
+
+    return parse
+
+
+def _fixtures_dir(text: str) -> Path | None:
+    if not text.strip():
+        return None  # the packaged fixtures/
+    path = Path(text).expanduser()
+    if not path.is_dir():
+        raise ValueError(f"{text!r} is not a directory of fixture files")
+    return path
+
+
+def _cache_dir(text: str) -> Path | None:
+    return Path(text).expanduser() if text.strip() else None
+
+
+def _text(text: str) -> str:
+    return text
+
+
+def _scenario_name(text: str) -> str:
+    return text.strip()
+
+
+# -- the options --------------------------------------------------------------------------------
+
+
+class _Parsed(click.ParamType[Any]):
+    """A click type that delegates to a parser."""
+
+    def __init__(self, metavar: str, parse: Callable[[str], Any]) -> None:
+        self.name = metavar.lower()
+        self._parse = parse
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value  # a default already of the option's type
+        try:
+            return self._parse(value)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+class _CommaListed(_Parsed):
+    """A repeatable option's variable holds its values comma-separated (click's default
+    splits on whitespace)."""
+
+    envvar_list_splitter = ","
+
+
+class _EnvOption(click.Option):
+    """An option whose variable counts once it is set, even empty: `ASM_MOCK_CACHE_DIR=` means
+    "no cache" as `--cache-dir ''` does (click alone reads an empty variable as unset)."""
+
+    def resolve_envvar_value(self, ctx: click.Context) -> str | None:
+        return os.environ.get(str(self.envvar))
+
+
+def _option(
+    name: str,
+    parse: Callable[[str], Any],
+    help: str,
+    *,
+    default: object = None,
+    metavar: str = "TEXT",
+    field: str | None = None,
+    multiple: bool = False,
+) -> click.Option:
+    return _EnvOption(
+        ["--" + name.replace("_", "-"), field or name],
+        type=(_CommaListed if multiple else _Parsed)(metavar, parse),
+        envvar=ENV_PREFIX + name.upper(),
+        show_envvar=True,
+        default=default,
+        show_default=default is not None and not callable(default),
+        metavar=metavar,
+        multiple=multiple,
+        help=help,
+    )
+
+
+def world_options() -> list[click.Option]:
+    """What the world is built from: both `serve` and `check` take these."""
+    return [
+        _option(
+            "seed",
+            _integer,
+            "world seed: one seed, one world",
+            default=str(_DEFAULTS.seed),
+            metavar="N",
+        ),
+        _option(
+            "customers",
+            _at_least(0),
+            "generated customers besides the fixtures",
+            default=str(_DEFAULTS.customers),
+            metavar="N",
+        ),
+        _option(
+            "fixtures",
+            _fixtures_dir,
+            "directory of fixture YAML files (default: the packaged fixtures/)",
+            metavar="DIR",
+        ),
+        _option(
+            "cache_dir",
+            _cache_dir,
+            "what start-up keeps between starts: Faker's name pools (per Faker version and "
+            "seed) and the parsed contract (per digest); empty: no cache (default "
+            "$XDG_CACHE_HOME/asm-mock or ~/.cache/asm-mock)",
+            default=lambda: str(default_cache_dir()),
+            metavar="DIR",
+        ),
+        _option(
+            "scenario",
+            _scenario_name,
+            "apply the scenario fixtures/scenarios/NAME.yaml at start (repeatable; the "
+            "variable is comma-separated); /__admin/reset returns to the state after them",
+            field="scenarios",
+            metavar="NAME",
+            multiple=True,
+        ),
+    ]
+
+
+def serve_options() -> list[click.Option]:
+    """`serve`'s own options, besides the world's."""
+    return [
+        _option("host", _text, "bind address", default=_DEFAULTS.host, metavar="HOST"),
+        _option("port", _port, "TCP port", default=str(_DEFAULTS.port), metavar="PORT"),
+        _option(
+            "auth",
+            _one_of(*(mode.value for mode in AuthMode)),
+            "strict: tokens from the mock's token endpoint; permissive: any bearer token "
+            "is accepted as agent asagent",
+            default=_DEFAULTS.auth.value,
+            metavar="[" + "|".join(mode.value for mode in AuthMode) + "]",
+        ),
+        _option(
+            "log_format",
+            _one_of(*LOG_FORMATS),
+            "one line per request on stderr: readable text, one JSON object per line, or off "
+            "(warnings and errors only)",
+            default=_DEFAULTS.log_format,
+            metavar="[" + "|".join(LOG_FORMATS) + "]",
+        ),
+        _option(
+            "latency",
+            _latency,
+            "ms added to every API answer: MS or a uniform range LOW-HIGH, e.g. 50-300",
+            default=_DEFAULTS.latency,
+            metavar="MS",
+        ),
+        _option(
+            "error_rate",
+            _error_rate,
+            "share of API requests answered 503, seeded (0..1)",
+            default=str(_DEFAULTS.error_rate),
+            metavar="SHARE",
+        ),
+        _option(
+            "cors_origins",
+            parse_cors_origins,
+            "browser origins allowed, comma-separated: *, scheme://host[:port], or "
+            "scheme://host:* for any port",
+            default=",".join(_DEFAULTS.cors_origins),
+            metavar="ORIGINS",
+        ),
+        _option(
+            "admin_token",
+            _text,
+            "require this bearer token on /__admin (default: loopback clients only)",
+            metavar="TOKEN",
+        ),
+        _option(
+            "journal_size",
+            _at_least(1),
+            "requests kept in the journal ring",
+            default=str(_DEFAULTS.journal_size),
+            metavar="N",
+        ),
+    ]
+
+
+# -- from parsed options to Settings --------------------------------------------------------
+
+
+def settings_from(params: Mapping[str, Any]) -> Settings:
+    fields = dict(params)
+    if "auth" in fields:
+        fields["auth"] = AuthMode(fields["auth"])
+    fields["scenarios"] = tuple(name for name in fields.get("scenarios", ()) if name)
+    return Settings(**fields)
+
+
+def _refuse(ctx: click.Context, name: str, message: str) -> click.BadParameter:
+    param = next(p for p in ctx.command.params if p.name == name)
+    return click.BadParameter(message, ctx=ctx, param=param)
+
+
+def check_together(ctx: click.Context, settings: Settings) -> None:
+    """The checks that need more than one option's value, or where the value came from.
+
+    Raises click.BadParameter naming the option, as a parser's refusal does."""
+    scenarios = (settings.fixtures or default_fixtures_dir()) / "scenarios"
+    for name in settings.scenarios:
+        if not (scenarios / f"{name}.yaml").is_file():
+            known = sorted(p.stem for p in scenarios.glob("*.yaml")) if scenarios.is_dir() else []
+            raise _refuse(
+                ctx,
+                "scenarios",
+                f"no scenario {name!r} in {scenarios} (known: {', '.join(known) or 'none'})",
+            )
+    # The default directory stays best-effort (a read-only home only costs the time); one the
+    # user names must be usable, or they would never learn why nothing is cached.
+    if settings.cache_dir is not None and ctx.get_parameter_source("cache_dir") not in (
+        ParameterSource.DEFAULT,
+        None,
+    ):
+        problem = _unusable_directory(settings.cache_dir)
+        if problem:
+            raise _refuse(ctx, "cache_dir", problem)
+
+
+def _unusable_directory(path: Path) -> str | None:
+    """Why `path` cannot be (made into) a directory this process reads and writes, or None."""
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        if existing == path:
+            return f"{str(path)!r} is not a directory"
+        return f"{str(path)!r} cannot be created: {str(existing)!r} is a file"
+    wanted = os.R_OK | os.W_OK | os.X_OK if existing == path else os.W_OK | os.X_OK
+    if not os.access(existing, wanted):
+        return f"{str(path)!r} cannot be used: no permission on {str(existing)!r}"
+    return None
+
+
+# -- the one line of a refusal ----------------------------------------------------------------
+
+
+def error_line(error: click.ClickException, prog: str = "asm-mock") -> str:
+    """`prog: error: ...` on one line; a bad value names its option and, when the value came
+    from the environment, its variable."""
+    if isinstance(error, click.BadParameter) and isinstance(error.param, click.Option):
+        where = _where(error.param, error.ctx)
+        return f"{prog}: error: {where}: {_one_line(error.message)}"
+    hint = f" (see {prog} --help)" if isinstance(error, click.UsageError) else ""
+    return f"{prog}: error: {_one_line(error.format_message())}{hint}"
+
+
+def _where(option: click.Option, ctx: click.Context | None) -> str:
+    flag = max(option.opts, key=len)
+    source = ctx.get_parameter_source(option.name) if ctx and option.name else None
+    if source is ParameterSource.ENVIRONMENT and isinstance(option.envvar, str):
+        return f"{option.envvar} (option {flag})"
+    return f"option {flag}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
