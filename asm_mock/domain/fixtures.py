@@ -19,7 +19,6 @@ import yaml
 from asm_mock.domain.errors import FixtureError
 from asm_mock.domain.model import Agent, Cart, Customer, OAuthClient, Order, Ticket, TicketStatus
 from asm_mock.domain.records import (
-    CURRENT_WORLD,
     CustomerRecords,
     IdKind,
     RecordProblem,
@@ -529,9 +528,9 @@ def fixture_error(problem: RecordProblem) -> FixtureError:
     """`problem` as the `FixtureError` naming its file, JSON pointer and what is wrong."""
     where, value = problem.where, problem.value
     match problem.rule:
-        case Rule.DUPLICATE:
-            first = problem.first or Where(CURRENT_WORLD)
-            what = f"{problem.record} uid" if problem.ids is IdKind.LOGIN else _ids(problem)
+        case Rule.DUPLICATE if problem.ids is not None and problem.first is not None:
+            first = problem.first
+            what = f"{problem.record} uid" if problem.ids is IdKind.LOGIN else problem.ids.value
             used = f"{first.source} {pointer(first.path)}"
             text = f"duplicate {what} {value!r}: already used at {used}"
         case Rule.NOT_LOWERCASE:
@@ -545,10 +544,6 @@ def fixture_error(problem: RecordProblem) -> FixtureError:
             known = ", ".join(sorted(problem.allowed)) or "none"
             text = f"acts_as names unknown agent {value!r} (known agents: {known})"
     return FixtureError(where.source, pointer(where.path), text)
-
-
-def _ids(problem: RecordProblem) -> str:
-    return problem.ids.value if problem.ids is not None else problem.record
 
 
 # Readers of a record whose fields have the records' own names (as fixture files spell them);

@@ -21,6 +21,7 @@ __all__ = [
     "CURRENT_WORLD",
     "CustomerRecords",
     "IdKind",
+    "Ids",
     "RecordProblem",
     "Records",
     "Rule",
@@ -106,6 +107,10 @@ class Ids:
             raise RecordProblem(where, Rule.DUPLICATE, record, key, self._kind, first)
         self._where[key] = where
 
+    def hold(self, key: str, where: Where) -> None:
+        """Refuse `key` from now on; a key held twice is no problem of the claimant's."""
+        self._where.setdefault(key, where)
+
 
 class Records:
     """Accepts records in their source's order, checking each as it comes.
@@ -128,20 +133,18 @@ class Records:
 
     @classmethod
     def holding(cls, world: World) -> Records:
-        """Records that refuse any id `world` already uses (its records are not kept)."""
+        """Records that refuse any id `world` already uses (its records are not kept). The world
+        is taken as it is: a generated world is not judged by these rules again."""
         records = cls()
         held = Where(CURRENT_WORLD)
-        for uid in world.agents:
-            records._logins.claim(uid, held, "agent")
+        for uid in (*world.agents, *(c.uid for c in world.customers)):
+            records._logins.hold(uid, held)
         for customer in world.customers:
-            records._logins.claim(customer.uid, held, "customer")
-            records._customer_ids.claim(customer.customer_id, held, "customer")
-        for cart in world.carts:
-            records._codes.claim(cart.code, held, "cart")
-        for order in world.orders:
-            records._codes.claim(order.code, held, "order")
+            records._customer_ids.hold(customer.customer_id, held)
+        for code in (*(c.code for c in world.carts), *(o.code for o in world.orders)):
+            records._codes.hold(code, held)
         for ticket in world.tickets:
-            records._ticket_ids.claim(ticket.id, held, "ticket")
+            records._ticket_ids.hold(ticket.id, held)
         return records
 
     def add_agent(self, where: Where, agent: Agent) -> None:

@@ -14,7 +14,7 @@ from asm_mock.domain.store import SessionStore
 from asm_mock.domain.tokens import Principal
 from asm_mock.domain.world import World
 
-__all__ = ["SessionService"]
+__all__ = ["SessionIds", "SessionService"]
 
 
 class SessionIds:
