@@ -170,40 +170,33 @@ def load_state(document: Mapping[str, Any]) -> RestoredState:
 
 # -- problems, in the document's terms --------------------------------------------------------
 
-_THEIRS = "the customer's sites"
-
 
 def _path(where: Where) -> str:
     names = _SESSION_NAMES if where.path[:1] == ("sessions",) else _NAMES
     return ".".join(names.get(p, p) if isinstance(p, str) else str(p) for p in where.path)
 
 
+_WORDING = {
+    Rule.NOT_LOWERCASE: "{value!r} must be lowercase (SAP lowercases login ids)",
+    Rule.UNKNOWN_SITE: "base site {value!r} is not one of the known base sites ({allowed})",
+    Rule.FOREIGN_SITE: "base site {value!r} is not one of the customer's sites ({allowed})",
+    Rule.UNKNOWN_AGENT: "unknown agent {value!r}",
+    Rule.UNKNOWN_CUSTOMER: "no customer has customerId {value!r}",
+    Rule.FOREIGN_CART: "{value!r} is not a cart of the customer on {allowed}",
+    Rule.END_MISMATCH: "an ENDED session has endedAt, an ACTIVE one has not",
+}
+_LOGINS = " (agents and customers share one namespace of login ids)"
+
+
 def _problem(p: RecordProblem) -> str:
     value, allowed = p.value, ", ".join(p.allowed)
-    match p.rule:
-        case Rule.DUPLICATE if p.ids is not None and p.first is not None:
-            first = _path(p.first)
-            if p.ids is IdKind.LOGIN:
-                note = " (agents and customers share one namespace of login ids)"
-                return f"duplicate uid {value!r}: already at {first}{note}"
-            kind = _NAMES.get(p.ids.value, p.ids.value)
-            return f"duplicate {kind} {value!r}: already at {first}"
-        case Rule.NOT_LOWERCASE:
-            return f"{value!r} must be lowercase (SAP lowercases login ids)"
-        case Rule.UNKNOWN_SITE:
-            return f"base site {value!r} is not one of the known base sites ({allowed})"
-        case Rule.FOREIGN_SITE:
-            return f"base site {value!r} is not one of {_THEIRS} ({allowed})"
-        case Rule.UNKNOWN_AGENT if p.record == "client":
-            return f"unknown agent {value!r} (agents: {allowed or 'none'})"
-        case Rule.UNKNOWN_AGENT:
-            return f"unknown agent {value!r}"
-        case Rule.UNKNOWN_CUSTOMER:
-            return f"no customer has customerId {value!r}"
-        case Rule.FOREIGN_CART:
-            return f"{value!r} is not a cart of the customer on {allowed}"
-        case _:
-            return "an ENDED session has endedAt, an ACTIVE one has not"
+    if p.rule is Rule.DUPLICATE and p.ids is not None and p.first is not None:
+        kind = _NAMES.get(p.ids.value, p.ids.value)
+        note = _LOGINS if p.ids is IdKind.LOGIN else ""
+        return f"duplicate {kind} {value!r}: already at {_path(p.first)}{note}"
+    if p.rule is Rule.UNKNOWN_AGENT and p.record == "client":
+        return f"unknown agent {value!r} (agents: {allowed or 'none'})"
+    return _WORDING[p.rule].format(value=value, allowed=allowed)
 
 
 def _invalid(problem: RecordProblem) -> ValidationError:
