@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections import Counter
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -13,6 +14,15 @@ from asm_mock.domain.customer360 import customer_360
 from asm_mock.domain.errors import NotFoundError, UnknownIdentifierError, ValidationError
 from asm_mock.domain.fixtures import Fixtures
 from asm_mock.domain.generate import build_world
+from asm_mock.domain.records import (
+    CURRENT_WORLD,
+    CustomerRecords,
+    IdKind,
+    RecordProblem,
+    Records,
+    Rule,
+    Where,
+)
 from asm_mock.domain.search import MAX_PAGE_SIZE, search_customers
 from asm_mock.domain.world import REFERENCE_TIME, World
 
@@ -118,3 +128,56 @@ def test_search_paging_edges(big: World) -> None:
             search_customers(big, site, "", page_size=page_size)
     empty = search_customers(big, site, "zzzz-no-such-customer")
     assert (empty.total_results, empty.total_pages, empty.entries) == (0, 0, ())
+
+
+# -- the records' invariants, as every source (fixtures, scenarios, admin state) meets them ----
+
+
+def test_records_rebuild_the_world_they_were_given(world: World) -> None:
+    records = Records()
+    for i, agent in enumerate(world.agents.values()):
+        records.add_agent(Where("", ("agents", i)), agent)
+    for i, client in enumerate(world.clients.values()):
+        records.add_client(Where("", ("clients", i)), client)
+    for i, customer in enumerate(world.customers):
+        given = CustomerRecords(
+            customer,
+            tuple(c for c in world.carts if c.customer_uid == customer.uid),
+            tuple(o for o in world.orders if o.customer_uid == customer.uid),
+            tuple(t for t in world.tickets if t.customer_uid == customer.uid),
+        )
+        records.add_customer(Where("", ("customers", i)), given)
+    rebuilt = records.world(world.seed)
+    assert rebuilt.customers == world.customers and rebuilt.agents == world.agents
+    assert sorted(rebuilt.carts, key=str) == sorted(world.carts, key=str)
+
+
+def test_records_holding_a_world_refuse_its_ids_and_name_where_a_rule_breaks(
+    world: World,
+) -> None:
+    owner = world.customers[0]
+    cart = next(c for c in world.carts if c.customer_uid == owner.uid)
+    newcomer = replace(owner, uid="new.comer@example.com", customer_id=str(uuid.uuid4()))
+    taken = CustomerRecords(newcomer, carts=(replace(cart, customer_uid=newcomer.uid),))
+    with pytest.raises(RecordProblem) as caught:
+        Records.holding(world).add_customer(Where("f.yaml", ("customers", 2)), taken)
+    problem = caught.value
+    assert (problem.rule, problem.ids, problem.value) == (
+        Rule.DUPLICATE,
+        IdKind.ORDER_CODE,
+        cart.code,
+    )
+    assert problem.where == Where("f.yaml", ("customers", 2, "carts", 0, "code"))
+    assert problem.first == Where(CURRENT_WORLD)
+
+    elsewhere = next(s for s in world.sites if s not in newcomer.sites)
+    foreign = replace(cart, code="00000001", customer_uid=newcomer.uid, site=elsewhere)
+    with pytest.raises(RecordProblem) as caught:
+        Records().add_customer(Where(""), CustomerRecords(newcomer, carts=(foreign,)))
+    assert (caught.value.rule, caught.value.allowed) == (Rule.FOREIGN_SITE, newcomer.sites)
+    assert caught.value.where.path == ("carts", 0, "site")
+
+    shouting = replace(newcomer, uid="New.Comer@example.com")
+    with pytest.raises(RecordProblem) as caught:
+        Records().add_customer(Where(""), CustomerRecords(shouting))
+    assert (caught.value.rule, caught.value.record) == (Rule.NOT_LOWERCASE, "customer")

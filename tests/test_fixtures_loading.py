@@ -18,11 +18,11 @@ from asm_mock.domain.errors import FixtureError
 from asm_mock.domain.fixtures import (
     FIXTURE_SCHEMA,
     KNOWN_SITES,
-    FixtureCustomer,
     Fixtures,
     load_fixtures,
 )
 from asm_mock.domain.model import TicketStatus
+from asm_mock.domain.records import CustomerRecords
 
 SHIPPED = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -152,10 +152,10 @@ def test_shipped_keenreviewer_is_a_plain_customer_with_generated_history() -> No
     fixtures = load_fixtures(SHIPPED)
     keen = _customer_by_uid(fixtures, "keenreviewer1@hybris.com")
 
-    assert keen.password == "pw4all"
-    assert keen.sites == ("electronics-spa",)
+    assert keen.customer.password == "pw4all"
+    assert keen.customer.sites == ("electronics-spa",)
     assert (keen.carts, keen.orders, keen.tickets) == (None, None, None)
-    assert keen.uid not in {agent.uid for agent in fixtures.agents}
+    assert keen.customer.uid not in {agent.uid for agent in fixtures.agents}
 
 
 def test_shipped_customers_cover_explicit_and_empty_histories() -> None:
@@ -178,16 +178,16 @@ def test_shipped_customers_cover_explicit_and_empty_histories() -> None:
 
 def test_shipped_customers_use_valid_sites_and_aware_timestamps() -> None:
     for customer in load_fixtures(SHIPPED).customers:
-        assert set(customer.sites) <= KNOWN_SITES
-        assert customer.signed_up.tzinfo is not None
+        assert set(customer.customer.sites) <= KNOWN_SITES
+        assert customer.customer.signed_up.tzinfo is not None
         for cart in customer.carts or ():
             assert 90000 <= int(cart.code) <= 90999
         for order in customer.orders or ():
             assert 90000 <= int(order.code) <= 90999
 
 
-def _customer_by_uid(fixtures: Fixtures, uid: str) -> FixtureCustomer:
-    return next(customer for customer in fixtures.customers if customer.uid == uid)
+def _customer_by_uid(fixtures: Fixtures, uid: str) -> CustomerRecords:
+    return next(given for given in fixtures.customers if given.customer.uid == uid)
 
 
 def test_fixture_schema_is_a_valid_draft_2020_12_schema() -> None:
@@ -205,7 +205,7 @@ def test_files_are_merged_in_file_name_order(tmp_path: Path) -> None:
 
     assert [agent.uid for agent in fixtures.agents] == ["agent.a", "agent.b"]
     assert [client.client_id for client in fixtures.clients] == ["client"]
-    assert [customer.uid for customer in fixtures.customers] == ["jane.doe@example.com"]
+    assert [given.customer.uid for given in fixtures.customers] == ["jane.doe@example.com"]
 
 
 def test_acts_as_may_name_an_agent_defined_in_a_later_file(tmp_path: Path) -> None:
@@ -260,7 +260,7 @@ def test_history_is_built_into_typed_records(tmp_path: Path) -> None:
     assert loaded.orders[0].total == Decimal("10.00")
     assert str(loaded.orders[0].total) == "10.00"
     assert loaded.tickets[0].status is TicketStatus.IN_PROCESS
-    assert loaded.password is None
+    assert loaded.customer.password is None
 
 
 def test_timestamps_may_be_quoted_strings_or_yaml_datetimes(tmp_path: Path) -> None:
@@ -284,7 +284,7 @@ def test_timestamps_may_be_quoted_strings_or_yaml_datetimes(tmp_path: Path) -> N
 
     (customer,) = load_fixtures(tmp_path).customers
 
-    assert customer.signed_up == datetime(2021, 3, 4, 10, 0, tzinfo=UTC)
+    assert customer.customer.signed_up == datetime(2021, 3, 4, 10, 0, tzinfo=UTC)
     assert customer.carts is not None
     assert customer.carts[0].modified == datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
 
@@ -705,7 +705,7 @@ def test_emails_are_judged_as_leniently_as_python_jsonschema_judges_them(
 
     if expected:
         fixtures = load_fixtures(tmp_path)
-        assert (fixtures.agents[0].email, fixtures.customers[0].uid) == (email, email)
+        assert (fixtures.agents[0].email, fixtures.customers[0].customer.uid) == (email, email)
     else:
         _assert_reports(_load_error(tmp_path), "agents.yaml", "/agents/0/email", "is not a 'email'")
 
@@ -728,7 +728,7 @@ def test_timestamps_are_judged_as_python_jsonschema_judges_them(tmp_path: Path, 
     _write(tmp_path, "customers.yaml", {"customers": [_customer(signed_up=value)]})
 
     if expected:
-        assert load_fixtures(tmp_path).customers[0].signed_up.utcoffset() is not None
+        assert load_fixtures(tmp_path).customers[0].customer.signed_up.utcoffset() is not None
     else:
         error = _load_error(tmp_path)
         _assert_reports(error, "customers.yaml", "/customers/0/signed_up", "with a timezone")
@@ -804,7 +804,7 @@ def test_fixture_files_are_parsed_by_libyaml_not_the_pure_python_parser(
         def __init__(self, stream: str) -> None:
             raise AssertionError("the pure-Python parser read a valid file")
 
-    monkeypatch.setattr(fixtures_module, "_StrictLoader", Refused)
+    monkeypatch.setattr(fixtures_module, "StrictLoader", Refused)
 
     assert load_fixtures(SHIPPED).customers
 

@@ -16,11 +16,11 @@ from referencing.jsonschema import DRAFT202012
 
 from asm_mock.domain.errors import ValidationError
 from asm_mock.domain.service import MockService
-from asm_mock.domain.snapshot import dump_state, load_state
 from asm_mock.domain.tokens import Principal
 from asm_mock.domain.world import World
 from asm_mock.http.admin import admin_contract
 from asm_mock.http.app import AsmMockApp
+from asm_mock.http.state_format import dump_state, load_state
 from tests.conftest import BASE, assert_occ_error
 
 JAMES = "james.weber@example.com"

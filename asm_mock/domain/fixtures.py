@@ -17,7 +17,16 @@ import jsonschema_rs
 import yaml
 
 from asm_mock.domain.errors import FixtureError
-from asm_mock.domain.model import Agent, OAuthClient, TicketStatus
+from asm_mock.domain.model import Agent, Cart, Customer, OAuthClient, Order, Ticket, TicketStatus
+from asm_mock.domain.records import (
+    CustomerRecords,
+    IdKind,
+    RecordProblem,
+    Records,
+    Rule,
+    Where,
+)
+from asm_mock.domain.world import SITES
 
 try:
     from yaml import CSafeLoader as _LibYamlSafeLoader
@@ -37,72 +46,31 @@ __all__ = [
     "KNOWN_SITES",
     "ORDER_STATUSES",
     "TICKET_CATEGORIES",
-    "FixtureCart",
-    "FixtureCustomer",
-    "FixtureOrder",
-    "FixtureTicket",
     "Explainer",
+    "FixtureBuilder",
     "Fixtures",
+    "StrictLoader",
+    "describe",
     "explainer",
+    "fixture_error",
     "load_fixtures",
+    "pointer",
+    "read_agent",
+    "read_client",
+    "read_customer",
 ]
 
 _T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
-class FixtureCart:
-    code: str
-    site: str
-    total_items: int
-    total: Decimal
-    modified: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class FixtureOrder:
-    code: str
-    site: str
-    status: str
-    total: Decimal
-    placed: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class FixtureTicket:
-    id: str
-    site: str
-    subject: str
-    category: str
-    status: TicketStatus
-    created: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class FixtureCustomer:
-    uid: str
-    customer_id: str
-    first_name: str
-    last_name: str
-    signed_up: datetime
-    town: str
-    country: str
-    sites: tuple[str, ...]
-    password: str | None
-    # None: let the generator invent this customer's carts/orders/tickets (seeded by uid)
-    carts: tuple[FixtureCart, ...] | None
-    orders: tuple[FixtureOrder, ...] | None
-    tickets: tuple[FixtureTicket, ...] | None
-
-
-@dataclass(frozen=True, slots=True)
 class Fixtures:
     agents: tuple[Agent, ...]
     clients: tuple[OAuthClient, ...]
-    customers: tuple[FixtureCustomer, ...]
+    customers: tuple[CustomerRecords, ...]
 
 
-KNOWN_SITES: frozenset[str] = frozenset({"electronics-spa", "apparel-uk-spa", "powertools-spa"})
+KNOWN_SITES: frozenset[str] = frozenset(SITES)
 ORDER_STATUSES: tuple[str, ...] = (
     "CREATED",
     "COMPLETED",
@@ -329,7 +297,7 @@ def _schema_error(document: dict[str, Any]) -> JsonSchemaValidationError | None:
 
 
 def _rust_error(document: dict[str, Any], rust_document: Any) -> JsonSchemaValidationError:
-    """jsonschema-rs's first complaint, as the jsonschema error `_describe` words."""
+    """jsonschema-rs's first complaint, as the jsonschema error `describe` words."""
     from jsonschema.exceptions import ValidationError
 
     rust = next(iter(_FAST.iter_errors(rust_document)))
@@ -391,7 +359,7 @@ def load_fixtures(directory: Path) -> Fixtures:
     if not directory.is_dir():
         raise FixtureError(str(directory), "", "fixtures directory not found")
     files = sorted((p for p in directory.glob("*.yaml") if p.is_file()), key=lambda p: p.name)
-    builder = _Builder()
+    builder = FixtureBuilder()
     for path in files:
         builder.add(path.name, _read(path))
     return builder.finish()
@@ -415,7 +383,7 @@ class _RefuseDuplicateKeys(yaml.constructor.SafeConstructor):
         return super().construct_mapping(node, deep=deep)
 
 
-class _StrictLoader(_RefuseDuplicateKeys, yaml.SafeLoader):
+class StrictLoader(_RefuseDuplicateKeys, yaml.SafeLoader):
     """The pure-Python SafeLoader, refusing duplicate keys: its messages explain broken files."""
 
 
@@ -443,7 +411,7 @@ def _parse(text: str) -> Any:
             return yaml.load(text, Loader=_FastStrictLoader)
         except yaml.YAMLError:
             pass
-    return yaml.load(text, Loader=_StrictLoader)
+    return yaml.load(text, Loader=StrictLoader)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -468,15 +436,17 @@ def _read(path: Path) -> dict[str, Any]:
         )
     error = _schema_error(document)
     if error is not None:
-        raise FixtureError(path.name, _pointer(error.absolute_path), _describe(error))
+        raise FixtureError(path.name, pointer(error.absolute_path), describe(error))
     return document
 
 
-def _pointer(parts: Iterable[object]) -> str:
+def pointer(parts: Iterable[object]) -> str:
+    """`parts` as a JSON pointer (RFC 6901), as fixture and scenario errors name places."""
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def _describe(error: JsonSchemaValidationError) -> str:
+def describe(error: JsonSchemaValidationError) -> str:
+    """A schema error in the words of a fixture or scenario file's author."""
     instance = error.instance
     if error.validator == "format" and error.validator_value == _TIMESTAMP_FORMAT:
         return (
@@ -514,161 +484,127 @@ def _timestamp(value: str | datetime) -> datetime:
 _CENT = Decimal("0.01")
 
 
-def _money(value: float) -> Decimal:
-    # Through str() so 19.99 stays 19.99 rather than the float's binary expansion.
-    return Decimal(str(value)).quantize(_CENT)
+def _money(value: float | str) -> Decimal:
+    # Through str() so 19.99 stays 19.99 rather than the float's binary expansion. A string
+    # (the State document's "19.99") has its two decimals already: quantizing it could only
+    # fail, on more digits than the default context holds.
+    amount = Decimal(str(value))
+    return amount if isinstance(value, str) else amount.quantize(_CENT)
 
 
-class _Registry:
-    """Identifiers seen so far and where, so a duplicate can point at its first definition."""
-
-    def __init__(self) -> None:
-        self._where: dict[str, str] = {}
-
-    def claim(self, key: str, kind: str, file: str, path: str) -> None:
-        if key in self._where:
-            raise FixtureError(
-                file, path, f"duplicate {kind} {key!r}: already used at {self._where[key]}"
-            )
-        self._where[key] = f"{file} {path}"
-
-
-class _Builder:
-    """Merges validated documents, checking what a per-file schema cannot see."""
+class FixtureBuilder:
+    """Merges validated documents into records, checking what a per-file schema cannot see."""
 
     def __init__(self) -> None:
-        self._agents: list[Agent] = []
-        self._clients: list[OAuthClient] = []
-        self._customers: list[FixtureCustomer] = []
-        # Agents and customers share one registry: both log in with the password grant.
-        self._user_uids = _Registry()
-        self._client_ids = _Registry()
-        self._customer_ids = _Registry()
-        # SAP numbers carts and orders from one key generator, so their codes share a namespace.
-        self._order_codes = _Registry()
-        self._ticket_ids = _Registry()
-        self._acts_as: list[tuple[str, str, str]] = []  # (file, path, agent uid)
+        # The agent a client acts as may be defined in a file read after the client's.
+        self._records = Records(agents_may_follow=True)
 
     def add(self, file: str, document: dict[str, Any]) -> None:
-        for i, raw in enumerate(document.get("agents", [])):
-            self._add_agent(file, f"/agents/{i}", raw)
-        for i, raw in enumerate(document.get("clients", [])):
-            self._add_client(file, f"/clients/{i}", raw)
-        for i, raw in enumerate(document.get("customers", [])):
-            self._add_customer(file, f"/customers/{i}", raw)
+        where = Where(file)
+        try:
+            for i, raw in enumerate(document.get("agents", [])):
+                self._records.add_agent(where.at("agents", i), read_agent(raw))
+            for i, raw in enumerate(document.get("clients", [])):
+                self._records.add_client(where.at("clients", i), read_client(raw))
+            for i, raw in enumerate(document.get("customers", [])):
+                self._records.add_customer(where.at("customers", i), read_customer(raw))
+        except RecordProblem as problem:
+            raise fixture_error(problem) from None
 
     def finish(self) -> Fixtures:
-        # Checked last: the agent may be defined in a file read after the client's.
-        agent_uids = {agent.uid for agent in self._agents}
-        for file, path, uid in self._acts_as:
-            if uid not in agent_uids:
-                known = ", ".join(sorted(agent_uids)) or "none"
-                raise FixtureError(
-                    file, path, f"acts_as names unknown agent {uid!r} (known agents: {known})"
-                )
-        return Fixtures(tuple(self._agents), tuple(self._clients), tuple(self._customers))
-
-    def _claim_user_uid(self, uid: str, kind: str, file: str, path: str) -> None:
-        if uid != uid.lower():
-            # SAP lowercases login ids; a mixed-case fixture uid could never log in.
-            raise FixtureError(file, path, f"{kind} {uid!r} must be lowercase")
-        self._user_uids.claim(uid, kind, file, path)
-
-    def _add_agent(self, file: str, path: str, raw: dict[str, Any]) -> None:
-        self._claim_user_uid(raw["uid"], "agent uid", file, f"{path}/uid")
-        self._agents.append(
-            Agent(raw["uid"], raw["name"], raw["email"], raw["password"], tuple(raw["groups"]))
+        records = self._records
+        try:
+            records.check_acts_as()
+        except RecordProblem as problem:
+            raise fixture_error(problem) from None
+        return Fixtures(
+            tuple(records.agents.values()),
+            tuple(records.clients.values()),
+            tuple(records.customers),
         )
 
-    def _add_client(self, file: str, path: str, raw: dict[str, Any]) -> None:
-        self._client_ids.claim(raw["client_id"], "client_id", file, f"{path}/client_id")
-        acts_as = raw.get("acts_as")
-        if acts_as is not None:
-            self._acts_as.append((file, f"{path}/acts_as", acts_as))
-        self._clients.append(
-            OAuthClient(
-                client_id=raw["client_id"],
-                secret=raw["secret"],
-                grants=tuple(raw["grants"]),
-                scopes=tuple(raw["scopes"]),
-                acts_as=acts_as,
-            )
+
+def fixture_error(problem: RecordProblem) -> FixtureError:
+    """`problem` as the `FixtureError` naming its file, JSON pointer and what is wrong."""
+    where, value = problem.where, problem.value
+    match problem.rule:
+        case Rule.DUPLICATE if problem.ids is not None and problem.first is not None:
+            first = problem.first
+            what = f"{problem.record} uid" if problem.ids is IdKind.LOGIN else problem.ids.value
+            used = f"{first.source} {pointer(first.path)}"
+            text = f"duplicate {what} {value!r}: already used at {used}"
+        case Rule.NOT_LOWERCASE:
+            text = f"{problem.record} uid {value!r} must be lowercase"
+        case Rule.UNKNOWN_SITE:
+            text = f"unknown base site {value!r} (known: {', '.join(sorted(problem.allowed))})"
+        case Rule.FOREIGN_SITE:
+            theirs = ", ".join(problem.allowed)
+            text = f"site {value!r} is not one of the customer's sites ({theirs})"
+        case _:  # an unknown agent: the only other rule records from files can break
+            known = ", ".join(sorted(problem.allowed)) or "none"
+            text = f"acts_as names unknown agent {value!r} (known agents: {known})"
+    return FixtureError(where.source, pointer(where.path), text)
+
+
+# Readers of a record whose fields have the records' own names (as fixture files spell them);
+# the admin State document is read by them too, once its camelCase names are translated.
+
+
+def read_agent(raw: Mapping[str, Any]) -> Agent:
+    return Agent(raw["uid"], raw["name"], raw["email"], raw["password"], tuple(raw["groups"]))
+
+
+def read_client(raw: Mapping[str, Any]) -> OAuthClient:
+    return OAuthClient(
+        client_id=raw["client_id"],
+        secret=raw["secret"],
+        grants=tuple(raw["grants"]),
+        scopes=tuple(raw["scopes"]),
+        acts_as=raw.get("acts_as"),
+    )
+
+
+def read_customer(raw: Mapping[str, Any]) -> CustomerRecords:
+    uid: str = raw["uid"]
+
+    def cart(item: dict[str, Any]) -> Cart:
+        total = _money(item["total"])
+        modified = _timestamp(item["modified"])
+        return Cart(item["code"], uid, item["site"], int(item["total_items"]), total, modified)
+
+    def order(item: dict[str, Any]) -> Order:
+        total, placed = _money(item["total"]), _timestamp(item["placed"])
+        return Order(item["code"], uid, item["site"], item["status"], total, placed)
+
+    def ticket(item: dict[str, Any]) -> Ticket:
+        status, created = TicketStatus(item["status"]), _timestamp(item["created"])
+        return Ticket(
+            item["id"], uid, item["site"], item["subject"], item["category"], status, created
         )
 
-    def _add_customer(self, file: str, path: str, raw: dict[str, Any]) -> None:
-        self._claim_user_uid(raw["uid"], "customer uid", file, f"{path}/uid")
-        self._customer_ids.claim(raw["customer_id"], "customer_id", file, f"{path}/customer_id")
-        sites: list[str] = raw["sites"]
-        for i, site in enumerate(sites):
-            if site not in KNOWN_SITES:
-                known = ", ".join(sorted(KNOWN_SITES))
-                raise FixtureError(
-                    file, f"{path}/sites/{i}", f"unknown base site {site!r} (known: {known})"
-                )
-
-        def own_site(at: str, item: dict[str, Any]) -> str:
-            site: str = item["site"]
-            if site not in sites:
-                raise FixtureError(
-                    file,
-                    f"{at}/site",
-                    f"site {site!r} is not one of the customer's sites ({', '.join(sites)})",
-                )
-            return site
-
-        def cart(at: str, item: dict[str, Any]) -> FixtureCart:
-            self._order_codes.claim(item["code"], "cart/order code", file, f"{at}/code")
-            return FixtureCart(
-                code=item["code"],
-                site=own_site(at, item),
-                total_items=int(item["total_items"]),
-                total=_money(item["total"]),
-                modified=_timestamp(item["modified"]),
-            )
-
-        def order(at: str, item: dict[str, Any]) -> FixtureOrder:
-            self._order_codes.claim(item["code"], "cart/order code", file, f"{at}/code")
-            return FixtureOrder(
-                code=item["code"],
-                site=own_site(at, item),
-                status=item["status"],
-                total=_money(item["total"]),
-                placed=_timestamp(item["placed"]),
-            )
-
-        def ticket(at: str, item: dict[str, Any]) -> FixtureTicket:
-            self._ticket_ids.claim(item["id"], "ticket id", file, f"{at}/id")
-            return FixtureTicket(
-                id=item["id"],
-                site=own_site(at, item),
-                subject=item["subject"],
-                category=item["category"],
-                status=TicketStatus(item["status"]),
-                created=_timestamp(item["created"]),
-            )
-
-        self._customers.append(
-            FixtureCustomer(
-                uid=raw["uid"],
-                customer_id=raw["customer_id"],
-                first_name=raw["first_name"],
-                last_name=raw["last_name"],
-                signed_up=_timestamp(raw["signed_up"]),
-                town=raw["town"],
-                country=raw["country"],
-                sites=tuple(sites),
-                password=raw.get("password"),
-                carts=_optional_list(raw, "carts", path, cart),
-                orders=_optional_list(raw, "orders", path, order),
-                tickets=_optional_list(raw, "tickets", path, ticket),
-            )
-        )
+    customer = Customer(
+        uid=uid,
+        customer_id=raw["customer_id"],
+        first_name=raw["first_name"],
+        last_name=raw["last_name"],
+        signed_up=_timestamp(raw["signed_up"]),
+        town=raw["town"],
+        country=raw["country"],
+        sites=tuple(raw["sites"]),
+        password=raw.get("password"),
+    )
+    return CustomerRecords(
+        customer,
+        carts=_optional_list(raw, "carts", cart),
+        orders=_optional_list(raw, "orders", order),
+        tickets=_optional_list(raw, "tickets", ticket),
+    )
 
 
 def _optional_list(
-    raw: dict[str, Any], key: str, path: str, build: Callable[[str, dict[str, Any]], _T]
+    raw: Mapping[str, Any], key: str, build: Callable[[dict[str, Any]], _T]
 ) -> tuple[_T, ...] | None:
     # An omitted list is None (the generator invents it); an explicit [] means "none".
     if key not in raw:
         return None
-    return tuple(build(f"{path}/{key}/{i}", item) for i, item in enumerate(raw[key]))
+    return tuple(build(item) for item in raw[key])

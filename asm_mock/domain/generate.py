@@ -20,12 +20,21 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from asm_mock.domain.fixtures import FixtureCustomer, Fixtures
+from asm_mock.domain.fixtures import Fixtures
 from asm_mock.domain.model import Cart, Customer, Order, Ticket, TicketStatus
 from asm_mock.domain.name_pools import name_pools
-from asm_mock.domain.world import REFERENCE_TIME, SITES, World, paused_gc
+from asm_mock.domain.records import CustomerRecords
+from asm_mock.domain.world import REFERENCE_TIME, SITES, World, paused_gc, search_ordered
 
-__all__ = ["DEFAULT_CUSTOMERS", "DEFAULT_SEED", "Progress", "build_world"]
+__all__ = [
+    "DEFAULT_CUSTOMERS",
+    "DEFAULT_SEED",
+    "CodeCounter",
+    "HistoryWriter",
+    "Progress",
+    "build_world",
+    "write_history",
+]
 
 DEFAULT_SEED = 20260115
 DEFAULT_CUSTOMERS = 200
@@ -138,7 +147,9 @@ _SETTLED_STATUS = _Weighted(("COMPLETED", "CANCELLED", "CANCELLING"), (85, 12, 3
 _HOME_SITE = _Weighted([s for s, _ in _HOME_SITES], [w for _, w in _HOME_SITES])
 
 
-class _Counter:
+class CodeCounter:
+    """Hands out 8-digit codes (or ticket ids) in order from `start`."""
+
     def __init__(self, start: int) -> None:
         self._next = start
 
@@ -147,10 +158,10 @@ class _Counter:
         return f"{value:08d}"
 
 
-class _HistoryWriter:
+class HistoryWriter:
     """Invents one customer's carts, orders and tickets, each on one of the customer's sites."""
 
-    def __init__(self, codes: _Counter, ticket_ids: _Counter) -> None:
+    def __init__(self, codes: CodeCounter, ticket_ids: CodeCounter) -> None:
         self._codes = codes
         self._ticket_ids = ticket_ids
         self.carts: list[Cart] = []
@@ -257,45 +268,23 @@ def _generated_customers(
             progress(index + 1, count)  # build_world reports the 100%
 
 
-def _fixture_customer(fixture: FixtureCustomer) -> Customer:
-    return Customer(
-        uid=fixture.uid,
-        customer_id=fixture.customer_id,
-        first_name=fixture.first_name,
-        last_name=fixture.last_name,
-        signed_up=fixture.signed_up,
-        town=fixture.town,
-        country=fixture.country,
-        sites=fixture.sites,
-        password=fixture.password,
-    )
-
-
-def _fixture_history(
-    seed: int, fixture: FixtureCustomer, customer: Customer, writer: _HistoryWriter
-) -> None:
+def write_history(seed: int, given: CustomerRecords, writer: HistoryWriter) -> None:
+    """The history `given` holds, with the lists it omits invented by `writer`."""
     # Seeded by uid, so a fixture customer's invented history doesn't shift with --customers.
-    rng = random.Random(f"{seed}:{fixture.uid}")
-    if fixture.orders is None:
+    customer = given.customer
+    rng = random.Random(f"{seed}:{customer.uid}")
+    if given.orders is None:
         writer.orders_for(rng, customer)
     else:
-        writer.orders.extend(
-            Order(o.code, customer.uid, o.site, o.status, o.total, o.placed) for o in fixture.orders
-        )
-    if fixture.carts is None:
+        writer.orders.extend(given.orders)
+    if given.carts is None:
         writer.carts_for(rng, customer)
     else:
-        writer.carts.extend(
-            Cart(c.code, customer.uid, c.site, c.total_items, c.total, c.modified)
-            for c in fixture.carts
-        )
-    if fixture.tickets is None:
+        writer.carts.extend(given.carts)
+    if given.tickets is None:
         writer.tickets_for(rng, customer)
     else:
-        writer.tickets.extend(
-            Ticket(t.id, customer.uid, t.site, t.subject, t.category, t.status, t.created)
-            for t in fixture.tickets
-        )
+        writer.tickets.extend(given.tickets)
 
 
 @paused_gc()  # ~1M new objects and no garbage: see paused_gc
@@ -310,15 +299,16 @@ def build_world(
     """The world of `seed`. `pools_cache`: where Faker's name pools are cached (None: not)."""
     if customers < 0:
         raise ValueError("customers must be >= 0")
-    fixture_writer = _HistoryWriter(_Counter(_FIXTURE_CODE_START), _Counter(_FIXTURE_TICKET_START))
+    fixture_writer = HistoryWriter(
+        CodeCounter(_FIXTURE_CODE_START), CodeCounter(_FIXTURE_TICKET_START)
+    )
     all_customers: list[Customer] = []
-    for fixture in fixtures.customers:
-        customer = _fixture_customer(fixture)
-        all_customers.append(customer)
-        _fixture_history(seed, fixture, customer, fixture_writer)
+    for given in fixtures.customers:
+        all_customers.append(given.customer)
+        write_history(seed, given, fixture_writer)
 
     rng = random.Random(seed)
-    writer = _HistoryWriter(_Counter(_GENERATED_CODE_START), _Counter(_GENERATED_TICKET_START))
+    writer = HistoryWriter(CodeCounter(_GENERATED_CODE_START), CodeCounter(_GENERATED_TICKET_START))
     taken = {c.uid for c in all_customers}
     for customer in _generated_customers(rng, customers, taken, progress, pools_cache):
         all_customers.append(customer)
@@ -326,11 +316,10 @@ def build_world(
         writer.carts_for(rng, customer)
         writer.tickets_for(rng, customer)
 
-    all_customers.sort(key=lambda c: (c.name.lower(), c.uid))
     world = World(
         seed=seed,
         sites=SITES,
-        customers=tuple(all_customers),
+        customers=search_ordered(all_customers),
         agents={a.uid: a for a in fixtures.agents},
         clients={c.client_id: c for c in fixtures.clients},
         carts=tuple(fixture_writer.carts + writer.carts),

@@ -26,21 +26,29 @@ from jsonschema.exceptions import best_match
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from asm_mock.domain.controls import CannedAnswer, Controls, Latency, RuntimeSettings
+from asm_mock.domain.controls import CannedAnswer, Controls, Latency
 from asm_mock.domain.errors import FixtureError, NotFoundError, ValidationError
 from asm_mock.domain.fixtures import (  # the fixture loader's own checks, reused as they are
     FIXTURE_SCHEMA,
-    FixtureCustomer,
-    _Builder,
-    _describe,
-    _pointer,
-    _StrictLoader,
+    FixtureBuilder,
+    StrictLoader,
+    describe,
     explainer,
+    fixture_error,
+    pointer,
 )
-from asm_mock.domain.generate import _Counter, _fixture_customer, _fixture_history, _HistoryWriter
+from asm_mock.domain.generate import CodeCounter, HistoryWriter, write_history
 from asm_mock.domain.model import Customer
+from asm_mock.domain.records import (
+    CURRENT_WORLD,
+    CustomerRecords,
+    IdKind,
+    RecordProblem,
+    Records,
+    Where,
+)
 from asm_mock.domain.service import MockService
-from asm_mock.domain.world import World
+from asm_mock.domain.world import World, search_ordered
 from asm_mock.resources import contract_path
 
 __all__ = [
@@ -53,7 +61,6 @@ __all__ = [
     "load_scenarios",
     "scenario_named",
     "settings_changes",
-    "settings_view",
 ]
 
 AUTH_MODES = ("strict", "permissive")
@@ -126,9 +133,9 @@ _CODE_FLOOR = 70_000  # codes invented for scenario customers start above every 
 
 @dataclass(frozen=True, slots=True)
 class ScenarioCustomer:
-    fixture: FixtureCustomer
+    given: CustomerRecords
     generate: Mapping[str, int]  # exact counts of carts/orders/tickets to invent
-    path: str  # where it is in the file, for errors found when applying
+    where: Where  # where it is in the file, for errors found when applying
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,14 +189,6 @@ def settings_changes(values: Mapping[str, Any]) -> dict[str, Any]:
     return changes
 
 
-def settings_view(settings: RuntimeSettings) -> dict[str, Any]:
-    return {
-        "latency": str(settings.latency),
-        "errorRate": settings.error_rate,
-        "authMode": AUTH_MODES[settings.permissive_auth],
-    }
-
-
 # -- canned answers against the contract ------------------------------------------------------
 
 _CONTRACT_URI = "urn:asm-mock:contract"
@@ -223,7 +222,7 @@ class _CannedBodies:
         if operation_id not in self._operations:
             known = ", ".join(sorted(self._operations))
             raise FixtureError(file, at, f"unknown operationId (the contract has: {known})")
-        pointer = f"{self._operations[operation_id]}/{raw['status']}"
+        response_at = f"{self._operations[operation_id]}/{raw['status']}"
         responses = self._at(self._operations[operation_id])
         if str(raw["status"]) not in responses:
             documented = ", ".join(sorted(str(s) for s in responses))
@@ -231,8 +230,8 @@ class _CannedBodies:
             raise FixtureError(file, f"{at}/status", problem)
         response = responses[str(raw["status"])]
         if "$ref" in response:
-            pointer = response["$ref"].removeprefix("#")
-            response = self._at(pointer)
+            response_at = response["$ref"].removeprefix("#")
+            response = self._at(response_at)
         allowed = {name.lower() for name in response.get("headers", {})}
         headers: dict[str, str] = raw.get("headers", {})
         for name in headers:
@@ -251,7 +250,7 @@ class _CannedBodies:
             json.dumps(body, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise FixtureError(file, f"{at}/body", f"not JSON ({exc}); quote dates") from None
-        schema_ref = f"{_CONTRACT_URI}#{pointer}/content/application~1json/schema"
+        schema_ref = f"{_CONTRACT_URI}#{response_at}/content/application~1json/schema"
         validator = Draft202012Validator(
             {"$ref": schema_ref},
             registry=self._registry,
@@ -259,7 +258,7 @@ class _CannedBodies:
         )
         error = best_match(validator.iter_errors(body))
         if error is not None:
-            where = f"{at}/body{_pointer(error.absolute_path)}"
+            where = f"{at}/body{pointer(error.absolute_path)}"
             raise FixtureError(file, where, f"breaks the contract's schema: {error.message}")
         return CannedAnswer(raw["status"], body, headers)
 
@@ -269,7 +268,7 @@ class _CannedBodies:
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=StrictLoader)  # noqa: S506
     except (OSError, UnicodeDecodeError) as exc:
         raise FixtureError(path.name, "", f"cannot read file: {exc}") from exc
     except yaml.YAMLError as exc:
@@ -278,17 +277,19 @@ def _read(path: Path) -> dict[str, Any]:
         raise FixtureError(path.name, "", "expected a mapping with a description")
     error = best_match(_VALIDATOR.iter_errors(document), key=explainer().relevance)
     if error is not None:
-        raise FixtureError(path.name, _pointer(error.absolute_path), _describe(error))
+        raise FixtureError(path.name, pointer(error.absolute_path), describe(error))
     return document
 
 
 def _customers(file: str, raw: list[dict[str, Any]]) -> tuple[ScenarioCustomer, ...]:
     plain = [{k: v for k, v in c.items() if k != "generate"} for c in raw]
-    builder = _Builder()
+    builder = FixtureBuilder()
     try:
         builder.add(file, {"customers": plain})
         fixtures = builder.finish().customers
     except FixtureError as error:
+        # only the error's own path gains /world: a duplicate's "already used at" has always
+        # named the first use's place in the customers list alone
         raise FixtureError(file, f"/world{error.path}", error.problem) from None
     customers = []
     for i, (customer, source) in enumerate(zip(fixtures, raw, strict=True)):
@@ -297,7 +298,8 @@ def _customers(file: str, raw: list[dict[str, Any]]) -> tuple[ScenarioCustomer, 
             if kind in source:
                 problem = f"{kind} is given both as a list and in generate"
                 raise FixtureError(file, f"/world/customers/{i}/generate/{kind}", problem)
-        customers.append(ScenarioCustomer(customer, generate, f"/world/customers/{i}"))
+        where = Where(file, ("world", "customers", i))
+        customers.append(ScenarioCustomer(customer, generate, where))
     return tuple(customers)
 
 
@@ -341,7 +343,7 @@ def load_scenarios(directory: Path, *, contract: Path | None = None) -> dict[str
 
 def _without(world: World, scenario: Scenario) -> World:
     """The world minus the customers the scenario clears or replaces, and their history."""
-    replaced = {c.fixture.uid for c in scenario.customers}
+    replaced = {c.given.customer.uid for c in scenario.customers}
     kept = () if scenario.clear_customers else world.customers
     kept = tuple(c for c in kept if c.uid not in replaced)
     uids = {c.uid for c in kept}
@@ -354,42 +356,39 @@ def _without(world: World, scenario: Scenario) -> World:
     )
 
 
+# A scenario customer's id that the world it joins already uses, in the file author's words.
+_TAKEN = {
+    IdKind.LOGIN: "{!r} is an agent's uid",  # customers of that uid are replaced, agents not
+    IdKind.CUSTOMER: "another customer has this id",
+    IdKind.ORDER_CODE: "code {!r} is taken",
+    IdKind.TICKET: "ticket id {!r} is taken",
+}
+
+
 def _clashes(scenario: Scenario, kept: World) -> None:
     """Scenario customers replace customers of the same uid, but share no other identifier."""
-    customer_ids = {c.customer_id for c in kept.customers}
-    codes = {x.code for x in kept.carts} | {x.code for x in kept.orders}
-    ticket_ids = {t.id for t in kept.tickets}
+    records = Records.holding(kept)
     for sc in scenario.customers:
-        f, at = sc.fixture, sc.path
-        found = [
-            (f"{at}/uid", f.uid in kept.agents, f"{f.uid!r} is an agent's uid"),
-            (f"{at}/customer_id", f.customer_id in customer_ids, "another customer has this id"),
-        ]
-        for kind, given in (
-            ("carts", [c.code for c in f.carts or ()]),
-            ("orders", [o.code for o in f.orders or ()]),
-        ):
-            found += [
-                (f"{at}/{kind}/{i}/code", code in codes, f"code {code!r} is taken")
-                for i, code in enumerate(given)
-            ]
-        found += [
-            (f"{at}/tickets/{i}/id", t.id in ticket_ids, f"ticket id {t.id!r} is taken")
-            for i, t in enumerate(f.tickets or ())
-        ]
-        for where, clash, what in found:
-            if clash:
-                raise FixtureError(scenario.file, where, f"{what} in the current world")
+        try:
+            records.add_customer(sc.where, sc.given)
+        except RecordProblem as problem:
+            first = problem.first
+            if problem.ids is None or first is None or first.source != CURRENT_WORLD:
+                raise fixture_error(problem) from None
+            what = _TAKEN[problem.ids].format(problem.value)
+            raise FixtureError(
+                scenario.file, pointer(problem.where.path), f"{what} in the current world"
+            ) from None
 
 
-def _counter(keys: Iterable[str]) -> _Counter:
-    return _Counter(max((int(k) for k in keys), default=_CODE_FLOOR - 1) + 1)
+def _counter(keys: Iterable[str]) -> CodeCounter:
+    return CodeCounter(max((int(k) for k in keys), default=_CODE_FLOOR - 1) + 1)
 
 
 def _invent(seed: int, sc: ScenarioCustomer, customer: Customer, writer: _Writer) -> None:
     """What `generate` asks for, in exact numbers, drawn as the generator draws history."""
     rng = random.Random(f"{seed}:scenario:{customer.uid}")
-    draft = _HistoryWriter(_Counter(0), _Counter(0))  # its codes are replaced below
+    draft = HistoryWriter(CodeCounter(0), CodeCounter(0))  # its codes are replaced below
     want = {kind: sc.generate.get(kind, 0) for kind in _HISTORY}
     while len(draft.carts) < want["carts"]:
         draft.carts_for(rng, customer)
@@ -407,43 +406,42 @@ def _world_of(scenario: Scenario, world: World) -> World:
     """The world the scenario describes, built from the current one; checked before it is built."""
     kept = _without(world, scenario)
     _clashes(scenario, kept)
-    given = [sc.fixture for sc in scenario.customers]
-    codes = [x.code for f in given for x in f.carts or ()]
-    codes += [x.code for f in given for x in f.orders or ()]
+    given = [sc.given for sc in scenario.customers]
+    codes = [x.code for g in given for x in g.carts or ()]
+    codes += [x.code for g in given for x in g.orders or ()]
     codes += [x.code for x in kept.carts] + [x.code for x in kept.orders]
-    ids = [t.id for f in given for t in f.tickets or ()] + [t.id for t in kept.tickets]
+    ids = [t.id for g in given for t in g.tickets or ()] + [t.id for t in kept.tickets]
     writer = _Writer(_counter(codes), _counter(ids))
     customers = list(kept.customers)
     for sc in scenario.customers:
-        customer = _fixture_customer(sc.fixture)
+        customer = sc.given.customer
         customers.append(customer)
         # lists the file omits (and `generate` does not count) are invented as for fixtures
-        _fixture_history(world.seed, _counted(sc), customer, writer)
+        write_history(world.seed, _counted(sc), writer)
         _invent(world.seed, sc, customer, writer)
-    customers.sort(key=lambda c: (c.name.lower(), c.uid))  # the world's search order
     return replace(
         kept,
-        customers=tuple(customers),
+        customers=search_ordered(customers),
         carts=(*kept.carts, *writer.carts),
         orders=(*kept.orders, *writer.orders),
         tickets=(*kept.tickets, *writer.tickets),
     )
 
 
-def _counted(sc: ScenarioCustomer) -> FixtureCustomer:
-    f = sc.fixture
+def _counted(sc: ScenarioCustomer) -> CustomerRecords:
+    g = sc.given
     return replace(
-        f,
-        carts=() if "carts" in sc.generate else f.carts,
-        orders=() if "orders" in sc.generate else f.orders,
-        tickets=() if "tickets" in sc.generate else f.tickets,
+        g,
+        carts=() if "carts" in sc.generate else g.carts,
+        orders=() if "orders" in sc.generate else g.orders,
+        tickets=() if "tickets" in sc.generate else g.tickets,
     )
 
 
-class _Writer(_HistoryWriter):
+class _Writer(HistoryWriter):
     """The generator's history writer, with its counters at hand for `generate`'s records."""
 
-    def __init__(self, code: _Counter, ticket_id: _Counter) -> None:
+    def __init__(self, code: CodeCounter, ticket_id: CodeCounter) -> None:
         super().__init__(code, ticket_id)
         self.code = code
         self.ticket_id = ticket_id

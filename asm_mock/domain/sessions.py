@@ -7,7 +7,6 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from asm_mock.domain.errors import NotFoundError, ValidationError
 from asm_mock.domain.model import AssistedSession
@@ -15,23 +14,7 @@ from asm_mock.domain.store import SessionStore
 from asm_mock.domain.tokens import Principal
 from asm_mock.domain.world import World
 
-__all__ = ["SessionService", "session_fields"]
-
-
-def session_fields(session: AssistedSession) -> dict[str, Any]:
-    """The contract's AssistedSession (field names as openapi.yaml has them): the API answers
-    it, and the admin state format adds `endedAt` to it."""
-    fields: dict[str, Any] = {
-        "sessionId": session.session_id,
-        "agentId": session.agent_uid,
-        "customerId": session.customer_id,
-        "baseSite": session.site,
-    }
-    if session.cart_id is not None:
-        fields["cartId"] = session.cart_id
-    fields["createdAt"] = session.created_at.isoformat()
-    fields["status"] = str(session.status)
-    return fields
+__all__ = ["SessionIds", "SessionService"]
 
 
 class SessionIds:

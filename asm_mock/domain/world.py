@@ -30,6 +30,7 @@ __all__ = [
     "SiteSearchIndex",
     "World",
     "paused_gc",
+    "search_ordered",
 ]
 
 # Generated dates are relative to this instant, not to the clock, so that one seed gives
@@ -46,6 +47,11 @@ SITES: Mapping[str, BaseSite] = {
 }
 
 _SiteKey = tuple[str, str]  # (customer uid, site uid)
+
+
+def search_ordered(customers: Iterable[Customer]) -> tuple[Customer, ...]:
+    """`customers` in the order a world keeps them and a search pages through them."""
+    return tuple(sorted(customers, key=lambda c: (c.name.lower(), c.uid)))
 
 
 @contextmanager

@@ -21,12 +21,12 @@ from asm_mock.domain.scenarios import (
     load_scenarios,
     scenario_named,
     settings_changes,
-    settings_view,
 )
 from asm_mock.domain.service import MockService
-from asm_mock.domain.snapshot import dump_state, load_state
 from asm_mock.http.contract import Contract, load_contract
 from asm_mock.http.serialize import timestamp
+from asm_mock.http.settings_format import settings_view
+from asm_mock.http.state_format import dump_state, load_state
 from asm_mock.resources import default_fixtures_dir
 
 __all__ = ["AdminHandlers", "ScenarioError", "admin_contract"]

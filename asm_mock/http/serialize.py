@@ -9,7 +9,6 @@ from typing import Any
 from asm_mock.domain.customer360 import Activity, Customer360
 from asm_mock.domain.model import Agent, AssistedSession, BaseSite, Cart
 from asm_mock.domain.service import CustomerPage
-from asm_mock.domain.sessions import session_fields
 
 __all__ = [
     "activity",
@@ -112,7 +111,19 @@ def customer_360(view: Customer360) -> Json:
 
 
 def session(value: AssistedSession) -> Json:
-    return session_fields(value)
+    """The contract's AssistedSession: the API answers it, and the admin `State` document adds
+    `endedAt` to it."""
+    fields: Json = {
+        "sessionId": value.session_id,
+        "agentId": value.agent_uid,
+        "customerId": value.customer_id,
+        "baseSite": value.site,
+    }
+    if value.cart_id is not None:
+        fields["cartId"] = value.cart_id
+    fields["createdAt"] = value.created_at.isoformat()  # each session's own: not worth caching
+    fields["status"] = str(value.status)
+    return fields
 
 
 def agent(value: Agent) -> Json:
