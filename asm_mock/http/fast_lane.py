@@ -45,16 +45,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from asm_mock.domain.controls import Controls
 from asm_mock.domain.errors import ApiError
 from asm_mock.domain.tokens import Principal
-from asm_mock.http.errors import (
-    error_body,
-    error_headers,
-    response_violation,
-    undocumented_status,
-    unexpected_failure,
-)
+from asm_mock.http.errors import response_violation, undocumented_status, unexpected_failure
+from asm_mock.http.headers import RawHeaders, header_values
 from asm_mock.http.prefer import EXTENSION as PREFERENCES
 from asm_mock.http.schemas import CompiledSchema, compiled
 from asm_mock.http.security import token_info
+from asm_mock.http.send import send_error, send_json
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError as SchemaError
@@ -63,7 +59,7 @@ __all__ = ["FastLane"]
 
 logger = logging.getLogger("asm_mock.contract")
 
-_JSON = b"application/json"
+_JSON = ["application/json"]  # a body's one Content-Type header, as the lane takes it
 _INTEGER = re.compile(r"-?[0-9]{1,18}")  # what int() and jsonschema-rs both take as it is
 _NO_DEFAULT = object()
 
@@ -261,8 +257,7 @@ class FastLane:
             headers = scope["headers"]
             caller = None
             if operation.secured:
-                values = [v.decode("latin-1") for k, v in headers if k == b"authorization"]
-                caller = self._authorize(values)
+                caller = self._authorize(header_values(headers, b"authorization"))
             arguments = plan.arguments
             if operation.body is not None or operation.wants_token_info:
                 arguments = dict(arguments)
@@ -282,12 +277,11 @@ class FastLane:
                 error = undocumented_status(
                     operation.operation_id, error.status_code, operation.responses
                 )
-            await _send(send, error.status_code, error_body(error), error_headers(error))
+            await send_error(send, error)
             return
         except Exception as exc:  # a bug: answered as errors.py answers it, never a traceback
             logger.error("unexpected error in %s", operation.operation_id, exc_info=exc)
-            failure = unexpected_failure()
-            await _send(send, failure.status_code, error_body(failure), [])
+            await send_error(send, unexpected_failure())
 
     async def _answer(self, operation: _Operation, status: int, answer: Any, send: Send) -> None:
         if status not in operation.responses:
@@ -295,16 +289,10 @@ class FastLane:
         else:
             body = self._prepared.body(answer, operation.responses[status])
             if isinstance(body, bytes):
-                await _send(send, status, body, [])
+                await send_json(send, status, body)
                 return
             error = response_violation(operation.operation_id, body)
-        await _send(send, error.status_code, error_body(error), error_headers(error))
-
-
-async def _send(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
-    headers = [(b"content-type", _JSON), (b"content-length", str(len(body)).encode()), *extra]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+        await send_error(send, error)
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -318,9 +306,8 @@ async def _read_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-def _parse_body(operation: _Operation, headers: list[tuple[bytes, bytes]], raw: bytes) -> Any:
-    content_types = [v for k, v in headers if k == b"content-type"]
-    if content_types != [_JSON] or not raw:
+def _parse_body(operation: _Operation, headers: RawHeaders, raw: bytes) -> Any:
+    if header_values(headers, b"content-type") != _JSON or not raw:
         raise _Defer
     try:
         body = orjson.loads(raw)  # strict RFC 8259: what it takes, json.loads reads alike
