@@ -10,7 +10,7 @@ A request it can *prove* valid it answers itself, with every check Connexion wou
 - the same route (the first of the contract's paths matching path and method, as Connexion's
   Starlette router picks it);
 - the same bearer-token check (`asm_mock.http.security.authorize`);
-- the same parameter coercion and validators (`asm_mock.http.schemas.compiled`);
+- the same parameter coercion and validators (the app's `asm_mock.http.schemas.CompiledSchemas`);
 - the same handler, with the arguments Connexion would pass;
 - the answer's status must be documented, and its body is validated against the response schema
   before it is sent (the handler's dict itself, not a re-parse of its JSON).
@@ -48,7 +48,7 @@ from asm_mock.domain.tokens import Principal
 from asm_mock.http.errors import response_violation, undocumented_status, unexpected_failure
 from asm_mock.http.headers import RawHeaders, header_values
 from asm_mock.http.prefer import EXTENSION as PREFERENCES
-from asm_mock.http.schemas import CompiledSchema, compiled
+from asm_mock.http.schemas import CompiledSchema, CompiledSchemas
 from asm_mock.http.security import token_info
 from asm_mock.http.send import send_error, send_json
 
@@ -228,11 +228,14 @@ class FastLane:
         handler: Callable[[str], Callable[..., Any]],
         authorize: Callable[[list[str]], Principal],
         controls: Controls,
+        schemas: CompiledSchemas | None = None,
     ) -> None:
+        """`schemas`: the compiled schemas the lane shares (by default, its own)."""
         self._app = app
         self._authorize = authorize
         self._controls = controls
-        routes = _compile(spec, base_path, handler)
+        compiled = schemas if schemas is not None else CompiledSchemas()
+        routes = _compile(spec, base_path, handler, compiled)
         self._plans = _Plans(routes)
         self._prepared = _PreparedAnswers()
         self.operation_ids = frozenset(op.operation_id for _, _, op in routes if op)
@@ -340,7 +343,10 @@ _METHODS = ("get", "put", "post", "delete", "patch")
 
 
 def _compile(
-    spec: Mapping[str, Any], base_path: str, handler: Callable[[str], Callable[..., Any]]
+    spec: Mapping[str, Any],
+    base_path: str,
+    handler: Callable[[str], Callable[..., Any]],
+    compiled: CompiledSchemas,
 ) -> list[_Route]:
     """Every operation in the contract's order, compiled where the lane can serve it exactly
     as Connexion would."""
@@ -353,7 +359,9 @@ def _compile(
             operation = item.get(method)
             if isinstance(operation, dict) and "operationId" in operation:
                 compiled_operation = (
-                    _operation(spec, template, item, operation, handler) if routable else None
+                    _operation(spec, template, item, operation, handler, compiled)
+                    if routable
+                    else None
                 )
                 routes.append((re.compile(pattern + r"\Z"), method.upper(), compiled_operation))
     return routes
@@ -365,6 +373,7 @@ def _operation(
     item: Mapping[str, Any],
     operation: Mapping[str, Any],
     handler: Callable[[str], Callable[..., Any]],
+    compiled: CompiledSchemas,
 ) -> _Operation | None:
     declared = {(p["name"], p["in"]): p for p in item.get("parameters", [])}
     declared |= {(p["name"], p["in"]): p for p in operation.get("parameters", [])}
@@ -391,7 +400,7 @@ def _operation(
         if not body_required:
             return None  # an absent optional body has rules of its own in Connexion
     takes = accepts | {"body"} if body is not None else accepts
-    parameters = {key: _parameter(p, p["name"] in takes) for key, p in declared.items()}
+    parameters = {key: _parameter(p, p["name"] in takes, compiled) for key, p in declared.items()}
     variables = set(re.findall(r"\{([^}]*)\}", template))
     if variables != {name for name, location in declared if location == "path"}:
         return None  # a template variable without its parameter, or the other way round
@@ -405,14 +414,16 @@ def _operation(
         wants_token_info="token_info" in accepts,
         handler=function,
         responses={
-            int(code): _response_schema(response)
+            int(code): _response_schema(response, compiled)
             for code, response in operation.get("responses", {}).items()
             if code.isdigit()
         },
     )
 
 
-def _parameter(definition: Mapping[str, Any], passed: bool) -> _Parameter:
+def _parameter(
+    definition: Mapping[str, Any], passed: bool, compiled: CompiledSchemas
+) -> _Parameter:
     schema = definition.get("schema", {})
     return _Parameter(
         name=definition["name"],
@@ -424,6 +435,8 @@ def _parameter(definition: Mapping[str, Any], passed: bool) -> _Parameter:
     )
 
 
-def _response_schema(response: Mapping[str, Any]) -> CompiledSchema | None:
+def _response_schema(
+    response: Mapping[str, Any], compiled: CompiledSchemas
+) -> CompiledSchema | None:
     media = response.get("content", {}).get("application/json")
     return None if media is None else compiled(media.get("schema", {}))
