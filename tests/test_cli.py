@@ -275,7 +275,8 @@ def test_a_terminal_gets_a_progress_bar(monkeypatch: pytest.MonkeyPatch) -> None
 def test_log_format_off_keeps_warnings_but_not_the_access_log() -> None:
     import logging
 
-    from asm_mock.cli import _configure_logging
+    # no public seam for logging set-up yet: the CLI's rewrite (issue 12, item 2) owns that
+    from asm_mock.cli import _configure_logging  # noqa: PLC2701
 
     logger = logging.getLogger("asm_mock")
     saved = (logger.handlers[:], logger.level, logger.propagate)
