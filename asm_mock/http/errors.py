@@ -66,6 +66,8 @@ def error_for_status(
     other client error is a ValidationError, and a server error is the mock's own."""
     error: ApiError
     kind = ERROR_TYPES.get(status, ValidationError)
+    # an exception's own headers, in whatever case its raiser wrote the name
+    allow_header = next((v for k, v in headers.items() if k.lower() == "allow"), None)
     if status == 401:
         error = UnauthorizedError()
     elif status == 403:
@@ -75,16 +77,14 @@ def error_for_status(
     elif kind is ValidationError:
         error = ValidationError(detail or "Bad request", reason="invalid", subject_type="body")
     else:
-        error = kind(_client_error_message(status, detail, headers))
-    allow_header = next((v for k, v in headers.items() if k.lower() == "allow"), None)
+        error = kind(_client_error_message(status, detail, allow_header or ""))
     return error, ({"Allow": allow_header} if allow_header is not None else {})
 
 
-def _client_error_message(status: int, detail: str, headers: dict[str, str]) -> str:
+def _client_error_message(status: int, detail: str, allowed: str) -> str:
     if status == 404:
         return "There is no resource for path " + detail if detail else "Not found"
     if status == 405:
-        allowed = headers.get("allow", headers.get("Allow", ""))
         return f"Request method is not supported; allowed: {allowed}"
     return detail or _FALLBACK_MESSAGES.get(status, "Bad request")
 
