@@ -40,13 +40,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from asm_mock.domain.controls import Controls
 from asm_mock.domain.errors import ApiError
 from asm_mock.domain.tokens import Principal
 from asm_mock.http.errors import response_violation, undocumented_status, unexpected_failure
 from asm_mock.http.headers import RawHeaders, header_values
+from asm_mock.http.limits import replaying
 from asm_mock.http.prefer import EXTENSION as PREFERENCES
 from asm_mock.http.schemas import CompiledSchema, CompiledSchemas
 from asm_mock.http.security import token_info
@@ -270,7 +271,9 @@ class FastLane:
                 if operation.wants_token_info:
                     arguments["token_info"] = None if caller is None else token_info(caller)
         except Exception:  # _Defer, a failed check (ApiError), or anything unforeseen
-            await self._app(scope, _replay(body_bytes, receive), send)
+            await self._app(
+                scope, receive if body_bytes is None else replaying(body_bytes, receive), send
+            )
             return
         try:
             answer, status = await operation.handler(**arguments)
@@ -320,21 +323,6 @@ def _parse_body(operation: _Operation, headers: RawHeaders, raw: bytes) -> Any:
     if not operation.body.is_valid(body):
         raise _Defer
     return body
-
-
-def _replay(body: bytes | None, receive: Receive) -> Receive:
-    if body is None:
-        return receive
-    replayed = False
-
-    async def replaying() -> Message:
-        nonlocal replayed
-        if replayed:
-            return await receive()
-        replayed = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replaying
 
 
 # -- compiling the contract ---------------------------------------------------------------------

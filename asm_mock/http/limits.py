@@ -17,7 +17,7 @@ from asm_mock.domain.errors import (
 from asm_mock.http.headers import first_header, has_header
 from asm_mock.http.send import send_error
 
-__all__ = ["MAX_ADMIN_BODY_BYTES", "MAX_BODY_BYTES", "BodyGuard", "read_within"]
+__all__ = ["MAX_ADMIN_BODY_BYTES", "MAX_BODY_BYTES", "BodyGuard", "read_within", "replaying"]
 
 MAX_BODY_BYTES = 1024 * 1024
 # PUT /__admin/state carries a whole world: ~1,300 customers already make 1 MiB
@@ -75,7 +75,7 @@ class BodyGuard:
                     (b"content-length", str(size).encode()),
                 ],
             }
-            receive = _replay(body, receive)
+            receive = replaying(body, receive)
         # Neither Content-Length nor Transfer-Encoding: no body at all (RFC 9112, 6.3)
         if size > 0 and not (first_header(headers, b"content-type") or "").strip():
             await send_error(
@@ -111,7 +111,9 @@ async def read_within(receive: Receive, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """`receive` for the app a body already read is handed on to: first that whole body, then
+    whatever the client sends next (its disconnect)."""
     sent = False
 
     async def replay() -> Message:
