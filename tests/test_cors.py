@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from asm_mock.http.app import AsmMockApp, create_app
-from asm_mock.http.cors import _vary
+from asm_mock.http.cors import with_vary
 from asm_mock.settings import DEFAULT_CORS_ORIGINS, Settings
 from tests.conftest import BASE, SMALL_WORLD, TOKEN_URL, password_token
 from tests.live_server import free_port, live_server
@@ -307,10 +307,10 @@ async def test_no_origins_refuses_every_preflight() -> None:
 
 
 def test_vary_is_merged_with_the_answers_own() -> None:
-    assert _vary([], b"Origin") == [(b"vary", b"Origin")]
-    merged = _vary([(b"Vary", b"Accept-Encoding"), (b"x", b"1")], b"Origin")
+    assert with_vary([], b"Origin") == [(b"vary", b"Origin")]
+    merged = with_vary([(b"Vary", b"Accept-Encoding"), (b"x", b"1")], b"Origin")
     assert merged == [(b"x", b"1"), (b"vary", b"Accept-Encoding, Origin")]
-    assert _vary([(b"vary", b"origin")], b"Origin") == [(b"vary", b"origin")]
+    assert with_vary([(b"vary", b"origin")], b"Origin") == [(b"vary", b"origin")]
 
 
 def test_the_app_is_wrapped_outermost(app: AsmMockApp) -> None:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from asm_mock.http import fast_lane
 from asm_mock.http.contract import load_contract
-from asm_mock.http.schemas import CompiledSchema, compiled
+from asm_mock.http.schemas import CompiledSchema, CompiledSchemas
 from asm_mock.resources import contract_path
 from tests.test_fast_lane import BASE, VALID_AGENT, Handlers, make_lane
 
@@ -24,7 +24,9 @@ SEARCH = f"{BASE}/customers/search"
 @pytest.fixture
 def plans() -> fast_lane._Plans:
     contract = load_contract(contract_path())
-    routes = fast_lane._compile(contract.spec, contract.base_path, Handlers().lookup)
+    routes = fast_lane._compile(
+        contract.spec, contract.base_path, Handlers().lookup, CompiledSchemas()
+    )
     return fast_lane._Plans(routes)
 
 
@@ -120,7 +122,7 @@ def test_an_answer_breaking_its_schema_is_judged_again_every_time() -> None:
 
 def test_the_answers_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fast_lane._PreparedAnswers, "MAX_ANSWERS", 4)
-    prepared, check = fast_lane._PreparedAnswers(), compiled({"type": "object"})
+    prepared, check = fast_lane._PreparedAnswers(), CompiledSchema({"type": "object"})
     for n in range(10):
         prepared.body({"n": n}, check)
         assert len(prepared._prepared) <= 4

@@ -1,23 +1,48 @@
-"""The one exception tree of asm-mock.
+"""The one exception tree of asm-mock: every error it raises on purpose, whichever layer raises it.
 
-Every failure the domain can report is an `AsmMockError`. Each carries what SAP's OCC error
-body needs (`type`, `message`, `reason`, `subject`, `subjectType`) and its HTTP status, so the
-HTTP layer renders all of them with one handler and never needs to know the concrete class.
-OAuth token-endpoint failures are `OAuthError`s: SAP answers those in OAuth2's flat form.
+    AsmMockError
+    ├── ApiError                        answered as SAP's OCC `{"errors": [...]}` body
+    │   ├── ValidationError             400
+    │   ├── UnknownIdentifierError      400  (SAP's answer to an unknown base site)
+    │   ├── UnauthorizedError           401
+    │   ├── InvalidTokenError           401
+    │   ├── ForbiddenError              403
+    │   ├── OriginNotAllowedError       403  ForbiddenError, saying which origin was refused
+    │   ├── NotFoundError               404
+    │   ├── MethodNotAllowedError       405
+    │   ├── ScenarioError               409  (an invalid scenario, or one clashing with the world)
+    │   ├── PayloadTooLargeError        413
+    │   ├── UnsupportedMediaTypeError   415
+    │   ├── ContractViolation           500  (the mock's own bug, found by its checks)
+    │   └── ServiceUnavailableError     503  (injected by --error-rate)
+    ├── OAuthError                      the token endpoint's, in OAuth2's flat form
+    ├── FixtureError                    an unreadable or invalid fixture or scenario file
+    └── InvalidContractError            a document that is not valid OpenAPI 3.1
+
+Each `ApiError` carries what the OCC body needs (`type`, `message`, `reason`, `subject`,
+`subjectType`) and its HTTP status, so the HTTP layer renders all of them with one handler and
+never needs to know the concrete class. `ERROR_TYPES` is the one map from a status to the class
+SAP answers it with, for answers made from a bare status (Connexion's own errors, `Prefer: code`).
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "ERROR_TYPES",
     "AsmMockError",
     "ApiError",
     "ContractViolation",
     "FixtureError",
     "ForbiddenError",
+    "InvalidContractError",
     "InvalidTokenError",
+    "MethodNotAllowedError",
     "NotFoundError",
     "OAuthError",
+    "OriginNotAllowedError",
     "PayloadTooLargeError",
+    "ScenarioError",
+    "ServiceUnavailableError",
     "UnauthorizedError",
     "UnknownIdentifierError",
     "UnsupportedMediaTypeError",
@@ -97,9 +122,22 @@ class ForbiddenError(ApiError):
         super().__init__("Access is denied")
 
 
+class OriginNotAllowedError(ApiError):
+    status_code = 403
+    error_type = "ForbiddenError"
+
+    def __init__(self, origin: str) -> None:
+        super().__init__(f"Origin {origin} is not allowed by --cors-origins")
+
+
 class NotFoundError(ApiError):
     status_code = 404
     error_type = "NotFoundError"
+
+
+class MethodNotAllowedError(ApiError):
+    status_code = 405
+    error_type = "HttpRequestMethodNotSupportedError"
 
 
 class PayloadTooLargeError(ApiError):
@@ -110,6 +148,11 @@ class PayloadTooLargeError(ApiError):
 class UnsupportedMediaTypeError(ApiError):
     status_code = 415
     error_type = "UnsupportedMediaTypeError"
+
+
+class ServiceUnavailableError(ApiError):
+    status_code = 503
+    error_type = "ServiceUnavailableError"
 
 
 class ContractViolation(ApiError):
@@ -140,3 +183,33 @@ class FixtureError(AsmMockError):
         self.file = file
         self.path = path
         self.problem = problem
+
+
+class ScenarioError(ApiError):
+    """A scenario file is invalid, or the scenario clashes with the current world."""
+
+    status_code = 409
+    error_type = "ScenarioError"
+
+    def __init__(self, error: FixtureError) -> None:
+        super().__init__(str(error), reason="invalid", subject=error.file, subject_type="scenario")
+
+
+class InvalidContractError(AsmMockError):
+    """The document is not a valid OpenAPI 3.1 document."""
+
+
+# SAP's error class for a status; 409 is left out on purpose: SAP has no one class for it.
+ERROR_TYPES: dict[int, type[ApiError]] = {
+    error.status_code: error
+    for error in (
+        ValidationError,
+        UnauthorizedError,
+        ForbiddenError,
+        NotFoundError,
+        MethodNotAllowedError,
+        PayloadTooLargeError,
+        UnsupportedMediaTypeError,
+        ServiceUnavailableError,
+    )
+}

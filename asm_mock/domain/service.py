@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
+from asm_mock.domain.clock import Clock
 from asm_mock.domain.customer360 import Customer360, with_sessions, world_view
 from asm_mock.domain.model import Agent, AssistedSession, Cart, Customer
 from asm_mock.domain.search import SearchPage, search_customers
@@ -17,22 +17,7 @@ from asm_mock.domain.store import InMemoryStore, SessionStore, TokenStore
 from asm_mock.domain.tokens import TokenService
 from asm_mock.domain.world import World
 
-__all__ = ["CustomerSummary", "MockService", "StateStore", "utc_now"]
-
-
-_this_second: tuple[int, datetime] = (0, datetime.fromtimestamp(0, UTC))
-
-
-def utc_now() -> datetime:
-    """The time to the second, as SAP's timestamps have it. The datetime is made once a second:
-    building it costs ~12k instructions, and every authenticated request asks for it."""
-    global _this_second
-    second, cached = int(time.time()), _this_second
-    if cached[0] == second:
-        return cached[1]
-    now = datetime.fromtimestamp(second, UTC)
-    _this_second = (second, now)  # one atomic store: threads may race, each gets its second
-    return now
+__all__ = ["CustomerSummary", "MockService", "StateStore"]
 
 
 class StateStore(TokenStore, SessionStore, Protocol):
@@ -60,8 +45,11 @@ class MockService:
         world: World,
         *,
         store: StateStore | None = None,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
+        """`clock` tells the time to the sessions and tokens: by default, a `Clock` of its own."""
+        if clock is None:
+            clock = Clock()
         self._world = world
         self._seeded_world = world
         self._world_lock = threading.Lock()

@@ -9,8 +9,8 @@ from typing import Any
 from asm_mock import __version__
 from asm_mock.domain.controls import Controls
 from asm_mock.domain.errors import (
-    ApiError,
     FixtureError,
+    ScenarioError,
     UnsupportedMediaTypeError,
     ValidationError,
 )
@@ -29,7 +29,7 @@ from asm_mock.http.settings_format import settings_view
 from asm_mock.http.state_format import dump_state, load_state
 from asm_mock.resources import default_fixtures_dir
 
-__all__ = ["AdminHandlers", "ScenarioError", "admin_contract"]
+__all__ = ["AdminHandlers", "admin_contract"]
 
 Answer = tuple[dict[str, Any], int]
 
@@ -59,16 +59,6 @@ def _json_object(body: Any) -> dict[str, Any]:
             "Content-Type header is missing or not JSON; this operation consumes application/json"
         )
     return body
-
-
-class ScenarioError(ApiError):
-    """A scenario file is invalid, or the scenario clashes with the current world."""
-
-    status_code = 409
-    error_type = "ScenarioError"
-
-    def __init__(self, error: FixtureError) -> None:
-        super().__init__(str(error), reason="invalid", subject=error.file, subject_type="scenario")
 
 
 class AdminHandlers:

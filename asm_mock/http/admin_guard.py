@@ -8,7 +8,8 @@ import ipaddress
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from asm_mock.domain.errors import ApiError, ForbiddenError, UnauthorizedError
-from asm_mock.http.errors import send_error
+from asm_mock.http.headers import first_header
+from asm_mock.http.send import send_error
 
 __all__ = ["ADMIN_PATH", "AdminGuard", "is_admin_path"]
 
@@ -46,8 +47,8 @@ class AdminGuard:
     def _refusal(self, scope: Scope) -> ApiError | None:
         if self._token is None:
             return None if _is_loopback(scope) else ForbiddenError()
-        headers = dict(scope.get("headers", []))
-        scheme, _, presented = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+        authorization = first_header(scope.get("headers", ()), b"authorization") or ""
+        scheme, _, presented = authorization.partition(" ")
         if scheme.lower() != "bearer" or not presented:
             return UnauthorizedError()
         if not hmac.compare_digest(presented.strip().encode(), self._token.encode()):

@@ -33,6 +33,7 @@ from asm_mock.http.limits import MAX_ADMIN_BODY_BYTES, BodyGuard
 from asm_mock.http.oauth import TOKEN_PATH, TokenEndpoint
 from asm_mock.http.prefer import PreferenceGate
 from asm_mock.http.recorder import RequestRecorder
+from asm_mock.http.schemas import CompiledSchemas
 from asm_mock.http.security import authorizer
 from asm_mock.resources import contract_path, default_fixtures_dir
 from asm_mock.settings import AuthMode, Settings
@@ -150,6 +151,7 @@ def _connexion_loader(
     controls: Controls,
     routes: RouteTable,
     scenarios: Path,
+    schemas: CompiledSchemas,
 ) -> Callable[[], ConnexionApps]:
     def load() -> ConnexionApps:
         from asm_mock.http.admin import AdminHandlers
@@ -163,8 +165,11 @@ def _connexion_loader(
                 permissive=lambda: controls.settings.permissive_auth,
                 controls=controls,
                 routes=routes,
+                schemas=schemas,
             ),
-            admin=lambda: admin_app(AdminHandlers(service, journal, controls, scenarios=scenarios)),
+            admin=lambda: admin_app(
+                AdminHandlers(service, journal, controls, scenarios=scenarios), schemas=schemas
+            ),
         )
 
     return load
@@ -210,6 +215,7 @@ def create_app(
     service.mark_start()
     controls.mark_start()
     handlers = OperationHandlers(lambda: service)
+    schemas = CompiledSchemas()  # the fast lane's and Connexion's, compiled once for both
     connexion = Background(
         _connexion_loader(
             contract,
@@ -219,6 +225,7 @@ def create_app(
             controls=controls,
             routes=routes,
             scenarios=scenarios,
+            schemas=schemas,
         ),
         name="Connexion stack",
     )
@@ -230,6 +237,7 @@ def create_app(
         handler=handlers.lookup,
         authorize=authorizer(lambda: service.tokens, lambda: controls.settings.permissive_auth),
         controls=controls,
+        schemas=schemas,
     )
     api = PreferenceGate(
         lane if fast_lane else full_stack,

@@ -13,17 +13,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from asm_mock.domain.errors import ApiError
-from asm_mock.http.errors import send_error
+from asm_mock.domain.errors import OriginNotAllowedError
+from asm_mock.http.headers import RawHeaders, first_header
+from asm_mock.http.send import ResponseHeaders, editing_headers, send_answer, send_error
 
 __all__ = [
     "ALLOWED_METHODS",
     "EXPOSED_HEADERS",
     "CorsMiddleware",
-    "OriginNotAllowedError",
     "OriginPolicy",
+    "with_vary",
 ]
 
 logger = logging.getLogger("asm_mock.cors")
@@ -54,14 +55,6 @@ class OriginPolicy:
         return port.isdigit() and host in self._any_port
 
 
-class OriginNotAllowedError(ApiError):
-    status_code = 403
-    error_type = "ForbiddenError"
-
-    def __init__(self, origin: str) -> None:
-        super().__init__(f"Origin {origin} is not allowed by --cors-origins")
-
-
 def _allowed_request_headers(requested: str) -> str:
     names = (name.strip() for name in requested.split(","))
     return ", ".join(
@@ -69,7 +62,9 @@ def _allowed_request_headers(requested: str) -> str:
     )
 
 
-def _vary(headers: list[tuple[bytes, bytes]], names: bytes) -> list[tuple[bytes, bytes]]:
+def with_vary(headers: ResponseHeaders, names: bytes) -> ResponseHeaders:
+    """An answer's `headers` with `names` in its one Vary header, merged with what it had
+    (an answer's own header names may be in any case)."""
     existing = [v for k, v in headers if k.lower() == b"vary"]
     if not existing:
         return [*headers, (b"vary", names)]
@@ -89,21 +84,20 @@ class CorsMiddleware:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        if not _has_origin(scope["headers"]):  # not a CORS request
+        headers = scope["headers"]
+        origin = first_header(headers, b"origin")
+        if origin is None:  # not a CORS request
             await self._app(scope, receive, send)
             return
-        headers: dict[str, str] = {}
-        for key, value in scope["headers"]:
-            headers.setdefault(key.decode("latin-1").lower(), value.decode("latin-1"))
-        origin = headers["origin"]
         allowed = self._policy.allows(origin)
-        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+        requested_method = first_header(headers, b"access-control-request-method")
+        if scope["method"] == "OPTIONS" and requested_method is not None:
             if allowed:
                 await self._preflight(origin, headers, send)
             else:
                 logger.warning(
                     "CORS: refused the preflight of %s %s from origin %s (not in --cors-origins)",
-                    headers["access-control-request-method"],
+                    requested_method,
                     scope["path"],
                     origin,
                 )
@@ -118,15 +112,12 @@ class CorsMiddleware:
             (b"access-control-expose-headers", EXPOSED_HEADERS.encode()),
         ]
 
-        async def send_with_cors(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                own = [(k, v) for k, v in message.get("headers", []) if not _is_cors(k)]
-                message = {**message, "headers": _vary(own, b"Origin") + cors}
-            await send(message)
+        def with_cors(answer: ResponseHeaders) -> ResponseHeaders:
+            return with_vary([(k, v) for k, v in answer if not _is_cors(k)], b"Origin") + cors
 
-        await self._app(scope, receive, send_with_cors)
+        await self._app(scope, receive, editing_headers(send, with_cors))
 
-    async def _preflight(self, origin: str, headers: dict[str, str], send: Send) -> None:
+    async def _preflight(self, origin: str, headers: RawHeaders, send: Send) -> None:
         answer = [
             (b"access-control-allow-origin", origin.encode("latin-1")),
             (b"access-control-allow-methods", ALLOWED_METHODS.encode()),
@@ -136,21 +127,14 @@ class CorsMiddleware:
             (b"content-length", b"0"),
         ]
         allowed_headers = _allowed_request_headers(
-            headers.get("access-control-request-headers", "")
+            first_header(headers, b"access-control-request-headers") or ""
         )
         if allowed_headers:
             answer.append((b"access-control-allow-headers", allowed_headers.encode("latin-1")))
-        if headers.get("access-control-request-private-network", "").lower() == "true":
+        private_network = first_header(headers, b"access-control-request-private-network")
+        if (private_network or "").lower() == "true":
             answer.append((b"access-control-allow-private-network", b"true"))
-        await send({"type": "http.response.start", "status": 204, "headers": answer})
-        await send({"type": "http.response.body", "body": b""})
-
-
-def _has_origin(headers: list[tuple[bytes, bytes]]) -> bool:
-    for name, _ in headers:
-        if name.lower() == b"origin":
-            return True
-    return False
+        await send_answer(send, 204, answer)
 
 
 def _is_cors(name: bytes) -> bool:

@@ -17,7 +17,8 @@ from typing import Generic, TypeVar
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from asm_mock.http.errors import send_error, unexpected_failure
+from asm_mock.http.errors import unexpected_failure
+from asm_mock.http.send import send_error
 
 __all__ = ["Background", "DeferredApp"]
 

@@ -1,7 +1,8 @@
 """Every failure leaves as SAP's OCC error body: `{"errors": [{"type", "message", ...}]}`.
 
-The body, its headers and the mock's own contract violations, for every layer; Connexion's
-exception handlers, built on these, are in `asm_mock.http.connexion_stack.errors`.
+The body, its headers and the mock's own contract violations, for every layer; `asm_mock.http.send`
+sends them, and Connexion's exception handlers, built on these, are in
+`asm_mock.http.connexion_stack.errors`. The errors themselves are `asm_mock.domain.errors`'s.
 """
 
 from __future__ import annotations
@@ -11,17 +12,14 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import orjson
-from starlette.types import Send
 
 from asm_mock.domain.errors import (
+    ERROR_TYPES,
     ApiError,
     ContractViolation,
     ForbiddenError,
     InvalidTokenError,
-    NotFoundError,
-    PayloadTooLargeError,
     UnauthorizedError,
-    UnsupportedMediaTypeError,
     ValidationError,
 )
 
@@ -29,23 +27,16 @@ if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError as SchemaError
 
 __all__ = [
-    "MethodNotAllowedError",
     "challenge_headers",
     "error_body",
     "error_for_status",
     "error_headers",
     "response_violation",
-    "send_error",
     "undocumented_status",
     "unexpected_failure",
 ]
 
 _contract_logger = logging.getLogger("asm_mock.contract")
-
-
-class MethodNotAllowedError(ApiError):
-    status_code = 405
-    error_type = "HttpRequestMethodNotSupportedError"
 
 
 def error_body(error: ApiError) -> bytes:
@@ -68,44 +59,37 @@ def error_headers(error: ApiError) -> list[tuple[bytes, bytes]]:
     return [(k.lower().encode(), v.encode()) for k, v in challenge_headers(error).items()]
 
 
-async def send_error(send: Send, error: ApiError, *, close: bool = False) -> None:
-    """Answer `error` straight on an ASGI channel, for guards that run before Connexion."""
-    body = error_body(error)
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        *error_headers(error),
-    ]
-    if close:
-        headers.append((b"connection", b"close"))
-    await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
 def error_for_status(
     status: int, detail: str, headers: dict[str, str]
 ) -> tuple[ApiError, dict[str, str]]:
-    """Connexion's and Starlette's own HTTP errors, in SAP's vocabulary."""
+    """Connexion's and Starlette's own HTTP errors, in SAP's vocabulary (`ERROR_TYPES`); any
+    other client error is a ValidationError, and a server error is the mock's own."""
     error: ApiError
+    kind = ERROR_TYPES.get(status, ValidationError)
+    # an exception's own headers, in whatever case its raiser wrote the name
+    allow_header = next((v for k, v in headers.items() if k.lower() == "allow"), None)
     if status == 401:
         error = UnauthorizedError()
     elif status == 403:
         error = ForbiddenError()
-    elif status == 404:
-        error = NotFoundError("There is no resource for path " + detail if detail else "Not found")
-    elif status == 405:
-        allowed = headers.get("allow", headers.get("Allow", ""))
-        error = MethodNotAllowedError(f"Request method is not supported; allowed: {allowed}")
-    elif status == 413:
-        error = PayloadTooLargeError(detail or "Request body too large")
-    elif status == 415:
-        error = UnsupportedMediaTypeError(detail or "Unsupported media type")
-    elif 400 <= status < 500:
+    elif not 400 <= status < 500:
+        error = ContractViolation(detail or "Internal server error")
+    elif kind is ValidationError:
         error = ValidationError(detail or "Bad request", reason="invalid", subject_type="body")
     else:
-        error = ContractViolation(detail or "Internal server error")
-    allow_header = next((v for k, v in headers.items() if k.lower() == "allow"), None)
+        error = kind(_client_error_message(status, detail, allow_header or ""))
     return error, ({"Allow": allow_header} if allow_header is not None else {})
+
+
+def _client_error_message(status: int, detail: str, allowed: str) -> str:
+    if status == 404:
+        return "There is no resource for path " + detail if detail else "Not found"
+    if status == 405:
+        return f"Request method is not supported; allowed: {allowed}"
+    return detail or _FALLBACK_MESSAGES.get(status, "Bad request")
+
+
+_FALLBACK_MESSAGES = {413: "Request body too large", 415: "Unsupported media type"}
 
 
 # -- the mock's own bugs, found by its checks: each logged, each answered as a 500 ------------

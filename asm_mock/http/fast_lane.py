@@ -10,7 +10,7 @@ A request it can *prove* valid it answers itself, with every check Connexion wou
 - the same route (the first of the contract's paths matching path and method, as Connexion's
   Starlette router picks it);
 - the same bearer-token check (`asm_mock.http.security.authorize`);
-- the same parameter coercion and validators (`asm_mock.http.schemas.compiled`);
+- the same parameter coercion and validators (the app's `asm_mock.http.schemas.CompiledSchemas`);
 - the same handler, with the arguments Connexion would pass;
 - the answer's status must be documented, and its body is validated against the response schema
   before it is sent (the handler's dict itself, not a re-parse of its JSON).
@@ -40,21 +40,18 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from asm_mock.domain.controls import Controls
 from asm_mock.domain.errors import ApiError
 from asm_mock.domain.tokens import Principal
-from asm_mock.http.errors import (
-    error_body,
-    error_headers,
-    response_violation,
-    undocumented_status,
-    unexpected_failure,
-)
+from asm_mock.http.errors import response_violation, undocumented_status, unexpected_failure
+from asm_mock.http.headers import RawHeaders, header_values
+from asm_mock.http.limits import replaying
 from asm_mock.http.prefer import EXTENSION as PREFERENCES
-from asm_mock.http.schemas import CompiledSchema, compiled
+from asm_mock.http.schemas import CompiledSchema, CompiledSchemas
 from asm_mock.http.security import token_info
+from asm_mock.http.send import send_error, send_json
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError as SchemaError
@@ -63,7 +60,7 @@ __all__ = ["FastLane"]
 
 logger = logging.getLogger("asm_mock.contract")
 
-_JSON = b"application/json"
+_JSON = ["application/json"]  # a body's one Content-Type header, as the lane takes it
 _INTEGER = re.compile(r"-?[0-9]{1,18}")  # what int() and jsonschema-rs both take as it is
 _NO_DEFAULT = object()
 
@@ -232,11 +229,14 @@ class FastLane:
         handler: Callable[[str], Callable[..., Any]],
         authorize: Callable[[list[str]], Principal],
         controls: Controls,
+        schemas: CompiledSchemas | None = None,
     ) -> None:
+        """`schemas`: the compiled schemas the lane shares (by default, its own)."""
         self._app = app
         self._authorize = authorize
         self._controls = controls
-        routes = _compile(spec, base_path, handler)
+        compiled = schemas if schemas is not None else CompiledSchemas()
+        routes = _compile(spec, base_path, handler, compiled)
         self._plans = _Plans(routes)
         self._prepared = _PreparedAnswers()
         self.operation_ids = frozenset(op.operation_id for _, _, op in routes if op)
@@ -261,8 +261,7 @@ class FastLane:
             headers = scope["headers"]
             caller = None
             if operation.secured:
-                values = [v.decode("latin-1") for k, v in headers if k == b"authorization"]
-                caller = self._authorize(values)
+                caller = self._authorize(header_values(headers, b"authorization"))
             arguments = plan.arguments
             if operation.body is not None or operation.wants_token_info:
                 arguments = dict(arguments)
@@ -272,7 +271,9 @@ class FastLane:
                 if operation.wants_token_info:
                     arguments["token_info"] = None if caller is None else token_info(caller)
         except Exception:  # _Defer, a failed check (ApiError), or anything unforeseen
-            await self._app(scope, _replay(body_bytes, receive), send)
+            await self._app(
+                scope, receive if body_bytes is None else replaying(body_bytes, receive), send
+            )
             return
         try:
             answer, status = await operation.handler(**arguments)
@@ -282,12 +283,11 @@ class FastLane:
                 error = undocumented_status(
                     operation.operation_id, error.status_code, operation.responses
                 )
-            await _send(send, error.status_code, error_body(error), error_headers(error))
+            await send_error(send, error)
             return
         except Exception as exc:  # a bug: answered as errors.py answers it, never a traceback
             logger.error("unexpected error in %s", operation.operation_id, exc_info=exc)
-            failure = unexpected_failure()
-            await _send(send, failure.status_code, error_body(failure), [])
+            await send_error(send, unexpected_failure())
 
     async def _answer(self, operation: _Operation, status: int, answer: Any, send: Send) -> None:
         if status not in operation.responses:
@@ -295,16 +295,10 @@ class FastLane:
         else:
             body = self._prepared.body(answer, operation.responses[status])
             if isinstance(body, bytes):
-                await _send(send, status, body, [])
+                await send_json(send, status, body)
                 return
             error = response_violation(operation.operation_id, body)
-        await _send(send, error.status_code, error_body(error), error_headers(error))
-
-
-async def _send(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
-    headers = [(b"content-type", _JSON), (b"content-length", str(len(body)).encode()), *extra]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+        await send_error(send, error)
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -318,9 +312,8 @@ async def _read_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-def _parse_body(operation: _Operation, headers: list[tuple[bytes, bytes]], raw: bytes) -> Any:
-    content_types = [v for k, v in headers if k == b"content-type"]
-    if content_types != [_JSON] or not raw:
+def _parse_body(operation: _Operation, headers: RawHeaders, raw: bytes) -> Any:
+    if header_values(headers, b"content-type") != _JSON or not raw:
         raise _Defer
     try:
         body = orjson.loads(raw)  # strict RFC 8259: what it takes, json.loads reads alike
@@ -332,28 +325,16 @@ def _parse_body(operation: _Operation, headers: list[tuple[bytes, bytes]], raw: 
     return body
 
 
-def _replay(body: bytes | None, receive: Receive) -> Receive:
-    if body is None:
-        return receive
-    replayed = False
-
-    async def replaying() -> Message:
-        nonlocal replayed
-        if replayed:
-            return await receive()
-        replayed = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replaying
-
-
 # -- compiling the contract ---------------------------------------------------------------------
 
 _METHODS = ("get", "put", "post", "delete", "patch")
 
 
 def _compile(
-    spec: Mapping[str, Any], base_path: str, handler: Callable[[str], Callable[..., Any]]
+    spec: Mapping[str, Any],
+    base_path: str,
+    handler: Callable[[str], Callable[..., Any]],
+    compiled: CompiledSchemas,
 ) -> list[_Route]:
     """Every operation in the contract's order, compiled where the lane can serve it exactly
     as Connexion would."""
@@ -366,7 +347,9 @@ def _compile(
             operation = item.get(method)
             if isinstance(operation, dict) and "operationId" in operation:
                 compiled_operation = (
-                    _operation(spec, template, item, operation, handler) if routable else None
+                    _operation(spec, template, item, operation, handler, compiled)
+                    if routable
+                    else None
                 )
                 routes.append((re.compile(pattern + r"\Z"), method.upper(), compiled_operation))
     return routes
@@ -378,6 +361,7 @@ def _operation(
     item: Mapping[str, Any],
     operation: Mapping[str, Any],
     handler: Callable[[str], Callable[..., Any]],
+    compiled: CompiledSchemas,
 ) -> _Operation | None:
     declared = {(p["name"], p["in"]): p for p in item.get("parameters", [])}
     declared |= {(p["name"], p["in"]): p for p in operation.get("parameters", [])}
@@ -404,7 +388,7 @@ def _operation(
         if not body_required:
             return None  # an absent optional body has rules of its own in Connexion
     takes = accepts | {"body"} if body is not None else accepts
-    parameters = {key: _parameter(p, p["name"] in takes) for key, p in declared.items()}
+    parameters = {key: _parameter(p, p["name"] in takes, compiled) for key, p in declared.items()}
     variables = set(re.findall(r"\{([^}]*)\}", template))
     if variables != {name for name, location in declared if location == "path"}:
         return None  # a template variable without its parameter, or the other way round
@@ -418,14 +402,16 @@ def _operation(
         wants_token_info="token_info" in accepts,
         handler=function,
         responses={
-            int(code): _response_schema(response)
+            int(code): _response_schema(response, compiled)
             for code, response in operation.get("responses", {}).items()
             if code.isdigit()
         },
     )
 
 
-def _parameter(definition: Mapping[str, Any], passed: bool) -> _Parameter:
+def _parameter(
+    definition: Mapping[str, Any], passed: bool, compiled: CompiledSchemas
+) -> _Parameter:
     schema = definition.get("schema", {})
     return _Parameter(
         name=definition["name"],
@@ -437,6 +423,8 @@ def _parameter(definition: Mapping[str, Any], passed: bool) -> _Parameter:
     )
 
 
-def _response_schema(response: Mapping[str, Any]) -> CompiledSchema | None:
+def _response_schema(
+    response: Mapping[str, Any], compiled: CompiledSchemas
+) -> CompiledSchema | None:
     media = response.get("content", {}).get("application/json")
     return None if media is None else compiled(media.get("schema", {}))

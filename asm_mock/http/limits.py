@@ -14,9 +14,10 @@ from asm_mock.domain.errors import (
     UnsupportedMediaTypeError,
     ValidationError,
 )
-from asm_mock.http.errors import send_error
+from asm_mock.http.headers import first_header, has_header
+from asm_mock.http.send import send_error
 
-__all__ = ["MAX_ADMIN_BODY_BYTES", "MAX_BODY_BYTES", "BodyGuard", "read_within"]
+__all__ = ["MAX_ADMIN_BODY_BYTES", "MAX_BODY_BYTES", "BodyGuard", "read_within", "replaying"]
 
 MAX_BODY_BYTES = 1024 * 1024
 # PUT /__admin/state carries a whole world: ~1,300 customers already make 1 MiB
@@ -39,10 +40,10 @@ class BodyGuard:
         if scope["type"] != "http" or scope["method"] not in self._methods:
             await self._app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        length = headers.get(b"content-length")
+        headers = scope["headers"]
+        length = first_header(headers, b"content-length")
         if length is not None:
-            if not length.isdigit():
+            if not (length.isascii() and length.isdigit()):
                 await send_error(
                     send,
                     close=True,
@@ -58,7 +59,7 @@ class BodyGuard:
                 await send_error(send, close=True, error=_too_large(self._limit))
                 return
         size = int(length) if length is not None else 0
-        if length is None and b"transfer-encoding" in headers:
+        if length is None and has_header(headers, b"transfer-encoding"):
             # Connexion takes a body without Content-Length (chunked) for an empty one: read it
             # here, within the limit, and hand it on with its length.
             try:
@@ -70,13 +71,13 @@ class BodyGuard:
             scope = {
                 **scope,
                 "headers": [
-                    *(h for h in scope["headers"] if h[0] != b"transfer-encoding"),
+                    *(h for h in headers if h[0] != b"transfer-encoding"),
                     (b"content-length", str(size).encode()),
                 ],
             }
-            receive = _replay(body, receive)
+            receive = replaying(body, receive)
         # Neither Content-Length nor Transfer-Encoding: no body at all (RFC 9112, 6.3)
-        if size > 0 and not headers.get(b"content-type", b"").strip():
+        if size > 0 and not (first_header(headers, b"content-type") or "").strip():
             await send_error(
                 send,
                 close=True,
@@ -110,7 +111,9 @@ async def read_within(receive: Receive, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """`receive` for the app a body already read is handed on to: first that whole body, then
+    whatever the client sends next (its disconnect)."""
     sent = False
 
     async def replay() -> Message:

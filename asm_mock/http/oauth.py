@@ -16,7 +16,9 @@ from starlette.types import Receive, Scope, Send
 
 from asm_mock.domain.errors import OAuthError, PayloadTooLargeError
 from asm_mock.domain.tokens import TokenService
+from asm_mock.http.headers import first_header
 from asm_mock.http.limits import read_within
+from asm_mock.http.send import send_json
 
 __all__ = ["MAX_FORM_BYTES", "TOKEN_PATH", "TokenEndpoint"]
 
@@ -64,7 +66,7 @@ class TokenEndpoint:
         self._tokens = tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = scope["headers"]
         try:
             if scope["method"] != "POST":
                 await _answer(
@@ -74,7 +76,7 @@ class TokenEndpoint:
                         "error": "method_not_allowed",
                         "error_description": f"Request method '{scope['method']}' not supported",
                     },
-                    {"allow": "POST"},
+                    ((b"allow", b"POST"),),
                 )
                 return
             try:
@@ -86,7 +88,8 @@ class TokenEndpoint:
                     {"error": "invalid_request", "error_description": "Request body too large"},
                 )
                 return
-            media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+            content_type = first_header(headers, b"content-type") or ""
+            media_type = content_type.split(";")[0].strip().lower()
             if raw and media_type != _FORM_TYPE:
                 await _answer(
                     send,
@@ -102,28 +105,28 @@ class TokenEndpoint:
                 if key in form:
                     raise OAuthError("invalid_request", f"Parameter {key} is repeated")
                 form[key] = value
-            grant = self._tokens().grant(form, _basic_credentials(headers.get("authorization")))
+            credentials = _basic_credentials(first_header(headers, b"authorization"))
+            grant = self._tokens().grant(form, credentials)
         except OAuthError as error:
             extra = (
-                {"www-authenticate": 'Basic realm="oauth2/client"'}
+                ((b"www-authenticate", b'Basic realm="oauth2/client"'),)
                 if error.status_code == 401
-                else {}
+                else ()
             )
             await _answer(send, error.status_code, error.to_dict(), extra)
             return
         await _answer(send, 200, grant.to_dict())
 
 
+_OAUTH_JSON = b"application/json;charset=UTF-8"
+_NOT_CACHED = ((b"cache-control", b"no-store"), (b"pragma", b"no-cache"))  # RFC 6749, 5.1
+
+
 async def _answer(
-    send: Send, status: int, body: Mapping[str, object], headers: dict[str, str] | None = None
+    send: Send,
+    status: int,
+    body: Mapping[str, object],
+    headers: tuple[tuple[bytes, bytes], ...] = (),
 ) -> None:
     payload = orjson.dumps(body)
-    raw_headers = [
-        (b"content-type", b"application/json;charset=UTF-8"),
-        (b"content-length", str(len(payload)).encode()),
-        (b"cache-control", b"no-store"),
-        (b"pragma", b"no-cache"),
-        *((k.encode(), v.encode()) for k, v in (headers or {}).items()),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": payload})
+    await send_json(send, status, payload, (*_NOT_CACHED, *headers), content_type=_OAUTH_JSON)

@@ -24,12 +24,18 @@ from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
-import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from asm_mock.domain.controls import Controls
-from asm_mock.domain.errors import ApiError, ValidationError
-from asm_mock.http.errors import send_error
+from asm_mock.domain.errors import ApiError, ServiceUnavailableError, ValidationError
+from asm_mock.http.headers import RawHeaders, first_header, header_values
+from asm_mock.http.send import (
+    ResponseHeaders,
+    editing_headers,
+    send_answer,
+    send_error,
+    send_json,
+)
 
 __all__ = [
     "PREFER_COOKIE",
@@ -47,11 +53,6 @@ MAX_DELAY_MS = 60_000
 _KNOWN = ("code", "example", "dynamic", "seed", "delay", "fault")
 _RFC7240 = ("return", "respond-async", "wait", "handling")
 _EXAMPLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
-
-
-class ServiceUnavailableError(ApiError):
-    status_code = 503
-    error_type = "ServiceUnavailableError"
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,9 +186,7 @@ class PreferenceGate:
             ours = [(k, v) for k, v in query if k.startswith(QUERY_PREFIX)]
             try:
                 prefs = parse_preferences(
-                    [v.decode("latin-1") for k, v in headers if k == b"prefer"],
-                    next((v.decode("latin-1") for k, v in headers if k == b"cookie"), None),
-                    ours,
+                    header_values(headers, b"prefer"), first_header(headers, b"cookie"), ours
                 )
             except ApiError as error:
                 await send_error(send, error)
@@ -220,7 +219,7 @@ _PREFERENCE_HEADERS = frozenset((b"prefer", b"cookie"))
 _QUERY_MARK = QUERY_PREFIX.encode()
 
 
-def _may_prefer(query_string: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
+def _may_prefer(query_string: bytes, headers: RawHeaders) -> bool:
     """False when no source of preferences is present: most requests skip parsing them.
 
     Deliberately loose (a `__` anywhere, any Prefer header, any cookie): a false True only
@@ -228,8 +227,8 @@ def _may_prefer(query_string: bytes, headers: list[tuple[bytes, bytes]]) -> bool
     """
     if _QUERY_MARK in query_string or b"%5F" in query_string or b"%5f" in query_string:  # _ encoded
         return True
-    for name, _ in headers:
-        if name.lower() in _PREFERENCE_HEADERS:
+    for name, _ in headers:  # a loop, not any(): every request passes here
+        if name in _PREFERENCE_HEADERS:
             return True
     return False
 
@@ -237,42 +236,30 @@ def _may_prefer(query_string: bytes, headers: list[tuple[bytes, bytes]]) -> bool
 def _with_header(send: Send, name: bytes, value: str) -> Send:
     if not value:
         return send
+    header = (name, value.encode())
 
-    async def sending(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message["headers"], (name, value.encode())]}
-        await send(message)
+    def adding(headers: ResponseHeaders) -> ResponseHeaders:
+        headers.append(header)
+        return headers
 
-    return sending
+    return editing_headers(send, adding)
+
+
+_INJECTED = ((b"retry-after", b"1"), (b"x-asm-mock-injected", b"error-rate"))
 
 
 async def _send_injected_error(send: Send) -> None:
     error = ServiceUnavailableError("Service unavailable (injected by asm-mock --error-rate)")
-    body = orjson.dumps({"errors": [error.to_dict()]})
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"retry-after", b"1"),
-        (b"x-asm-mock-injected", b"error-rate"),
-    ]
-    await send({"type": "http.response.start", "status": 503, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_error(send, error, _INJECTED)
 
 
 async def _send_fault(send: Send, fault: str) -> None:
     """Outside the contract on purpose, and marked so: X-Asm-Mock-Fault names the fault."""
     marker = (b"x-asm-mock-fault", fault.encode())
     if fault == "malformed":
-        body = b'{"entries": [{"uid": "broken'
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"28"), marker]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send_json(send, 200, b'{"entries": [{"uid": "broken', [marker])
     elif fault == "empty":
-        headers = [(b"content-length", b"0"), (b"connection", b"close"), marker]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": b""})
+        await send_answer(send, 200, [(b"content-length", b"0"), (b"connection", b"close"), marker])
     else:  # reset: promise a body, then drop the connection half-way through it
         headers = [(b"content-type", b"application/json"), (b"content-length", b"4096"), marker]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        # Returning with the body unfinished makes the server close the connection mid-answer.
-        await send({"type": "http.response.body", "body": b'{"entries": [', "more_body": True})
+        await send_answer(send, 200, headers, b'{"entries": [', more_body=True)

@@ -15,8 +15,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from asm_mock.domain.controls import Controls
 from asm_mock.domain.dynamic import generate
-from asm_mock.domain.errors import ApiError
+from asm_mock.domain.errors import ERROR_TYPES, ApiError
 from asm_mock.http.prefer import EXTENSION, Preferences, invalid_preference
+from asm_mock.http.send import send_answer, send_json
 
 __all__ = ["PreferredAnswer"]
 
@@ -49,12 +50,10 @@ class PreferredAnswer:
         else:
             await self._app(scope, receive, send)
             return
-        payload = b"" if body is None else orjson.dumps(body)
-        headers = [(b"content-length", str(len(payload)).encode())]
-        if body is not None:
-            headers.append((b"content-type", b"application/json"))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": payload})
+        if body is None:
+            await send_answer(send, status, [(b"content-length", b"0")])
+        else:
+            await send_json(send, status, orjson.dumps(body))
 
     def _preferred(self, operation_id: str, prefs: Preferences, scope: Scope) -> tuple[int, Any]:
         responses = self._responses[operation_id]
@@ -109,11 +108,9 @@ class PreferredAnswer:
 
 
 def _generic_error(status: int) -> ApiError:
-    names = {400: "ValidationError", 401: "UnauthorizedError", 403: "ForbiddenError",
-             404: "NotFoundError", 413: "PayloadTooLargeError", 415: "UnsupportedMediaTypeError",
-             503: "ServiceUnavailableError"}  # fmt: skip
     error = ApiError(f"Answered {status} as asked for (Prefer: code={status})")
-    error.error_type = names.get(status, "Error")
+    kind = ERROR_TYPES.get(status)
+    error.error_type = kind.error_type if kind is not None else "Error"
     error.status_code = status
     return error
 

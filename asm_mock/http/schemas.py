@@ -1,7 +1,9 @@
 """JSON Schema 2020-12, compiled once per schema: jsonschema-rs judges, jsonschema explains.
 
-Connexion-free, so the fast lane can check requests and answers before Connexion has loaded;
-the Python engine (~0.1 s to import) is loaded only when an instance fails.
+`CompiledSchemas` keeps each schema's compiled form; the app owns one (`create_app`), which the
+fast lane and Connexion's validators share. Connexion-free, so the fast lane can check requests
+and answers before Connexion has loaded; the Python engine (~0.1 s to import) is loaded only
+when an instance fails.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError as SchemaError
 
-__all__ = ["CompiledSchema", "compiled"]
+__all__ = ["CompiledSchema", "CompiledSchemas"]
 
 
 class CompiledSchema:
@@ -75,14 +77,19 @@ class CompiledSchema:
         return error
 
 
-_compiled: dict[int, tuple[Any, CompiledSchema]] = {}
+class CompiledSchemas:
+    """Each schema's compiled form, built the first time it is asked for: schemas are the
+    contract's long-lived objects, and compiling one costs far more than checking against it."""
 
+    __slots__ = ("_compiled",)
 
-def compiled(schema: Any) -> CompiledSchema:
-    """The compiled form of `schema`, built once (schemas are long-lived spec objects)."""
-    entry = _compiled.get(id(schema))
-    if entry is None or entry[0] is not schema:
-        # keep a reference to the schema so its id() cannot be reused by another object
-        entry = (schema, CompiledSchema(schema))
-        _compiled[id(schema)] = entry
-    return entry[1]
+    def __init__(self) -> None:
+        self._compiled: dict[int, tuple[Any, CompiledSchema]] = {}
+
+    def __call__(self, schema: Any) -> CompiledSchema:
+        entry = self._compiled.get(id(schema))
+        if entry is None or entry[0] is not schema:
+            # keep a reference to the schema so its id() cannot be reused by another object
+            entry = (schema, CompiledSchema(schema))
+            self._compiled[id(schema)] = entry
+        return entry[1]

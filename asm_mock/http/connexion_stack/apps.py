@@ -22,11 +22,12 @@ from asm_mock.http.connexion_stack.errors import error_handlers
 from asm_mock.http.connexion_stack.security import AdminTokenChecked, security_map
 from asm_mock.http.connexion_stack.specification import ContractSpecification, specification_of
 from asm_mock.http.connexion_stack.swagger_ui import swagger_ui_options
-from asm_mock.http.connexion_stack.validation import VALIDATOR_MAP
+from asm_mock.http.connexion_stack.validation import validator_map
 from asm_mock.http.contract import Contract, RouteTable, documented_statuses
 from asm_mock.http.errors import undocumented_status
 from asm_mock.http.handlers import OperationHandlers
 from asm_mock.http.preferred import PreferredAnswer
+from asm_mock.http.schemas import CompiledSchemas
 
 __all__ = ["ConnexionApps", "admin_app", "api_app", "connexion_apps", "contract_app"]
 
@@ -75,9 +76,11 @@ def contract_app(
     resolver: Resolver,
     security: dict[str, Any] | None = None,
     routes: RouteTable | None = None,
+    schemas: CompiledSchemas | None = None,
 ) -> AsyncApp:
     """A Connexion app serving `specification` with 2020-12 validation both ways; `routes`,
-    the specification's RouteTable when the caller has one already."""
+    the specification's RouteTable when the caller has one already; `schemas`, the compiled
+    schemas it shares (by default, its own)."""
     app = AsyncApp(__name__)
     app.add_middleware(
         _DocumentedStatusGuard,
@@ -96,7 +99,7 @@ def contract_app(
         jsonifier=Jsonifier(_OrjsonCodec),
         validate_responses=True,
         strict_validation=False,
-        validator_map=VALIDATOR_MAP,
+        validator_map=validator_map(schemas if schemas is not None else CompiledSchemas()),
         security_map=security,
         swagger_ui_options=swagger_ui_options(specification.raw),
     )
@@ -112,6 +115,7 @@ def api_app(
     permissive: Callable[[], bool],
     controls: Controls,
     routes: RouteTable,
+    schemas: CompiledSchemas,
 ) -> AsyncApp:
     """The contract's full stack: every check, every error, Swagger UI, preferred answers."""
     app = contract_app(
@@ -119,6 +123,7 @@ def api_app(
         resolver=Resolver(function_resolver=handlers.lookup),
         security=security_map(tokens, permissive),
         routes=routes,
+        schemas=schemas,
     )
     # Innermost, so preferred and canned answers still pass response validation.
     app.add_middleware(
@@ -130,11 +135,12 @@ def api_app(
     return app
 
 
-def admin_app(handlers: AdminHandlers) -> AsyncApp:
+def admin_app(handlers: AdminHandlers, *, schemas: CompiledSchemas) -> AsyncApp:
     return contract_app(
         specification_of(admin_contract()),
         resolver=Resolver(function_resolver=handlers.lookup),
         security={"bearer": AdminTokenChecked},
+        schemas=schemas,
     )
 
 

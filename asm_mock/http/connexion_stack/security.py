@@ -13,6 +13,7 @@ from connexion.lifecycle import ConnexionRequest
 from connexion.security import OAuthSecurityHandler
 
 from asm_mock.domain.tokens import TokenService
+from asm_mock.http.headers import header_values
 from asm_mock.http.security import authorizer, token_info
 
 __all__ = ["AdminTokenChecked", "security_map"]
@@ -28,7 +29,9 @@ def security_map(
             self, security_scheme: dict[str, Any], required_scopes: list[str]
         ) -> Callable[[ConnexionRequest], Awaitable[dict[str, Any]]]:
             async def verify(request: ConnexionRequest) -> dict[str, Any]:
-                return token_info(authorize(request.headers.getlist("authorization")))
+                return token_info(
+                    authorize(header_values(request.scope["headers"], b"authorization"))
+                )
 
             return verify
 

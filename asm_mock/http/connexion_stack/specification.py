@@ -13,9 +13,9 @@ from typing import Any
 from connexion.exceptions import InvalidSpecification
 from connexion.spec import OpenAPISpecification
 
+from asm_mock.domain.errors import InvalidContractError
 from asm_mock.http.contract import (
     Contract,
-    InvalidContractError,
     check_contract,
     check_version,
     copy_document,

@@ -2,9 +2,9 @@
 
 Connexion 3.3 validates with Draft 4, which silently ignores 2020-12 keywords (`const`,
 `type: [..., "null"]`, `prefixItems`, ...). These subclasses keep Connexion's plumbing and swap the
-engine (`asm_mock.http.schemas`, shared with the fast lane). Validators are compiled once per
-schema and cached: Connexion builds a validator object per request, and compiling a schema costs
-far more than checking an instance against it.
+engine (`asm_mock.http.schemas`). Connexion builds a validator object per request, so the
+compiled schemas live in the app's `CompiledSchemas`, shared with the fast lane, which
+`validator_map` binds the validator classes to.
 Failures become `asm_mock.domain.errors` exceptions, so they render as SAP's OCC errors naming the
 parameter or field.
 """
@@ -31,9 +31,9 @@ from starlette.types import Scope
 
 from asm_mock.domain.errors import ContractViolation, ValidationError
 from asm_mock.http.errors import response_violation
-from asm_mock.http.schemas import CompiledSchema, compiled
+from asm_mock.http.schemas import CompiledSchema, CompiledSchemas
 
-__all__ = ["VALIDATOR_MAP"]
+__all__ = ["validator_map"]
 
 
 def _first_error(validator: CompiledSchema, instance: Any) -> SchemaError | None:
@@ -45,9 +45,10 @@ def _pointer(error: SchemaError) -> str:
 
 
 class ContractParameterValidator(ParameterValidator):  # type: ignore[misc]
-    @staticmethod
+    schemas: CompiledSchemas  # set by validator_map()
+
     def validate_parameter(
-        parameter_type: str, value: Any, param: dict[str, Any], param_name: str | None = None
+        self, parameter_type: str, value: Any, param: dict[str, Any], param_name: str | None = None
     ) -> str | None:
         name = param["name"]
         if value is None:
@@ -59,7 +60,7 @@ class ContractParameterValidator(ParameterValidator):  # type: ignore[misc]
                     subject_type="parameter",
                 )
             return None
-        error = _first_error(compiled(param.get("schema", {})), value)
+        error = _first_error(self.schemas(param.get("schema", {})), value)
         if error is not None:
             raise ValidationError(
                 f"Request parameter {name} is invalid: {error.message}",
@@ -104,6 +105,8 @@ def _body_error(error: SchemaError) -> ValidationError:
 
 
 class ContractJSONRequestBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
+    schemas: CompiledSchemas  # set by validator_map()
+
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
         raw = b"".join([chunk async for chunk in stream])
         if not raw:
@@ -132,12 +135,14 @@ class ContractJSONRequestBodyValidator(JSONRequestBodyValidator):  # type: ignor
             raise ValidationError(
                 "Request body is missing", reason="missing", subject="body", subject_type="body"
             )
-        error = _first_error(compiled(self._schema), body)
+        error = _first_error(self.schemas(self._schema), body)
         if error is not None:
             raise _body_error(error)
 
 
 class ContractJSONResponseBodyValidator(JSONResponseBodyValidator):  # type: ignore[misc]
+    schemas: CompiledSchemas  # set by validator_map()
+
     def _parse(self, stream: Iterable[bytes]) -> Any:
         raw = b"".join(stream)
         if not raw:
@@ -148,24 +153,30 @@ class ContractJSONResponseBodyValidator(JSONResponseBodyValidator):  # type: ign
             raise ContractViolation(f"Response body is not JSON: {exc}") from None
 
     def _validate(self, body: Any) -> None:
-        error = _first_error(compiled(self._schema), body)
+        error = _first_error(self.schemas(self._schema), body)
         if error is not None:
             raise response_violation(self._scope.get("path", "?"), error)
 
 
-VALIDATOR_MAP = {
-    "parameter": ContractParameterValidator,
-    "body": MediaTypeDict(
-        {
-            "*/*json": ContractJSONRequestBodyValidator,
-            "application/x-www-form-urlencoded": FormDataValidator,
-            "multipart/form-data": MultiPartFormDataValidator,
-        }
-    ),
-    "response": MediaTypeDict(
-        {
-            "*/*json": ContractJSONResponseBodyValidator,
-            "text/plain": TextResponseBodyValidator,
-        }
-    ),
-}
+def validator_map(schemas: CompiledSchemas) -> dict[str, Any]:
+    """Connexion's `validator_map`, its 2020-12 validators compiling through `schemas`."""
+
+    def bound(validator: type[Any]) -> type[Any]:
+        return type(validator.__name__, (validator,), {"schemas": schemas})
+
+    return {
+        "parameter": bound(ContractParameterValidator),
+        "body": MediaTypeDict(
+            {
+                "*/*json": bound(ContractJSONRequestBodyValidator),
+                "application/x-www-form-urlencoded": FormDataValidator,
+                "multipart/form-data": MultiPartFormDataValidator,
+            }
+        ),
+        "response": MediaTypeDict(
+            {
+                "*/*json": bound(ContractJSONResponseBodyValidator),
+                "text/plain": TextResponseBodyValidator,
+            }
+        ),
+    }
