@@ -23,13 +23,11 @@ every run of a project that merely has asm-mock installed.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import warnings
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -40,6 +38,7 @@ from asm_mock.testing import (
     TOKEN_PATH,
     AsmMockServer,
     MockServerError,
+    ThreadedASGITransport,
     password_form,
 )
 
@@ -54,7 +53,6 @@ __all__ = ["API_PATH", "TOKEN_PATH", "InProcessMock", "asm_mock_app", "asm_mock_
 
 _IN_PROCESS_URL = "http://127.0.0.1:9002"  # a local SAP Commerce's, as the mock's default port
 _MARKER_KEYS = frozenset({"seed", "customers", "fixtures", "auth", "scenarios"})
-_T = TypeVar("_T")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -96,57 +94,6 @@ def _settings(request: pytest.FixtureRequest) -> Settings:
         scenarios = given["scenarios"]
         given["scenarios"] = (scenarios,) if isinstance(scenarios, str) else tuple(scenarios)
     return replace(Settings(), **given)
-
-
-class _ThreadedASGITransport(httpx.BaseTransport):
-    """A sync transport into an ASGI app, for suites without an event loop.
-
-    `httpx.ASGITransport` is async-only, so the app runs on a private loop in a daemon thread;
-    one loop per transport, closed with it, so nothing outlives the fixture.
-    """
-
-    def __init__(self, app: AsmMockApp) -> None:
-        self._asgi = httpx.ASGITransport(app=app)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="asm-mock-asgi", daemon=True
-        )
-        self._thread.start()
-
-    def run(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(10)
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        # Reading here (a generator body is sync-only) leaves a stream ASGITransport accepts.
-        request.read()
-        future = asyncio.run_coroutine_threadsafe(self._send(request), self._loop)
-        try:
-            return future.result(request.extensions.get("timeout", {}).get("read"))
-        except TimeoutError as error:
-            future.cancel()
-            raise httpx.ReadTimeout("asm-mock did not answer in time", request=request) from error
-
-    async def _send(self, request: httpx.Request) -> httpx.Response:
-        response = await self._asgi.handle_async_request(request)
-        try:
-            body = b"".join([chunk async for chunk in response.aiter_raw()])
-        finally:
-            await response.aclose()
-        # Raw (still encoded) bytes: the sync client decodes them as it would from a socket.
-        return httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            stream=httpx.ByteStream(body),
-            extensions=response.extensions,
-        )
-
-    def close(self) -> None:
-        if self._loop.is_closed():
-            return
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        if not self._thread.is_alive():  # a handler stuck in blocking code keeps its loop
-            self._loop.close()
 
 
 @dataclass
@@ -242,7 +189,7 @@ def asm_mock_app(
         built.rolled_back()
     app = built.app
     headers = {"Authorization": f"Bearer {built.token}"}
-    transport = _ThreadedASGITransport(app)
+    transport = ThreadedASGITransport(app)
     client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url=_IN_PROCESS_URL, headers=headers
     )

@@ -18,11 +18,13 @@ agent's password grant) and ``reset()``. Both classes are context managers::
     with AsmMockServer("--customers", "30") as server:
         httpx.get(server.api_url + "/agents/asagent", headers=server.headers())
 
+`ThreadedASGITransport` is the in-process counterpart: a sync ``httpx`` client into an ASGI app.
 This module imports neither pytest nor anything heavy of asm-mock: scripts use it too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -30,17 +32,20 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import httpx
 
 from asm_mock.domain.errors import AsmMockError
 
 if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
     from asm_mock.settings import Settings
 
 __all__ = [
@@ -51,6 +56,7 @@ __all__ = [
     "Check",
     "MockServerError",
     "ServerProcess",
+    "ThreadedASGITransport",
     "free_port",
     "json_answer",
     "password_form",
@@ -67,6 +73,7 @@ AGENT_CREDENTIALS: Mapping[str, str] = {
     "client_id": "mobile_android",
     "client_secret": "secret",
 }
+_T = TypeVar("_T")
 _OUTPUT_TAIL = 4000  # characters of each stream in an error: the end is where the cause is
 
 Check = Callable[[httpx.Client], bool]
@@ -148,6 +155,7 @@ class ServerProcess:
         self.name = name
         self.timeout = timeout
         self.spawned_at = 0.0  # time.perf_counter() at the spawn
+        self.returncode: int | None = None  # once stopped: the exit status (-N: signal N)
         self._ready = ready
         self._cwd = cwd
         self._env = scrubbed_environment() if env is None else dict(env)
@@ -227,14 +235,16 @@ class ServerProcess:
         """Terminate the server, wait up to `timeout` s, then kill it. Its output stays
         readable until `close()`."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
+        if process is None:
             return
-        self._signal(process, signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self._signal(process, signal.SIGKILL)
-            process.wait()
+        if process.poll() is None:
+            self._signal(process, signal.SIGTERM)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._signal(process, signal.SIGKILL)
+                process.wait()
+        self.returncode = process.returncode
 
     def _signal(self, process: subprocess.Popen[bytes], signum: int) -> None:
         if self._own_session:
@@ -388,3 +398,54 @@ class AsmMockServer(ServerProcess):
             self._http.close()
             self._http = None
         super().stop(timeout=timeout)
+
+
+class ThreadedASGITransport(httpx.BaseTransport):
+    """A sync transport into an ASGI app, for suites without an event loop.
+
+    `httpx.ASGITransport` is async-only, so the app runs on a private loop in a daemon thread;
+    one loop per transport, closed with it, so nothing outlives the client.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._asgi = httpx.ASGITransport(app=app)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="asm-mock-asgi", daemon=True
+        )
+        self._thread.start()
+
+    def run(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(10)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        # Reading here (a generator body is sync-only) leaves a stream ASGITransport accepts.
+        request.read()
+        future = asyncio.run_coroutine_threadsafe(self._send(request), self._loop)
+        try:
+            return future.result(request.extensions.get("timeout", {}).get("read"))
+        except TimeoutError as error:
+            future.cancel()
+            raise httpx.ReadTimeout("asm-mock did not answer in time", request=request) from error
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        response = await self._asgi.handle_async_request(request)
+        try:
+            body = b"".join([chunk async for chunk in response.aiter_raw()])
+        finally:
+            await response.aclose()
+        # Raw (still encoded) bytes: the sync client decodes them as it would from a socket.
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=httpx.ByteStream(body),
+            extensions=response.extensions,
+        )
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        if not self._thread.is_alive():  # a handler stuck in blocking code keeps its loop
+            self._loop.close()
