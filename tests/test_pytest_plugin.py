@@ -335,9 +335,7 @@ def test_one_app_per_settings():
     assert len(set(APPS)) == 2
 """
     )
-    result = pytester.runpytest_subprocess(
-        "-p", "asm_mock", "--asm-mock-customers", "10"
-    )
+    result = pytester.runpytest_subprocess("-p", "asm_mock", "--asm-mock-customers", "10")
     result.assert_outcomes(passed=5)
 
 
