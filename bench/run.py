@@ -3,8 +3,9 @@
 Start-up time (spawn -> first 200 to the customer search, and spawn -> first refusal of an
 invalid search: the validation stack may load after the happy path), wrk throughput and latency
 per operation (with the non-2xx count: a fast server that answers errors is not fast), world build
-time and RSS by world size, and search latency in a 100k-customer world. Prints tables and writes
-bench/results/<UTC timestamp>.json; `--only startup` (or operations, world) runs one part.
+time and RSS by world size, search latency in a 100k-customer world, and what the pytest plugin's
+fixtures cost a test. Prints tables and writes bench/results/<UTC timestamp>.json; `--only
+startup` (or operations, world, fixtures) runs one part. Servers start through asm_mock.testing.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ import os
 import platform
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from asm_mock.testing import MockServerError, ServerProcess, free_port, scrubbed_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -77,12 +78,6 @@ def ensure_tools() -> None:
         subprocess.run(["npm", "ci", "--prefix", str(BENCH)], check=True)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass(frozen=True)
 class Refusal:
     """Spawn -> the first 4xx answer to an invalid search; `early` counts, by status, the answers
@@ -94,80 +89,63 @@ class Refusal:
 
 
 class Server:
-    """One server process on loopback. `start()` returns seconds from spawn to the first 200 to
-    the customer search; `first_refusal()` then the seconds from spawn to the first 4xx to an
-    invalid one. `oauth`: log in at the token endpoint first (else any bearer token will do)."""
+    """One server process on loopback, launched by `asm_mock.testing.ServerProcess` (in its own
+    process group: Prism's npm wrapper has children). `start()` returns seconds from spawn to
+    the first 200 to the customer search; `first_refusal()` then the seconds from spawn to the
+    first 4xx to an invalid one. `oauth`: log in at the token endpoint first (else any bearer
+    token will do)."""
 
     def __init__(self, name: str, argv: Sequence[str], port: int, prefix: str, oauth: bool) -> None:
         self.name, self.argv, self.port, self.prefix = name, list(argv), port, prefix
         self.oauth = oauth
         self.token = "x"
-        self.process: subprocess.Popen[bytes] | None = None
-        self._spawned = 0.0
-        self._timeout = 60.0
-        self._log = tempfile.TemporaryFile()
+        self.process: ServerProcess | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> float:
-        self._spawned, self._timeout = time.perf_counter(), timeout
-        self.process = subprocess.Popen(
-            self.argv, cwd=ROOT, stdout=self._log, stderr=self._log, start_new_session=True
+        self.process = ServerProcess(
+            self.argv,
+            port=self.port,
+            ready=self._answers_the_search,
+            name=self.name,
+            cwd=ROOT,
+            timeout=timeout,
+            poll_s=POLL_S,
+            own_session=True,
         )
-        with self._client() as client:
-            if self.oauth:
-                token = self._poll(lambda: client.post(TOKEN_PATH, data=AGENT_LOGIN), _ok)
-                self.token = str(token.json()["access_token"])
-            self._poll(lambda: self._search(client, READY_PATH), _ok)
-        return time.perf_counter() - self._spawned
+        return self.process.start()
+
+    def _answers_the_search(self, client: httpx.Client) -> bool:
+        if self.oauth and self.token == "x":
+            login = client.post(TOKEN_PATH, data=AGENT_LOGIN)
+            if login.status_code != 200:
+                return False
+            self.token = str(login.json()["access_token"])
+        return self._search(client, READY_PATH).status_code == 200
 
     def first_refusal(self) -> Refusal:
         """Call right after `start()`; its timeout counts from the same spawn."""
+        assert self.process is not None
         early: Counter[int] = Counter()
+        refusals: list[int] = []
 
-        def refused(answer: httpx.Response) -> bool:
-            if 400 <= answer.status_code < 500:
+        def refused(client: httpx.Client) -> bool:
+            status = self._search(client, REFUSED_PATH).status_code
+            if 400 <= status < 500:
+                refusals.append(status)
                 return True
-            early[answer.status_code] += 1
+            early[status] += 1
             return False
 
-        with self._client() as client:
-            answer = self._poll(lambda: self._search(client, REFUSED_PATH), refused)
-        seconds = time.perf_counter() - self._spawned
-        return Refusal(seconds, answer.status_code, dict(early))
-
-    def _client(self) -> httpx.Client:
-        # connect: refused at once while not listening; read: an accepted request may be slow
-        return httpx.Client(base_url=self.url, timeout=httpx.Timeout(self._timeout, connect=1.0))
+        seconds = self.process.wait_until(refused)
+        return Refusal(seconds, refusals[0], dict(early))
 
     def _search(self, client: httpx.Client, path: str) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token}"}
         return client.get(self.prefix + path, headers=headers)
-
-    def _poll(
-        self, send: Callable[[], httpx.Response], done: Callable[[httpx.Response], bool]
-    ) -> httpx.Response:
-        """`send()` every POLL_S until `done(answer)`; no connection yet means not up yet."""
-        assert self.process is not None
-        last = "no answer"
-        while time.perf_counter() - self._spawned < self._timeout:
-            try:
-                answer = send()
-                if done(answer):
-                    return answer
-                last = f"last answer {answer.status_code}: {answer.text[:200]}"
-            except httpx.TransportError as error:
-                last = f"last error {error!r}"
-            if self.process.poll() is not None:
-                break
-            time.sleep(POLL_S)
-        self.stop()
-        self._log.seek(0)
-        log = self._log.read().decode(errors="replace")[-2000:]
-        waited = time.perf_counter() - self._spawned
-        raise RuntimeError(f"{self.name} not ready after {waited:.1f} s ({last}):\n{log}")
 
     def rss_kib(self) -> dict[str, int]:
         assert self.process is not None
@@ -176,14 +154,8 @@ class Server:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGTERM)  # its own session: the group is ours alone
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        if process is not None:
+            process.close()
 
 
 def asm_mock(port: int, customers: int = 200, cache_dir: Path | None = None) -> Server:
@@ -206,10 +178,6 @@ def asm_mock(port: int, customers: int = 200, cache_dir: Path | None = None) -> 
 def prism(port: int) -> Server:
     argv = [str(PRISM), "mock", "-h", "127.0.0.1", "-p", str(port), "-v", PRISM_LOG_LEVEL]
     return Server("Prism", [*argv, "openapi.yaml"], port, "", oauth=False)
-
-
-def _ok(answer: httpx.Response) -> bool:
-    return answer.status_code == 200
 
 
 def to_ms(value: str, unit: str) -> float:
@@ -388,6 +356,155 @@ def measure_world(sizes: Sequence[int]) -> tuple[list[Result], Result | None]:
     return rows, search
 
 
+# -- the pytest plugin's fixtures: what each costs a test --------------------------------------
+
+FIXTURE_TARGETS_MS = {"asm_mock_app": 5.0, "asm_mock_server": 20.0}
+AGENT_PATH = BASE_PATH + "/agents/asagent"
+# A downstream suite in miniature: one request per test, each file's tests alike but for how the
+# mock is reached. The bare tests use a client made once per session (what a test costs without
+# the fixture); their difference in median per-test time (setup + call + teardown, as pytest
+# reports it) is the fixture's overhead. Built once per session, the mocks' first tests carry
+# the build: the median leaves them out.
+FIXTURE_SUITE = {
+    "conftest.py": f"""
+import json
+import os
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+import pytest
+
+from asm_mock.testing import AGENT_CREDENTIALS, AsmMockServer, ThreadedASGITransport
+
+AGENT = {AGENT_PATH!r}
+SPENT = defaultdict(float)
+
+
+def pytest_runtest_logreport(report):
+    SPENT[report.nodeid] += report.duration
+
+
+def pytest_sessionfinish(session):
+    Path(os.environ["FIXTURE_BENCH_OUT"]).write_text(json.dumps(SPENT))
+
+
+@pytest.fixture(scope="session")
+def bare_app_client():
+    from asm_mock.http.app import create_app
+
+    app = create_app()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        app.load_fully()
+    token = app.service.tokens.grant({{"grant_type": "password", **AGENT_CREDENTIALS}})
+    headers = {{"Authorization": "Bearer " + token.token.access_token}}
+    transport = ThreadedASGITransport(app)
+    with httpx.Client(transport=transport, base_url="http://mock", headers=headers) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def http():
+    with httpx.Client(trust_env=False) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def bare_server():
+    with AsmMockServer() as server:
+        yield server.api_url, server.headers()
+""",
+    "test_app_bare.py": """
+def test_one_request(bare_app_client, n):
+    assert bare_app_client.get(AGENT).status_code == 200
+""",
+    "test_app_fixture.py": """
+def test_one_request(asm_mock_app, n):
+    assert asm_mock_app.sync_client.get(AGENT).status_code == 200
+""",
+    "test_server_bare.py": """
+def test_one_request(http, bare_server, n):
+    api, headers = bare_server
+    assert http.get(api + "/agents/asagent", headers=headers).status_code == 200
+""",
+    "test_server_fixture.py": """
+def test_one_request(http, asm_mock_server, n):
+    headers = asm_mock_server.headers()  # tokens do not outlive a test: each logs in
+    assert http.get(asm_mock_server.api_url + "/agents/asagent", headers=headers).status_code == 200
+""",
+}
+FIXTURE_FILES = {  # fixture -> (the file using it, the bare file it is compared with)
+    "asm_mock_app": ("test_app_fixture.py", "test_app_bare.py"),
+    "asm_mock_server": ("test_server_fixture.py", "test_server_bare.py"),
+}
+
+
+def measure_fixtures(tests: int) -> Result:
+    """Run the generated suite (`tests` tests per file) in a pytest subprocess; per fixture, the
+    median per-test time with it, without it, and their difference."""
+    with tempfile.TemporaryDirectory(prefix="fixture-bench-") as folder:
+        suite = Path(folder)
+        parametrize = (
+            f"import pytest\n\npytestmark = pytest.mark.parametrize('n', range({tests}))\n"
+        )
+        for name, text in FIXTURE_SUITE.items():
+            preamble = "" if name == "conftest.py" else parametrize + "from conftest import AGENT\n"
+            (suite / name).write_text(preamble + text)
+        out = suite / "durations.json"
+        env = {**scrubbed_environment(), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+        env["FIXTURE_BENCH_OUT"] = str(out)
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "asm_mock", "-p", "no:cacheprovider"]
+        run = subprocess.run(
+            [*command, "-W", "ignore::DeprecationWarning", str(suite)],
+            cwd=suite,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if run.returncode != 0:
+            raise RuntimeError(f"the fixture suite failed:\n{run.stdout[-4000:]}{run.stderr}")
+        spent: dict[str, float] = json.loads(out.read_text())
+    results: Result = {"tests_per_file": tests}
+    for fixture, (with_it, bare) in FIXTURE_FILES.items():
+        with_ms = statistics.median(v * 1000 for k, v in spent.items() if k.startswith(with_it))
+        bare_ms = statistics.median(v * 1000 for k, v in spent.items() if k.startswith(bare))
+        results[fixture] = {
+            "with_fixture_median_ms": with_ms,
+            "without_median_ms": bare_ms,
+            "overhead_ms": with_ms - bare_ms,
+            "target_ms": FIXTURE_TARGETS_MS[fixture],
+        }
+    return results
+
+
+def report_fixtures(fixtures: Result) -> None:
+    rows = []
+    for fixture in FIXTURE_FILES:
+        f = fixtures[fixture]
+        met = f["overhead_ms"] <= f["target_ms"]
+        rows.append(
+            [
+                fixture,
+                fmt(f["with_fixture_median_ms"], 2),
+                fmt(f["without_median_ms"], 2),
+                fmt(f["overhead_ms"], 2),
+                f"<= {fmt(f['target_ms'], 0)}",
+                "met" if met else f"missed by {fmt(f['overhead_ms'] - f['target_ms'], 2)}",
+            ]
+        )
+    headers = ["fixture", "with it ms", "without ms", "overhead ms", "target ms", ""]
+    show(
+        f"pytest fixtures: median ms per one-request test, {fixtures['tests_per_file']} each",
+        headers,
+        rows,
+    )
+    print("  per test: setup + call + teardown; without: a client made once per session")
+    print("  asm_mock_server's tests log in (headers()): a reset drops every token")
+
+
 def fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
@@ -518,9 +635,27 @@ def report(results: Result) -> None:
         report_startup(results["startup"])
     if "world" in results:
         report_world(results["world"], results["search_latency"])
+    if "fixtures" in results:
+        report_fixtures(results["fixtures"])
 
 
-PARTS = ("startup", "operations", "world")
+PARTS = ("startup", "operations", "world", "fixtures")
+
+
+def measure(results: Result, args: argparse.Namespace, sizes: Sequence[int]) -> None:
+    parts = results["parts"]
+    if "startup" in parts:
+        print("start-up times", flush=True)
+        results["startup"] = measure_startups()
+    if "operations" in parts:
+        print("operations", flush=True)
+        results["operations"] = measure_operations(args.seconds, args.rounds)
+    if "world" in parts:
+        print("world sizes", flush=True)
+        results["world"], results["search_latency"] = measure_world(sizes)
+    if "fixtures" in parts:
+        print(f"pytest fixtures, {args.fixture_tests} tests per file", flush=True)
+        results["fixtures"] = measure_fixtures(args.fixture_tests)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -540,31 +675,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--customers", default="200,10000,100000", help="world sizes, comma-separated"
     )
+    parser.add_argument(
+        "--fixture-tests",
+        type=int,
+        default=100,
+        help="generated one-request tests per file in the fixtures part (default 100)",
+    )
     parser.add_argument("--only", choices=PARTS, help="run one part of the bench")
     args = parser.parse_args(argv)
     sizes = [int(n) for n in args.customers.split(",")]
     parts = [args.only] if args.only else list(PARTS)
     begun = time.perf_counter()
-    ensure_tools()
-    prism_version = subprocess.run([str(PRISM), "--version"], capture_output=True, text=True)
+    versions = {"python": platform.python_version()}
+    if set(parts) & {"startup", "operations"}:  # the parts with Prism and wrk
+        ensure_tools()
+        prism_version = subprocess.run([str(PRISM), "--version"], capture_output=True, text=True)
+        versions["prism"] = prism_version.stdout.strip()
     results: Result = {
         "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "parts": parts,
         "seconds": args.seconds,
         "rounds": args.rounds,
-        "versions": {"python": platform.python_version(), "prism": prism_version.stdout.strip()},
+        "versions": versions,
         "prism_log_level": PRISM_LOG_LEVEL,
         "cpus": os.cpu_count(),
     }
-    if "startup" in parts:
-        print("start-up times", flush=True)
-        results["startup"] = measure_startups()
-    if "operations" in parts:
-        print("operations", flush=True)
-        results["operations"] = measure_operations(args.seconds, args.rounds)
-    if "world" in parts:
-        print("world sizes", flush=True)
-        results["world"], results["search_latency"] = measure_world(sizes)
+    try:
+        measure(results, args, sizes)
+    except MockServerError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 1
     results["total_s"] = time.perf_counter() - begun
     report(results)
     out = BENCH / "results" / (results["timestamp"].replace(":", "") + ".json")

@@ -1,4 +1,4 @@
-"""`make fuzz`: start asm-mock on a free loopback port, log in as an agent, run schemathesis.
+"""`make fuzz`: start asm-mock (asm_mock.testing), log in as an agent, run schemathesis.
 
 Every check, every phase (examples, coverage, fuzzing, stateful), a fixed seed, a bounded number of
 examples per operation. Exits with schemathesis' exit code, so any failure or error fails the run.
@@ -8,52 +8,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-import httpx
+from asm_mock.testing import AsmMockServer, MockServerError
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until_up(base: str, server: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"asm-mock exited with {server.returncode} before answering")
-        try:
-            httpx.get(f"{base}/assistedservicewebservices/openapi.json", timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise SystemExit(f"asm-mock did not answer within {timeout} s")
-
-
-def agent_token(base: str) -> str:
-    response = httpx.post(
-        f"{base}/authorizationserver/oauth/token",
-        data={
-            "grant_type": "password",
-            "client_id": "mobile_android",
-            "client_secret": "secret",
-            "username": "asagent",
-            "password": "pw4all",
-        },
-        timeout=5,
-    )
-    response.raise_for_status()
-    return str(response.json()["access_token"])
 
 
 def main() -> int:
@@ -63,50 +25,42 @@ def main() -> int:
     parser.add_argument("--report-dir", default=str(ROOT / "fuzz" / "report"))
     args = parser.parse_args()
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    # The server's output goes to a file: a pipe nobody reads fills up and blocks the server.
-    log = tempfile.TemporaryFile()
-    server = subprocess.Popen(
-        [str(BIN / "asm-mock"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     try:
-        wait_until_up(base, server)
-        token = agent_token(base)
-        command = [
-            str(BIN / "schemathesis"),
-            "--config-file", str(ROOT / "fuzz" / "schemathesis.toml"),
-            "run", f"{base}/assistedservicewebservices/openapi.json",
-            "--checks", "all",
-            "--phases", "examples,coverage,fuzzing,stateful",
-            "--header", f"Authorization: Bearer {token}",
-            "--seed", str(args.seed),
-            "--max-examples", str(args.examples),
-            "--request-timeout", "5",
-            "--workers", "1",
-            "--report", "junit",
-            "--report-dir", args.report_dir,
-        ]  # fmt: skip
-        print(
-            "running:",
-            " ".join(c if "Bearer" not in c else "Authorization: Bearer ***" for c in command),
-            flush=True,
-        )
-        return subprocess.run(command, cwd=ROOT, check=False).returncode
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.seek(0)
-        output = log.read()
-        log.close()
-        if b"Traceback" in output:
-            print(output.decode(errors="replace")[-4000:], file=sys.stderr)
+        with AsmMockServer() as server:
+            return fuzz(server, args)
+    except MockServerError as error:
+        print(f"fuzz: {error}", file=sys.stderr)
+        return 2
+
+
+def fuzz(server: AsmMockServer, args: argparse.Namespace) -> int:
+    """schemathesis against `server`; its exit code. A traceback in the server's output is
+    shown too: schemathesis sees a 500, the cause is only there."""
+    command = [
+        str(BIN / "schemathesis"),
+        "--config-file", str(ROOT / "fuzz" / "schemathesis.toml"),
+        "run", f"{server.api_url}/openapi.json",
+        "--checks", "all",
+        "--phases", "examples,coverage,fuzzing,stateful",
+        "--header", f"Authorization: Bearer {server.token()}",
+        "--seed", str(args.seed),
+        "--max-examples", str(args.examples),
+        "--request-timeout", "5",
+        "--workers", "1",
+        "--report", "junit",
+        "--report-dir", args.report_dir,
+    ]  # fmt: skip
+    print(
+        "running:",
+        " ".join(c if "Bearer" not in c else "Authorization: Bearer ***" for c in command),
+        flush=True,
+    )
+    returncode = subprocess.run(command, cwd=ROOT, check=False).returncode
+    server.stop()
+    output = server.stdout_text() + server.stderr_text()
+    if "Traceback" in output:
+        print(output[-4000:], file=sys.stderr)
+    return returncode
 
 
 if __name__ == "__main__":

@@ -6,11 +6,8 @@ import io
 import json
 import logging
 import re
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,8 +19,8 @@ from asm_mock.http.access_log import (
     access_line,
     log_handler,
 )
+from asm_mock.testing import AsmMockServer, json_answer
 from tests.conftest import BASE, TOKEN_URL
-from tests.live_server import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -206,35 +203,17 @@ def test_a_stderr_nobody_reads_never_stalls_the_answers() -> None:
 # -- `asm-mock serve`: the handler on stderr, uvicorn's own access log off -------------------
 
 
-def serve_and_log(tmp_path: Path, *options: str) -> list[str]:
-    port = free_port()
-    log = tmp_path / "stderr.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "asm_mock", "serve", "--port", str(port), "--customers", "5"]
-            + list(options),
-            stdout=subprocess.DEVNULL,
-            stderr=output,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
-            while True:
-                assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-                try:
-                    httpx.get(f"{url}/__admin/health", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.05)
-            httpx.get(f"{url}{SEARCH}?query=a&baseSite=x")
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
-    return log.read_text().splitlines()
+def serve_and_log(*options: str) -> list[str]:
+    """`serve`'s stderr lines for a readiness probe of `/__admin/health` and one search."""
+    server = AsmMockServer("--customers", "5", *options, ready=json_answer("/__admin/health"))
+    with server:
+        httpx.get(f"{server.url}{SEARCH}?query=a&baseSite=x")
+        server.stop()  # the log's writer thread flushes on the way out
+        return server.stderr_text().splitlines()
 
 
-def test_serve_logs_one_text_line_per_request(tmp_path: Path) -> None:
-    lines = [line for line in serve_and_log(tmp_path) if " GET " in line]
+def test_serve_logs_one_text_line_per_request() -> None:
+    lines = [line for line in serve_and_log() if " GET " in line]
     assert len(lines) == 2, lines  # no second line from uvicorn's access log
     assert re.fullmatch(r"\d\d:\d\d:\d\d GET /__admin/health 200 \S+ms admin", lines[0])
     assert re.fullmatch(
@@ -243,8 +222,8 @@ def test_serve_logs_one_text_line_per_request(tmp_path: Path) -> None:
     )
 
 
-def test_serve_logs_json_objects_with_log_format_json(tmp_path: Path) -> None:
-    objects = [json.loads(line) for line in serve_and_log(tmp_path, "--log-format", "json")]
+def test_serve_logs_json_objects_with_log_format_json() -> None:
+    objects = [json.loads(line) for line in serve_and_log("--log-format", "json")]
     requests = [o for o in objects if "method" in o]
     assert [(o["path"], o["status"], o["operationId"]) for o in requests] == [
         ("/__admin/health", 200, "admin"),

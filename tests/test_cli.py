@@ -19,8 +19,8 @@ from asm_mock import __version__, cli
 from asm_mock.cli import command, configure_logging, exposure_warning, main, parse_settings
 from asm_mock.domain.disk_cache import default_cache_dir
 from asm_mock.settings import AuthMode, Settings
+from asm_mock.testing import AsmMockServer
 from tests.conftest import BASE
-from tests.live_server import live_server
 
 
 def test_defaults_are_the_documented_ones(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -120,7 +120,7 @@ def test_the_served_world_is_frozen_out_of_the_cyclic_collectors_sight() -> None
 
 
 def test_serve_answers_on_a_free_loopback_port() -> None:
-    with live_server("--customers", "30") as server, httpx.Client(base_url=server.url) as client:
+    with AsmMockServer("--customers", "30") as server, httpx.Client(base_url=server.url) as client:
         search = client.get(
             f"{BASE}/customers/search",
             params={"query": "weber", "baseSite": "electronics-spa"},

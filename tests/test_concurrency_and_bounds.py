@@ -16,8 +16,8 @@ from asm_mock.domain.service import MockService
 from asm_mock.domain.store import InMemoryStore
 from asm_mock.http.app import create_app
 from asm_mock.settings import Settings
+from asm_mock.testing import AsmMockServer
 from tests.conftest import BASE, REPO, TOKEN_URL
-from tests.live_server import live_server
 
 AGENTS = [f"load.agent{i:02d}" for i in range(24)]
 CUSTOMERS = ["james.weber@example.com", "keenreviewer1@hybris.com", "empty.customer@example.com"]
@@ -106,7 +106,7 @@ def test_many_agents_at_once_keep_the_one_active_session_rule(
             assert journal["total"] == sent, (journal["total"], sent)
             return logs
 
-    with live_server("--fixtures", str(fixtures_with_many_agents), "--customers", "10") as server:
+    with AsmMockServer("--fixtures", str(fixtures_with_many_agents), "--customers", "10") as server:
         logs = asyncio.run(run(server.url))
 
     entries = [entry for log in logs for entry in log]

@@ -18,8 +18,8 @@ import pytest
 from asm_mock.http.app import AsmMockApp, create_app
 from asm_mock.http.cors import with_vary
 from asm_mock.settings import DEFAULT_CORS_ORIGINS, Settings
+from asm_mock.testing import AsmMockServer, free_port
 from tests.conftest import BASE, SMALL_WORLD, TOKEN_URL, password_token
-from tests.live_server import free_port, live_server
 
 pytestmark = pytest.mark.anyio
 
@@ -324,7 +324,7 @@ def test_the_app_is_wrapped_outermost(app: AsmMockApp) -> None:
 
 def test_preflights_and_exposed_headers_on_a_live_server() -> None:
     origin = f"http://localhost:{random_port()}"
-    with live_server("--customers", "20") as server, httpx.Client(base_url=server.url) as http:
+    with AsmMockServer("--customers", "20") as server, httpx.Client(base_url=server.url) as http:
         allowed = http.options(TOKEN_URL, headers=preflight_headers(origin, "POST", "content-type"))
         assert_allowed_preflight(allowed, origin)
         assert allowed.headers["access-control-allow-headers"] == "content-type"
@@ -411,7 +411,7 @@ def browser_result(page: str) -> str:
 def test_a_browser_frontend_on_another_origin(
     frontend: int, options: tuple[str, ...], expected: str
 ) -> None:
-    with live_server("--customers", "20", *options) as server:
+    with AsmMockServer("--customers", "20", *options) as server:
         assert browser_result(f"http://localhost:{frontend}/index.html?mock={server.url}") == (
             expected
         )

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from asm_mock.testing import AsmMockServer
 from tests.conftest import BASE, TOKEN_URL
-from tests.live_server import LiveServer, live_server
 
 # A hang fails the test through this timeout; it is not a performance assertion.
 TIMEOUT = httpx.Timeout(5.0)
@@ -19,18 +19,18 @@ SESSION_BODY = b'{"customerId": "james.weber@example.com", "baseSite": "electron
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[LiveServer]:
-    with live_server("--customers", "20") as running:
+def server() -> Iterator[AsmMockServer]:
+    with AsmMockServer("--customers", "20") as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def auth(server: LiveServer) -> dict[str, str]:
+def auth(server: AsmMockServer) -> dict[str, str]:
     return {"Authorization": f"Bearer {server.token()}"}
 
 
 @pytest.fixture
-def client(server: LiveServer) -> Iterator[httpx.Client]:
+def client(server: AsmMockServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=TIMEOUT) as c:
         yield c
 
@@ -214,7 +214,7 @@ def test_bad_authorization_headers_are_401(client: httpx.Client, header: str) ->
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
-def test_two_authorization_headers_are_refused(server: LiveServer, auth: dict[str, str]) -> None:
+def test_two_authorization_headers_are_refused(server: AsmMockServer, auth: dict[str, str]) -> None:
     token = auth["Authorization"]
     raw = (
         f"GET {BASE}/agents/asagent HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {token}\r\n"
@@ -248,7 +248,7 @@ def test_broken_token_requests_get_oauth_errors(
 
 
 def test_a_garbage_request_line_does_not_hurt_the_server(
-    server: LiveServer, client: httpx.Client
+    server: AsmMockServer, client: httpx.Client
 ) -> None:
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
         sock.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 garbage\r\n\r\n")
@@ -279,7 +279,7 @@ def test_fault_reset_drops_the_connection_mid_answer(
     assert client.get(f"{BASE}/agents/asagent", headers=auth).status_code == 200
 
 
-def test_a_post_without_any_body_headers_is_a_post_without_a_body(server: LiveServer) -> None:
+def test_a_post_without_any_body_headers_is_a_post_without_a_body(server: AsmMockServer) -> None:
     """curl -X POST sends neither Content-Length nor Content-Type: no body, so no 415."""
     raw = b"POST /__admin/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:

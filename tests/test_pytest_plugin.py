@@ -227,4 +227,149 @@ def test_misspelt_keyword(asm_mock_app):
     monkeypatch.delenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     result = pytester.runpytest_subprocess("--strict-markers")
     result.assert_outcomes(passed=1, errors=1)
-    result.stdout.fnmatch_lines(["*asm_mock marker takes only keywords auth, customers, seed*sed*"])
+    result.stdout.fnmatch_lines(
+        ["*asm_mock marker takes only keywords auth, customers, fixtures, scenarios, seed*sed*"]
+    )
+
+
+# -- isolation: what one test leaves behind is gone in the next ------------------------------
+
+# `dirty` leaves a session, a second agent's token, a journal entry, settings changed through
+# the admin API and two scenarios (a world change and a canned answer); `assert_clean` then
+# finds none of it. Both run against either fixture through one `httpx.Client`.
+ISOLATION = """
+API = "/assistedservicewebservices"
+SITE = {"baseSite": "electronics-spa"}
+CUSTOMER = "james.weber@example.com"
+EMMA = {
+    "grant_type": "password",
+    "username": "cs.agent.emma",
+    "password": "pw4all",
+    "client_id": "mobile_android",
+    "client_secret": "secret",
+}
+LEFT = {}
+
+
+def search(client):
+    response = client.get(API + "/customers/search", params={"query": "", **SITE})
+    assert response.status_code == 200, response.text
+    return response.json()["entries"]
+
+
+def dirty(client):
+    started = client.post(API + "/sessions", json={"customerId": CUSTOMER, **SITE})
+    assert started.status_code == 201, started.text
+    LEFT["session"] = started.json()["sessionId"]
+    emma = client.post("/authorizationserver/oauth/token", data=EMMA)
+    assert emma.status_code == 200, emma.text
+    LEFT["emma"] = {"Authorization": "Bearer " + emma.json()["access_token"]}
+    assert client.get(API + "/agents/cs.agent.emma", headers=LEFT["emma"]).status_code == 200
+    changed = client.patch("/__admin/settings", json={"authMode": "permissive"})
+    assert changed.json()["authMode"] == "permissive", changed.text
+    for scenario in ("empty-search", "agent-not-found"):
+        applied = client.post("/__admin/scenarios/" + scenario)
+        assert applied.status_code == 200, applied.text
+    assert search(client) == []
+    assert client.get(API + "/agents/asagent").status_code == 404
+    assert client.get("/__admin/requests").json()["total"] > 0
+
+
+def assert_clean(client):
+    # the live server's journal holds this test's own login, nothing of the previous test
+    journal = client.get("/__admin/requests").json()["requests"]
+    assert {entry["path"] for entry in journal} <= {"/authorizationserver/oauth/token"}
+    assert client.get(API + "/sessions/" + LEFT["session"]).status_code == 404
+    assert client.get("/__admin/settings").json()["authMode"] == "strict"
+    anyone = {"Authorization": "Bearer anything"}
+    assert client.get(API + "/agents/asagent", headers=anyone).status_code == 401
+    assert client.get(API + "/agents/cs.agent.emma", headers=LEFT["emma"]).status_code == 401
+    assert client.get(API + "/agents/asagent").status_code == 200
+    assert search(client)
+"""
+
+
+def test_in_process_tests_do_not_see_each_others_state(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        ISOLATION
+        + """
+
+def test_leaves_everything_behind(asm_mock_app):
+    dirty(asm_mock_app.sync_client)
+
+
+def test_finds_nothing_of_it(asm_mock_app):
+    assert_clean(asm_mock_app.sync_client)
+    assert asm_mock_app.service.store.session_count() == 0
+
+
+def test_the_token_survives_an_expiry_only_within_its_test(asm_mock_app):
+    asm_mock_app.service.expire_tokens()
+    assert asm_mock_app.sync_client.get(API + "/agents/asagent").status_code == 401
+
+
+def test_and_is_valid_again_in_the_next(asm_mock_app):
+    assert asm_mock_app.sync_client.get(API + "/agents/asagent").status_code == 200
+"""
+    )
+    pytester.runpytest_subprocess("-p", "asm_mock").assert_outcomes(passed=4)
+
+
+def test_in_process_mock_is_built_once_per_distinct_settings(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+import pytest
+
+APPS = []
+
+
+@pytest.mark.parametrize("round", [1, 2])
+@pytest.mark.parametrize("customers", [10, 12])
+def test_app(asm_mock_app, customers, round):
+    assert len(asm_mock_app.service.world().customers) >= customers
+    APPS.append((customers, id(asm_mock_app.app)))
+
+
+def test_one_app_per_settings():
+    assert len(APPS) == 4
+    assert len(set(APPS)) == 2
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "asm_mock", "--asm-mock-customers", "10")
+    result.assert_outcomes(passed=5)
+
+
+def test_live_server_tests_do_not_see_each_others_state(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        ISOLATION
+        + """
+import os
+
+import httpx
+import pytest
+
+PIDS = []
+
+
+@pytest.fixture
+def client(asm_mock_server):
+    PIDS.append(asm_mock_server.pid)
+    with httpx.Client(
+        base_url=asm_mock_server.base_url, headers=asm_mock_server.headers(), trust_env=False
+    ) as client:
+        yield client
+
+
+def test_leaves_everything_behind(client):
+    dirty(client)
+
+
+def test_finds_nothing_of_it(client):
+    assert_clean(client)
+
+
+def test_one_process_served_both():
+    assert len(PIDS) == 2 and PIDS[0] == PIDS[1]
+"""
+    )
+    pytester.runpytest_subprocess("-p", "asm_mock").assert_outcomes(passed=3)

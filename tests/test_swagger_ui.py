@@ -13,8 +13,8 @@ from urllib.parse import quote, urljoin
 import httpx
 import pytest
 
+from asm_mock.testing import AsmMockServer
 from tests.conftest import BASE, TOKEN_URL
-from tests.live_server import live_server
 
 pytestmark = pytest.mark.anyio
 
@@ -160,7 +160,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_a_browser_renders_the_contract() -> None:
     assert CHROMIUM is not None
-    with live_server("--customers", "5") as server:
+    with AsmMockServer("--customers", "5") as server:
         dom = subprocess.run(
             [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu"]
             + ["--virtual-time-budget=10000", "--dump-dom", server.url + UI],
