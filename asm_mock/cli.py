@@ -11,9 +11,8 @@ import logging
 import socket
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TextIO
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -26,13 +25,20 @@ from asm_mock.cli_options import (
     world_options,
 )
 from asm_mock.domain.errors import AsmMockError
-from asm_mock.domain.generate import Progress
+from asm_mock.progress import world_progress
 from asm_mock.settings import Settings
 
 if TYPE_CHECKING:
     from asm_mock.http.app import AsmMockApp
 
-__all__ = ["command", "configure_logging", "exposure_warning", "main", "parse_settings"]
+__all__ = [
+    "app_to_serve",
+    "command",
+    "configure_logging",
+    "exposure_warning",
+    "main",
+    "parse_settings",
+]
 
 
 class _AsmMockCommand(click.Group):
@@ -151,68 +157,11 @@ def _check_listening(ctx: click.Context, settings: Settings) -> None:
         raise click.BadParameter(why, ctx=ctx, param=param)
 
 
-_LARGE_WORLD = 20_000  # customers; a world this large shows progress even without a terminal
-
-
-class _TextProgress:
-    """A bar redrawn in place (carriage return) on a terminal; elsewhere, a line every 10%."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-        self._tty = stream.isatty()
-        self._shown = -1
-
-    def __call__(self, done: int, total: int) -> None:
-        percent = done * 100 // max(total, 1)
-        if self._tty:
-            filled = percent * 30 // 100
-            bar = "#" * filled + "." * (30 - filled)
-            self._stream.write(
-                f"\rbuilding the world [{bar}] {percent:3d}% {done}/{total} customers"
-            )
-        elif percent // 10 > self._shown // 10:
-            self._stream.write(f"asm-mock: building the world: {done}/{total} customers\n")
-        else:
-            return
-        self._shown = percent
-        self._stream.flush()
-
-    def close(self) -> None:
-        if self._tty and self._shown >= 0:
-            self._stream.write("\n")
-            self._stream.flush()
-
-
-@contextmanager
-def _world_progress(customers: int) -> Iterator[Progress | None]:
-    """Progress on stderr while customers are generated: on a terminal, or for a large world."""
-    stream = sys.stderr
-    if customers == 0 or not (stream.isatty() or customers >= _LARGE_WORLD):
-        yield None
-        return
-    if stream.isatty():
-        try:
-            from rich.console import Console
-            from rich.progress import Progress as RichProgress
-        except ImportError:
-            pass
-        else:
-            with RichProgress(console=Console(file=stream), transient=True) as bar:
-                task = bar.add_task("building the world", total=customers)
-                yield lambda done, total: bar.update(task, completed=done, total=total)
-            return
-    text = _TextProgress(stream)
-    try:
-        yield text
-    finally:
-        text.close()
-
-
 def _check(settings: Settings) -> int:
     from asm_mock.http.app import create_app
 
     started = time.perf_counter()
-    with _world_progress(settings.customers) as progress:
+    with world_progress(settings.customers) as progress:
         app = create_app(settings, progress=progress)
     try:  # serving loads Connexion's stack later; "contract OK" must include it
         app.load_fully()
@@ -247,10 +196,10 @@ def exposure_warning(host: str) -> str | None:
     )
 
 
-def _app_to_serve(settings: Settings) -> AsmMockApp:
+def app_to_serve(settings: Settings) -> AsmMockApp:
     from asm_mock.http.app import create_app
 
-    with _world_progress(settings.customers) as progress:
+    with world_progress(settings.customers) as progress:
         app = create_app(settings, progress=progress)
     # Everything built so far lives as long as the process (reset returns to this world), so it
     # leaves the cyclic collector's sight: else its first full collection (~0.7 s at 100,000
@@ -266,7 +215,7 @@ def _serve(settings: Settings) -> int:
     warning = exposure_warning(settings.host)
     if warning:
         print(warning, file=sys.stderr, flush=True)
-    app = _app_to_serve(settings)
+    app = app_to_serve(settings)
     chaos = "".join(
         (
             f", latency {settings.latency} ms" if settings.latency != "0" else "",

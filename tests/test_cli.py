@@ -15,12 +15,20 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from asm_mock import __version__, cli
-from asm_mock.cli import command, configure_logging, exposure_warning, main, parse_settings
+from asm_mock import __version__, progress
+from asm_mock.cli import (
+    app_to_serve,
+    command,
+    configure_logging,
+    exposure_warning,
+    main,
+    parse_settings,
+)
 from asm_mock.domain.disk_cache import default_cache_dir
+from asm_mock.progress import TextProgress, world_progress
 from asm_mock.settings import AuthMode, Settings
 from asm_mock.testing import AsmMockServer
-from tests.conftest import BASE
+from tests.helpers import BASE
 
 
 def test_defaults_are_the_documented_ones(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -111,7 +119,7 @@ def test_the_served_world_is_frozen_out_of_the_cyclic_collectors_sight() -> None
     _, settings = parse_settings(["serve", "--customers", "5", "--cache-dir", ""])
     frozen_before = gc.get_freeze_count()
     try:
-        app = cli._app_to_serve(settings)
+        app = app_to_serve(settings)
         assert gc.get_freeze_count() > frozen_before
         world = app.service.world()
         assert not any(obj is world for obj in gc.get_objects())  # frozen: never walked again
@@ -244,7 +252,7 @@ def test_a_small_world_without_a_terminal_shows_no_progress(
 def test_a_large_world_shows_progress_lines_without_a_terminal(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(cli, "_LARGE_WORLD", 300)
+    monkeypatch.setattr(progress, "LARGE_WORLD", 300)
     assert main(["check", "--customers", "300"]) == 0
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == "asm-mock: building the world: 3/300 customers"  # a line each 10%
@@ -255,7 +263,7 @@ def test_a_large_world_shows_progress_lines_without_a_terminal(
 
 def test_the_text_bar_redraws_one_line_on_a_terminal() -> None:
     terminal = _Terminal()
-    bar = cli._TextProgress(terminal)
+    bar = TextProgress(terminal)
     for done in range(0, 20_001, 2_000):
         bar(done, 20_000)
     bar.close()
@@ -268,12 +276,12 @@ def test_the_text_bar_redraws_one_line_on_a_terminal() -> None:
 def test_a_terminal_gets_a_progress_bar(monkeypatch: pytest.MonkeyPatch) -> None:
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    with cli._world_progress(100) as progress:
+    with world_progress(100) as progress:
         assert progress is not None
         progress(50, 100)
         progress(100, 100)
     assert terminal.getvalue()  # rich's bar when rich is installed, the text bar otherwise
-    with cli._world_progress(0) as nothing:
+    with world_progress(0) as nothing:
         assert nothing is None
 
 
