@@ -20,7 +20,7 @@ from asm_mock.http.access_log import (
     log_handler,
 )
 from asm_mock.testing import AsmMockServer, json_answer
-from tests.conftest import BASE, TOKEN_URL
+from tests.helpers import BASE, TOKEN_URL
 
 pytestmark = pytest.mark.anyio
 

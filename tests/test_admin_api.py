@@ -13,7 +13,7 @@ from asm_mock.domain.journal import Journal, JournalEntry
 from asm_mock.http.admin import admin_contract
 from asm_mock.http.app import AsmMockApp, create_app
 from asm_mock.settings import Settings
-from tests.conftest import BASE, assert_occ_error, password_token
+from tests.helpers import BASE, assert_occ_error, password_token
 
 pytestmark = pytest.mark.anyio
 

@@ -9,7 +9,7 @@ import pytest
 
 from asm_mock.http.app import create_app
 from asm_mock.settings import AuthMode, Settings
-from tests.conftest import BASE, TOKEN_URL, assert_occ_error, password_token
+from tests.helpers import BASE, TOKEN_URL, assert_occ_error, password_token
 
 pytestmark = pytest.mark.anyio
 

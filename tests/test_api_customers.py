@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from asm_mock.domain.world import World
-from tests.conftest import BASE, assert_occ_error
+from tests.helpers import BASE, assert_occ_error
 
 pytestmark = pytest.mark.anyio
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,100 @@ def test_the_stack_rules_see_the_modules_they_guard() -> None:
     assert {"app.py", "fast_lane.py", "contract.py", "cli.py"} <= names
     assert not any(STACK in p.parents for p in OUTSIDE_THE_STACK)
     assert len(list(STACK.glob("*.py"))) >= 5
+
+
+ROOT = PACKAGE.parent
+FIRST_PARTY = ("asm_mock", "tests", "fuzz", "bench")
+OUR_FILES = sorted(p for d in FIRST_PARTY for p in (ROOT / d).rglob("*.py"))
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def first_party_imports(source: str) -> Iterator[tuple[str, str]]:
+    """(module, name) for every `from <first-party module> import name`, and (module, "") for
+    every `import <first-party module>`."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module.split(".")[0] in FIRST_PARTY:
+                yield from ((node.module, alias.name) for alias in node.names)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in FIRST_PARTY:
+                    yield alias.name, ""
+
+
+def private_imports(source: str, own_module: str) -> list[str]:
+    """Another module's `_private` names imported (ruff's PLC2701 sees only other projects')."""
+    return [
+        f"{module}.{name}"
+        for module, name in first_party_imports(source)
+        if name.startswith("_") and not name.startswith("__") and module != own_module
+    ]
+
+
+@pytest.mark.parametrize("path", OUR_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_module_imports_another_modules_private_names(path: Path) -> None:
+    assert private_imports(path.read_text(), module_name(path)) == []
+
+
+def declared_all(module: str) -> set[str] | None:
+    """The literal `__all__` of a first-party module; None when it declares none."""
+    path = ROOT.joinpath(*module.split("."))
+    source = path.with_suffix(".py") if path.with_suffix(".py").is_file() else path / "__init__.py"
+    if not source.is_file():
+        return None
+    for node in ast.parse(source.read_text()).body:
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+                assert node.value is not None
+                return set(ast.literal_eval(node.value))
+    return None
+
+
+def names_outside_all(source: str) -> list[str]:
+    """Public names imported from a first-party module whose `__all__` does not list them
+    (a submodule of a package is not a name its `__all__` must list)."""
+    found = []
+    for module, name in first_party_imports(source):
+        public = declared_all(module)
+        if not name or name.startswith("_") or public is None or name in public:
+            continue
+        submodule = ROOT.joinpath(*module.split("."), name)
+        if not (submodule.with_suffix(".py").is_file() or submodule.is_dir()):
+            found.append(f"{module}.{name}")
+    return found
+
+
+@pytest.mark.parametrize("path", OUR_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_imports_honour_the_modules_all(path: Path) -> None:
+    assert names_outside_all(path.read_text()) == []
+
+
+TEST_FILES = sorted((ROOT / "tests").glob("*.py"))
+SHARED_TEST_MODULES = {"tests", "tests.helpers"}
+
+
+def imported_test_modules(source: str) -> set[str]:
+    return {m for m, _ in first_party_imports(source) if m.split(".")[0] == "tests"}
+
+
+@pytest.mark.parametrize("path", TEST_FILES, ids=lambda p: p.name)
+def test_no_test_module_imports_another(path: Path) -> None:
+    """Shared test code lives in tests/helpers.py or asm_mock.testing, never in a test module."""
+    assert imported_test_modules(path.read_text()) - SHARED_TEST_MODULES == set()
+
+
+def test_the_project_rules_catch_violations() -> None:
+    source = (
+        "from asm_mock.http.cors import _vary\n"
+        "from asm_mock.cli import Path\n"
+        "import tests.conftest\n"
+        "from tests.helpers import BASE\n"
+    )
+    assert private_imports(source, "tests.test_x") == ["asm_mock.http.cors._vary"]
+    assert names_outside_all(source) == ["asm_mock.cli.Path"]
+    assert imported_test_modules(source) == {"tests.conftest", "tests.helpers"}

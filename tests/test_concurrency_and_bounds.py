@@ -17,7 +17,7 @@ from asm_mock.domain.store import InMemoryStore
 from asm_mock.http.app import create_app
 from asm_mock.settings import Settings
 from asm_mock.testing import AsmMockServer
-from tests.conftest import BASE, REPO, TOKEN_URL
+from tests.helpers import BASE, REPO, TOKEN_URL
 
 AGENTS = [f"load.agent{i:02d}" for i in range(24)]
 CUSTOMERS = ["james.weber@example.com", "keenreviewer1@hybris.com", "empty.customer@example.com"]

@@ -15,7 +15,7 @@ from connexion.resolver import Resolver
 
 from asm_mock.http.connexion_stack import contract_app
 from asm_mock.http.connexion_stack.specification import ContractSpecification
-from tests.conftest import assert_occ_error
+from tests.helpers import assert_occ_error
 
 pytestmark = pytest.mark.anyio
 

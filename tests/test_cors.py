@@ -19,7 +19,7 @@ from asm_mock.http.app import AsmMockApp, create_app
 from asm_mock.http.cors import with_vary
 from asm_mock.settings import DEFAULT_CORS_ORIGINS, Settings
 from asm_mock.testing import AsmMockServer, free_port
-from tests.conftest import BASE, SMALL_WORLD, TOKEN_URL, password_token
+from tests.helpers import BASE, SMALL_WORLD, TOKEN_URL, password_token
 
 pytestmark = pytest.mark.anyio
 

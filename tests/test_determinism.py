@@ -9,7 +9,7 @@ from asm_mock.domain.fixtures import Fixtures
 from asm_mock.domain.generate import build_world
 from asm_mock.http.app import create_app
 from asm_mock.settings import AuthMode, Settings
-from tests.conftest import BASE
+from tests.helpers import BASE
 
 pytestmark = pytest.mark.anyio
 

@@ -7,101 +7,27 @@ each test sees which side answered.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 import orjson
 import pytest
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Message
 
 from asm_mock.domain.controls import CannedAnswer, Controls, RuntimeSettings
-from asm_mock.domain.errors import InvalidTokenError, NotFoundError
-from asm_mock.domain.tokens import Principal
-from asm_mock.http.contract import load_contract
-from asm_mock.http.fast_lane import FastLane
+from asm_mock.domain.errors import NotFoundError
 from asm_mock.http.prefer import PreferenceGate
-from asm_mock.resources import contract_path
+from tests.helpers import (
+    AGENT,
+    BASE,
+    SESSION,
+    VALID_AGENT,
+    Handlers,
+    StandInConnexion,
+    make_lane,
+)
 
 pytestmark = pytest.mark.anyio
-
-BASE = "/assistedservicewebservices"
-AGENT = Principal("asagent", ("asagentgroup",), ("basic",))
-VALID_AGENT = {"uid": "asagent", "name": "A", "email": "a@example.com", "groups": ["g"]}
-SESSION = {
-    "sessionId": "s1",
-    "agentId": "asagent",
-    "customerId": "c1",
-    "baseSite": "electronics-spa",
-    "cartId": "00001000",
-    "createdAt": "2026-01-15T12:00:00+00:00",
-    "status": "ACTIVE",
-}
-PAGE = {
-    "entries": [],
-    "pagination": {"currentPage": 0, "pageSize": 20, "totalPages": 0, "totalResults": 0},
-}
-
-
-class Connexion:
-    """Stands in for the full stack: records what reached it, answers 299."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, str, bytes]] = []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        self.requests.append((scope["method"], scope["path"], body))
-        await send({"type": "http.response.start", "status": 299, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-
-
-class Handlers:
-    def __init__(self) -> None:
-        # the signatures Connexion and the lane read the wanted arguments from
-        self.signatures = {
-            "searchCustomers": "query, baseSite, currentPage=0, pageSize=20",
-            "getCustomer360": "customerId, baseSite",
-            "getCustomerCarts": "customerId, baseSite",
-            "createAssistedSession": "body, token_info",
-            "getAssistedSession": "sessionId, token_info",
-            "endAssistedSession": "sessionId, token_info",
-            "getAgent": "agentId",
-        }
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.answers: dict[str, Callable[[], Any]] = {
-            "searchCustomers": lambda: (PAGE, 200),
-            "getCustomer360": lambda: ({}, 200),
-            "getCustomerCarts": lambda: ({"carts": []}, 200),
-            "createAssistedSession": lambda: (SESSION, 201),
-            "getAssistedSession": lambda: (SESSION, 200),
-            "endAssistedSession": lambda: (SESSION, 200),
-            "getAgent": lambda: (VALID_AGENT, 200),
-        }
-
-    def lookup(self, operation_id: str) -> Callable[..., Any]:
-        namespace: dict[str, Any] = {"record": self._record, "op": operation_id}
-        exec(  # noqa: S102 - a test double with the real handlers' parameter names
-            f"async def handler({self.signatures[operation_id]}):\n"
-            "    return record(op, dict(locals()))\n",
-            namespace,
-        )
-        return namespace["handler"]  # type: ignore[no-any-return]
-
-    def _record(self, operation_id: str, arguments: dict[str, Any]) -> Any:
-        self.calls.append((operation_id, arguments))
-        return self.answers[operation_id]()
-
-
-def authorize(headers: list[str]) -> Principal:
-    if headers != ["Bearer good"]:
-        raise InvalidTokenError("bad")
-    return AGENT
 
 
 @pytest.fixture
@@ -110,8 +36,8 @@ def controls() -> Controls:
 
 
 @pytest.fixture
-def connexion() -> Connexion:
-    return Connexion()
+def connexion() -> StandInConnexion:
+    return StandInConnexion()
 
 
 @pytest.fixture
@@ -119,22 +45,10 @@ def handlers() -> Handlers:
     return Handlers()
 
 
-def make_lane(
-    handlers: Handlers, connexion: Connexion | None = None, controls: Controls | None = None
-) -> FastLane:
-    specification = load_contract(contract_path())
-    return FastLane(
-        connexion or Connexion(),
-        spec=specification.spec,
-        base_path=specification.base_path,
-        handler=handlers.lookup,
-        authorize=authorize,
-        controls=controls or Controls(RuntimeSettings(), seed=1),
-    )
-
-
 @pytest.fixture
-def client(connexion: Connexion, handlers: Handlers, controls: Controls) -> httpx.AsyncClient:
+def client(
+    connexion: StandInConnexion, handlers: Handlers, controls: Controls
+) -> httpx.AsyncClient:
     lane = make_lane(handlers, connexion, controls)
     gate = PreferenceGate(lane, controls=controls, is_operation=lambda _m, _p: True)
     return httpx.AsyncClient(
@@ -145,7 +59,7 @@ def client(connexion: Connexion, handlers: Handlers, controls: Controls) -> http
 
 
 async def test_valid_requests_of_every_operation_never_reach_connexion(
-    client: httpx.AsyncClient, connexion: Connexion, handlers: Handlers
+    client: httpx.AsyncClient, connexion: StandInConnexion, handlers: Handlers
 ) -> None:
     answers = [
         await client.get(f"{BASE}/customers/search?query=a&baseSite=s"),
@@ -187,7 +101,7 @@ async def test_handlers_get_the_arguments_connexion_would_pass(
 
 
 async def test_a_parameter_the_handler_does_not_take_is_checked_but_not_passed(
-    connexion: Connexion, controls: Controls
+    connexion: StandInConnexion, controls: Controls
 ) -> None:
     handlers = Handlers()
     handlers.signatures["searchCustomers"] = "query, baseSite"
@@ -223,7 +137,7 @@ async def test_a_parameter_the_handler_does_not_take_is_checked_but_not_passed(
 )
 async def test_requests_not_provably_valid_go_to_connexion_with_their_body(
     client: httpx.AsyncClient,
-    connexion: Connexion,
+    connexion: StandInConnexion,
     handlers: Handlers,
     method: str,
     url: str,
@@ -238,7 +152,7 @@ async def test_requests_not_provably_valid_go_to_connexion_with_their_body(
 
 
 async def test_a_canned_answer_of_a_scenario_is_left_to_connexion(
-    client: httpx.AsyncClient, connexion: Connexion, controls: Controls
+    client: httpx.AsyncClient, connexion: StandInConnexion, controls: Controls
 ) -> None:
     controls.set_canned("getAgent", CannedAnswer(404, {"errors": []}))
     assert (await client.get(f"{BASE}/agents/asagent")).status_code == 299
@@ -270,7 +184,7 @@ async def test_an_undocumented_status_is_never_sent(
 
 async def test_a_failing_handler_is_a_logged_500_in_the_error_format_never_a_traceback(
     client: httpx.AsyncClient,
-    connexion: Connexion,
+    connexion: StandInConnexion,
     handlers: Handlers,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -288,7 +202,7 @@ async def test_a_failing_handler_is_a_logged_500_in_the_error_format_never_a_tra
 
 
 async def test_a_domain_error_is_answered_by_the_lane_after_one_handler_call(
-    client: httpx.AsyncClient, connexion: Connexion, handlers: Handlers
+    client: httpx.AsyncClient, connexion: StandInConnexion, handlers: Handlers
 ) -> None:
     def missing() -> Any:
         raise NotFoundError("Session s1 not found", reason="notFound", subject="sessionId")

@@ -16,7 +16,7 @@ import pytest
 
 from asm_mock.http.app import AsmMockApp, create_app
 from asm_mock.settings import Settings
-from tests.conftest import BASE, SMALL_WORLD, password_token
+from tests.helpers import BASE, SMALL_WORLD, password_token
 
 pytestmark = pytest.mark.anyio
 

@@ -16,7 +16,7 @@ from asm_mock.http import fast_lane
 from asm_mock.http.contract import load_contract
 from asm_mock.http.schemas import CompiledSchema, CompiledSchemas
 from asm_mock.resources import contract_path
-from tests.test_fast_lane import BASE, VALID_AGENT, Handlers, make_lane
+from tests.helpers import BASE, VALID_AGENT, Handlers, make_lane
 
 SEARCH = f"{BASE}/customers/search"
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from asm_mock.testing import AsmMockServer
-from tests.conftest import BASE, TOKEN_URL
+from tests.helpers import BASE, TOKEN_URL
 
 # A hang fails the test through this timeout; it is not a performance assertion.
 TIMEOUT = httpx.Timeout(5.0)

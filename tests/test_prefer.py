@@ -12,7 +12,7 @@ from asm_mock.domain.controls import CannedAnswer, Latency
 from asm_mock.domain.errors import ValidationError
 from asm_mock.http.app import AsmMockApp
 from asm_mock.http.prefer import Preferences, parse_preferences
-from tests.conftest import BASE, assert_occ_error, contract_schema
+from tests.helpers import BASE, assert_occ_error, contract_schema
 
 pytestmark = pytest.mark.anyio
 

@@ -18,7 +18,7 @@ from asm_mock.domain.scenarios import apply, apply_scenario, load_scenarios
 from asm_mock.domain.service import MockService
 from asm_mock.http.app import AsmMockApp, create_app
 from asm_mock.settings import Settings
-from tests.conftest import BASE, REPO, TOKEN_URL, assert_occ_error
+from tests.helpers import BASE, REPO, TOKEN_URL, assert_occ_error
 
 SCENARIOS = REPO / "fixtures" / "scenarios"
 VIP = "victoria.price@example.com"

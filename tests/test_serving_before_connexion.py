@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from asm_mock.http.app import AsmMockApp
 from asm_mock.http.deferred import Background, DeferredApp
-from tests.conftest import assert_occ_error
+from tests.helpers import assert_occ_error
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,7 @@ import pytest
 from asm_mock.cli import main, parse_settings
 from asm_mock.http.app import create_app
 from asm_mock.settings import Settings
-from tests.conftest import BASE
+from tests.helpers import BASE
 
 pytestmark = pytest.mark.anyio
 

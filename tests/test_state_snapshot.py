@@ -21,7 +21,7 @@ from asm_mock.domain.world import World
 from asm_mock.http.admin import admin_contract
 from asm_mock.http.app import AsmMockApp
 from asm_mock.http.state_format import dump_state, load_state
-from tests.conftest import BASE, assert_occ_error
+from tests.helpers import BASE, assert_occ_error
 
 JAMES = "james.weber@example.com"
 JAMES_ID = "595de6ab-be54-402f-ae9f-707b21e05703"

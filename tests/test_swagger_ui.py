@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from asm_mock.testing import AsmMockServer
-from tests.conftest import BASE, TOKEN_URL
+from tests.helpers import BASE, TOKEN_URL
 
 pytestmark = pytest.mark.anyio
 

@@ -12,7 +12,7 @@ from asm_mock.domain.generate import build_world
 from asm_mock.domain.world import World
 from asm_mock.http.app import AsmMockApp
 from asm_mock.http.memo import WorldMemo
-from tests.conftest import BASE
+from tests.helpers import BASE
 
 CUSTOMER = "james.weber@example.com"
 ELECTRONICS = {"baseSite": "electronics-spa"}

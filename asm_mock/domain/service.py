@@ -17,7 +17,7 @@ from asm_mock.domain.store import InMemoryStore, SessionStore, TokenStore
 from asm_mock.domain.tokens import TokenService
 from asm_mock.domain.world import World
 
-__all__ = ["CustomerSummary", "MockService", "StateStore"]
+__all__ = ["CustomerPage", "CustomerSummary", "MockService", "StateStore"]
 
 
 class StateStore(TokenStore, SessionStore, Protocol):

@@ -29,6 +29,7 @@ __all__ = [
     "InvalidContractError",  # re-exported: loading a contract is where callers meet it
     "RouteTable",
     "check_contract",
+    "check_version",
     "copy_document",
     "documented_statuses",
     "load_contract",

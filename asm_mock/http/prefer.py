@@ -38,6 +38,7 @@ from asm_mock.http.send import (
 )
 
 __all__ = [
+    "EXTENSION",
     "PREFER_COOKIE",
     "Preferences",
     "PreferenceGate",

@@ -10,11 +10,12 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from asm_mock.domain.journal import Journal, NotedRequest, noted_entry
-from asm_mock.http.access_log import access_line
-from asm_mock.http.access_log import logger as access_logger
+from asm_mock.http.access_log import ACCESS_LOGGER, access_line
 from asm_mock.http.problems import ResponseWatch
 
 __all__ = ["RequestRecorder"]
+
+_access_log = logging.getLogger(ACCESS_LOGGER)
 
 
 class RequestRecorder:
@@ -37,7 +38,7 @@ class RequestRecorder:
             return
         path = scope["path"]
         journaled = self._journaled(path)
-        logged = access_logger.isEnabledFor(logging.INFO)  # off: the log costs nothing
+        logged = _access_log.isEnabledFor(logging.INFO)  # off: the log costs nothing
         if not journaled and not logged:
             await self._app(scope, receive, send)
             return
@@ -59,4 +60,4 @@ class RequestRecorder:
                 self._journal().note(noted)  # it names the operation when read
             if logged:
                 entry = noted_entry(noted, self._operation_id)
-                access_logger.info("%s", access_line(entry), extra={"access": entry})
+                _access_log.info("%s", access_line(entry), extra={"access": entry})
