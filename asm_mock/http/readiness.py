@@ -12,12 +12,14 @@ where `AdminHandlers.ready` answers the 200.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from asm_mock.http.admin_guard import ADMIN_PATH
+from asm_mock.http.contract import load_contract
 from asm_mock.http.deferred import Background
 from asm_mock.http.errors import response_violation, send_error
 from asm_mock.http.schemas import CompiledSchema
@@ -112,9 +114,10 @@ class ReadinessProbe:
         """admin.yaml's 503 schema for /ready, read when first needed: a mock that is ready
         before its first probe never reads it."""
         if self._schema is None:
-            from asm_mock.http.admin import admin_contract
-
-            operation = admin_contract().spec["paths"]["/ready"]["get"]
+            # the document itself, not admin.admin_contract(): importing asm_mock.http.admin
+            # here would cost ~50 ms on the event loop, while the stack loads on its thread
+            admin = load_contract(Path(__file__).with_name("admin.yaml"))
+            operation = admin.spec["paths"]["/ready"]["get"]
             content = operation["responses"]["503"]["content"]["application/json"]
             self._schema = CompiledSchema(content["schema"])
         return self._schema
