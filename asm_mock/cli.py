@@ -1,4 +1,5 @@
-"""`asm-mock`: serve the mock, or check the contract and fixtures without serving.
+"""`asm-mock`: serve the mock, check the contract and fixtures without serving, or wait until
+a mock is ready.
 
 Each option is declared once, in `cli_options`."""
 
@@ -22,6 +23,7 @@ from asm_mock.cli_options import (
     error_line,
     serve_options,
     settings_from,
+    wait_options,
     world_options,
 )
 from asm_mock.domain.errors import AsmMockError
@@ -117,6 +119,22 @@ def serve(ctx: click.Context, /, **_values: object) -> object:
 def check(ctx: click.Context, /, **_values: object) -> object:
     """Validate the contract and fixtures, build the world, and exit."""
     return _invoke(ctx, "check")
+
+
+@command.command(params=wait_options(), epilog=_EPILOG)
+def wait(url: str, timeout: float, admin_token: str | None) -> int:
+    """Wait until a mock serves everything (GET /__admin/ready answers 200): exit 0, or 1
+    with the last problem after --timeout seconds."""
+    from asm_mock.wait import READY_PATH, wait_until_ready
+
+    started = time.monotonic()
+    last = wait_until_ready(url, timeout=timeout, token=admin_token)
+    if last.ready:
+        print(f"asm-mock at {url} is ready ({time.monotonic() - started:.1f} s)", flush=True)
+        return 0
+    waited = "" if last.final else f" after {timeout:g} s"
+    print(f"asm-mock: not ready{waited}: {url}{READY_PATH}: {last.why}", file=sys.stderr)
+    return 1
 
 
 def parse_settings(argv: Sequence[str]) -> tuple[str, Settings]:

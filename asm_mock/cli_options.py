@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from click.core import ParameterSource
@@ -30,6 +31,7 @@ __all__ = [
     "error_line",
     "serve_options",
     "settings_from",
+    "wait_options",
     "world_options",
 ]
 
@@ -109,6 +111,29 @@ def _scenario_name(text: str) -> str:
     return text.strip()
 
 
+def _base_url(text: str) -> str:
+    try:
+        parts = urlsplit(text.strip())
+        parts.port  # noqa: B018 - urlsplit checks the port only when it is read
+    except ValueError as error:  # e.g. an unclosed [IPv6 bracket, a port past 65535
+        raise ValueError(f"{text!r} is not a URL: {error}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{text!r} is not an http(s) URL such as http://127.0.0.1:9002")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{text!r} is a base URL: no query or fragment")
+    return parts.geturl().rstrip("/")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of seconds") from None
+    if not 0.0 <= value <= 86_400.0:  # nan and inf fail too
+        raise ValueError(f"must be between 0 and 86400 seconds, got {text!r}")
+    return value
+
+
 # -- the options --------------------------------------------------------------------------------
 
 
@@ -152,11 +177,12 @@ def _option(
     metavar: str = "TEXT",
     field: str | None = None,
     multiple: bool = False,
+    variable: str | None = None,
 ) -> click.Option:
     return _EnvOption(
         ["--" + name.replace("_", "-"), field or name],
         type=(_CommaListed if multiple else _Parsed)(metavar, parse),
-        envvar=ENV_PREFIX + name.upper(),
+        envvar=ENV_PREFIX + (variable or name).upper(),
         show_envvar=True,
         default=default,
         show_default=default is not None and not callable(default),
@@ -265,6 +291,34 @@ def serve_options() -> list[click.Option]:
             "requests kept in the journal ring",
             default=str(_DEFAULTS.journal_size),
             metavar="N",
+        ),
+    ]
+
+
+def wait_options() -> list[click.Option]:
+    """`wait`'s options: which mock, how long, and its admin token if it has one."""
+    return [
+        _option(
+            "url",
+            _base_url,
+            "the mock's base URL (its /__admin/ready is polled)",
+            default="http://127.0.0.1:9002",
+            metavar="URL",
+        ),
+        _option(
+            "timeout",
+            _seconds,
+            "give up after this many seconds (0: ask once)",
+            default="30",
+            metavar="SECONDS",
+            # ASM_MOCK_TIMEOUT would read as a setting of the mock itself
+            variable="wait_timeout",
+        ),
+        _option(
+            "admin_token",
+            _text,
+            "the bearer token of a mock started with --admin-token (the same variable)",
+            metavar="TOKEN",
         ),
     ]
 

@@ -24,6 +24,7 @@ from asm_mock.domain.scenarios import (
 )
 from asm_mock.domain.service import MockService
 from asm_mock.http.contract import Contract, load_contract
+from asm_mock.http.readiness import Readiness
 from asm_mock.http.serialize import timestamp
 from asm_mock.http.settings_format import settings_view
 from asm_mock.http.state_format import dump_state, load_state
@@ -89,6 +90,10 @@ class AdminHandlers:
 
     async def health(self) -> Answer:
         return self._health(), 200
+
+    async def ready(self) -> Answer:
+        # Connexion serves this only once its stack has loaded; ReadinessProbe answers before.
+        return Readiness.everything_loaded().body(), 200
 
     async def reset(self, body: dict[str, Any] | None = None) -> Answer:
         self._service.reset(drop_tokens=bool((body or {}).get("dropTokens", False)))

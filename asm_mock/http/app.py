@@ -32,6 +32,7 @@ from asm_mock.http.handlers import OperationHandlers
 from asm_mock.http.limits import MAX_ADMIN_BODY_BYTES, BodyGuard
 from asm_mock.http.oauth import TOKEN_PATH, TokenEndpoint
 from asm_mock.http.prefer import PreferenceGate
+from asm_mock.http.readiness import ReadinessProbe
 from asm_mock.http.recorder import RequestRecorder
 from asm_mock.http.schemas import CompiledSchemas
 from asm_mock.http.security import authorizer
@@ -248,7 +249,7 @@ def create_app(
         service,
         settings,
         api=api,
-        admin=DeferredApp(connexion, lambda apps: apps.admin),
+        admin=ReadinessProbe(DeferredApp(connexion, lambda apps: apps.admin), stack=connexion),
         routes=routes,
         journal=journal,
         controls=controls,

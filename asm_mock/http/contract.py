@@ -44,7 +44,7 @@ __all__ = [
 VALIDATED_DOCUMENTS = frozenset(
     {
         "ca8028791fdcad653c145f47b5f5008656ee1e8cfc8d1eda44a20bf292485889",  # openapi.yaml
-        "53750ca6150f6fedc5141c89937be17199cabd3580d2ce9d4072396a11e8e839",  # admin.yaml
+        "e15661f2af459b5650bc1aef02f6f3956bff0368b272cb35b109ef6b35c93f02",  # admin.yaml
     }
 )
 

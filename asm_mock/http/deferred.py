@@ -70,6 +70,11 @@ class Background(Generic[T]):
         """Built, and successfully."""
         return self._future.done() and self._future.exception() is None
 
+    @property
+    def error(self) -> BaseException | None:
+        """Why the build failed, once it has; None while it runs and once it has succeeded."""
+        return self._future.exception() if self._future.done() else None
+
     def result(self, timeout: float | None = None) -> T:
         """The value, starting the build if nobody has; blocks the calling thread."""
         self.start()
