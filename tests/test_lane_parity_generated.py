@@ -96,6 +96,11 @@ def operations() -> dict[str, Any]:
 
 
 OPERATIONS = sorted(operations())
+HTTP_METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD")
+PATH_METHODS = {
+    path: {method.upper() for method in item if method.upper() in HTTP_METHODS}
+    for path, item in contract()["paths"].items()
+}
 
 
 class Request(NamedTuple):
@@ -266,17 +271,33 @@ def wire_request(draft: Draft, rng: random.Random) -> Request | None:
         )[0]
     names, weights = zip(*draft.credentials, strict=True)
     chosen = rng.choices(names, weights)[0]
+    method, target, unrouted = route_variant(case.method.upper(), prepared.path_url, case.path, rng)
     return Request(
         operation=case.operation.label,
         valid=draft.mode is GenerationMode.POSITIVE
         and chosen in LIVE_AGENT_TOKENS
-        and not media_type_refused,
-        method=prepared.method or case.method,
-        target=prepared.path_url,
+        and not media_type_refused
+        and not unrouted,
+        method=method,
+        target=target,
         headers=tuple(headers.items()),
         body=body,
         credential=chosen,
     )
+
+
+def route_variant(
+    method: str, target: str, template: str, rng: random.Random
+) -> tuple[str, str, bool]:
+    """Method and target as sent: mostly the operation's own; sometimes a method its path does
+    not declare, or a trailing slash (True: no operation of the contract is asked for)."""
+    draw = rng.random()
+    if draw < 0.05:
+        return rng.choice(sorted(set(HTTP_METHODS) - PATH_METHODS[template])), target, True
+    if draw < 0.08:
+        path, question_mark, query = target.partition("?")
+        return method, f"{path}/{question_mark}{query}", True
+    return method, target, False
 
 
 # --- sending ------------------------------------------------------------------------------------
