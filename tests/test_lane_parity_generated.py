@@ -107,7 +107,7 @@ class Request(NamedTuple):
     """One HTTP request as a client puts it on the wire; `credential` is resolved per app."""
 
     operation: str
-    valid: bool  # generated in positive mode and sent with an agent's live token
+    valid: bool  # per the contract: positive data, a live agent token, the operation's route
     method: str
     target: str  # raw path and query, percent-encoded
     headers: tuple[tuple[str, str], ...]
@@ -511,8 +511,9 @@ def test_generated_requests_get_the_same_answer_with_and_without_the_fast_lane(
     strict=True,
     raises=AssertionError,
     reason="the lane routes a path parameter holding a line feed to its operation (its handler "
-    "answers, e.g. 404 'Agent asagent\\n not found'); Connexion's router matches no route "
-    "(404 'There is no resource for path ...')",
+    "answers, e.g. 404 'Agent asagent\\n not found'); Connexion mounts the API with a Starlette "
+    "Mount whose {path:path} regex (.*) stops at a line feed, so it matches no route (404 "
+    "'There is no resource for path ...')",
 )
 def test_a_line_feed_in_a_path_parameter_is_routed_alike(run: Run) -> None:
     smallest = Request(
@@ -557,7 +558,7 @@ def test_the_lane_answers_many_requests_of_each_operation_and_hands_on_many(
     handed_on = sum(outcome.handed_on for outcome in outcomes)
     answered = len(outcomes) - handed_on
     assert answered >= len(outcomes) // 5, (answered, handed_on)
-    assert handed_on >= len(outcomes) // 20, (answered, handed_on)
+    assert handed_on >= len(outcomes) // 5, (answered, handed_on)
 
 
 def test_without_the_lane_connexion_answers_every_request(run: Run) -> None:
