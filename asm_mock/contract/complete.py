@@ -217,6 +217,15 @@ class _Flat:
         )
 
 
+@dataclass(frozen=True)
+class _Run:
+    """One application: the world's seed, and whether a value that no longer fits may be
+    replaced (not while trying which oneOf branch a value belongs to)."""
+
+    seed: int
+    regenerate: bool
+
+
 class _Node:
     """What to do at one place of an answer. Built by `_Compiler`, then only read."""
 
@@ -254,31 +263,33 @@ class _Node:
         yield from (n for n in (self.items, *self.prefix) if n is not None)
         yield from (n for _, _, n in self.branches if n is not None)
 
-    def apply(self, value: Any, where: str, key: str, name: str, world_seed: int) -> Any:
+    def apply(self, value: Any, where: str, key: str, name: str, run: _Run) -> Any:
         """`value` completed; `where`/`key` say whose value it is (for seeds), `name` what the
         generator should make it look like."""
         if isinstance(value, dict):
-            value = self._object(value, where, key, world_seed)
+            value = self._object(value, where, key, run)
         elif isinstance(value, list):
-            value = self._array(value, where, key, name, world_seed)
+            value = self._array(value, where, key, name, run)
         if self.branches:
-            value = self._branch(value, where, key, name, world_seed)
+            value = self._branch(value, where, key, name, run)
         if self.check is not None and not self.check(value):
             converted = _converted(value)
             if converted is not _NOT_GENERATED and self.check(converted):
                 return converted
-            made = self.generate(self.schema, world_seed, where, key, name)
+            if not run.regenerate:
+                return value
+            made = self.generate(self.schema, run, where, key, name)
             if made is not _NOT_GENERATED:
                 value = made
         return value
 
-    def generate(self, schema: Any, world_seed: int, where: str, key: str, name: str) -> Any:
+    def generate(self, schema: Any, run: _Run, where: str, key: str, name: str) -> Any:
         try:
-            return _value(schema, _seed(world_seed, where, key), name or "value", self.root)
+            return _value(schema, _seed(run.seed, where, key), name or "value", self.root)
         except (ValueError, RecursionError):  # nothing fits: the answer's validation says so
             return _NOT_GENERATED
 
-    def _object(self, value: dict[str, Any], where: str, key: str, seed: int) -> dict[str, Any]:
+    def _object(self, value: dict[str, Any], where: str, key: str, run: _Run) -> dict[str, Any]:
         own = _identity(value) or f"{where}/{key}"
         out = value
         for name in self.drop & value.keys():
@@ -286,40 +297,43 @@ class _Node:
             del out[name]
         for name, child in self.children.items():
             if name in out:
-                done = child.apply(out[name], own, name, name, seed)
+                done = child.apply(out[name], own, name, name, run)
                 if done is not out[name]:
                     out = dict(out) if out is value else out
                     out[name] = done
         for wanted in (self.add, self.require):
             for name, schema in wanted.items():
                 if name not in out:
-                    made = self.generate(schema, seed, own, name, name)
+                    made = self.generate(schema, run, own, name, name)
                     if made is not _NOT_GENERATED:
                         out = dict(out) if out is value else out
                         out[name] = made
         return out
 
-    def _array(self, value: list[Any], where: str, key: str, name: str, seed: int) -> list[Any]:
+    def _array(self, value: list[Any], where: str, key: str, name: str, run: _Run) -> list[Any]:
         if self.items is None and not self.prefix:
             return value
         place, out = f"{where}/{key}", value
         for index, item in enumerate(value):
             plan = self.prefix[index] if index < len(self.prefix) else self.items
             if plan is not None:
-                done = plan.apply(item, place, str(index), name, seed)
+                done = plan.apply(item, place, str(index), name, run)
                 if done is not item:
                     out = list(out) if out is value else out
                     out[index] = done
         return out
 
-    def _branch(self, value: Any, where: str, key: str, name: str, seed: int) -> Any:
+    def _branch(self, value: Any, where: str, key: str, name: str, run: _Run) -> Any:
         """Completed within the served branch the value belongs to: one whose native branch it
-        fits, and whose served branch it fits once completed."""
+        fits, and whose served branch it fits once completed; first without regenerating any
+        of the world's values, so a value is not rewritten to fit a branch it is not of."""
         fitting = [b for b in self.branches if b[0] is None or b[0](value)] or self.branches
-        for _, served, plan in fitting:
-            done = value if plan is None else plan.apply(value, where, key, name, seed)
-            if served(done):
-                return done
+        for regenerate in (False, True) if run.regenerate else (False,):
+            attempt = _Run(run.seed, regenerate)
+            for _, served, plan in fitting:
+                done = value if plan is None else plan.apply(value, where, key, name, attempt)
+                if served(done):
+                    return done
         return value
 
 
@@ -512,7 +526,7 @@ class Completion:
         the world's seed."""
         if self._plan is None:
             return answer
-        return self._plan.apply(answer, "", "", "", seed)
+        return self._plan.apply(answer, "", "", "", _Run(seed, regenerate=True))
 
 
 _UNCHANGED = Completion(None)
