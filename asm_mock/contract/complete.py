@@ -26,7 +26,8 @@ from asm_mock.domain.dynamic import generate
 __all__ = ["IDENTITY_FIELDS", "Completion", "Completions", "completions"]
 
 # An object's identity is its first string field of these, so a customer's search entry (`uid`)
-# and its 360 overview (`email`, which holds the uid) are one identity.
+# and its 360 overview (`email`, which holds the uid) are one identity. An object without one
+# takes its first object-valued property's, else its parent's identity and its path.
 IDENTITY_FIELDS = ("uid", "customerId", "email", "code", "id", "sessionId", "agentId")
 
 # Keywords a plan follows into subschemas (or that only say what they apply to); every other
@@ -92,16 +93,25 @@ def _seed(world_seed: int, identity: str, key: str) -> int:
 
 
 def _identity(value: Mapping[str, Any]) -> str | None:
+    """The object's first identity field, else that of its first object-valued property that
+    has one (a 360 view is its overview's customer); None: the caller falls back on the path."""
     for name in IDENTITY_FIELDS:
         found = value.get(name)
         if isinstance(found, str):
             return found
+    for child in value.values():
+        if isinstance(child, dict):
+            for name in IDENTITY_FIELDS:
+                found = child.get(name)
+                if isinstance(found, str):
+                    return found
     return None
 
 
 def _converted(value: Any) -> Any:
-    """The world's value in another JSON type (3 -> "3", "12" -> 12), tried before a new value
-    is made up for a changed type: the answer stays about the same record."""
+    """The world's value in another JSON type (3 -> "3", "12" -> 12) or a date-time's date,
+    tried before a new value is made up for a changed schema: the answer stays about the same
+    record."""
     if isinstance(value, bool):
         return _NOT_GENERATED
     if isinstance(value, int | float):
@@ -112,6 +122,8 @@ def _converted(value: Any) -> Any:
                 return number(value)
             except ValueError:
                 pass
+        if len(value) > 10 and value[10] == "T":
+            return value[:10]
     return _NOT_GENERATED
 
 
@@ -236,6 +248,7 @@ class _Node:
         "children",
         "drop",
         "items",
+        "max_items",
         "prefix",
         "require",
         "root",
@@ -250,6 +263,7 @@ class _Node:
         self.drop: frozenset[str] = frozenset()  # the served schema forbids them
         self.children: dict[str, _Node] = {}
         self.items: _Node | None = None
+        self.max_items: int | None = None  # the served maxItems, where it changed
         self.prefix: list[_Node | None] = []
         # per served branch: (does the value fit the native branch, the served one, its plan)
         self.branches: list[tuple[_Validator | None, _Validator, _Node | None]] = []
@@ -274,6 +288,8 @@ class _Node:
             value = self._branch(value, where, key, name, run)
         if self.check is not None and not self.check(value):
             converted = _converted(value)
+            if isinstance(value, list) and self.max_items is not None:
+                converted = value[: self.max_items]  # the world's first items, fewer of them
             if converted is not _NOT_GENERATED and self.check(converted):
                 return converted
             if not run.regenerate:
@@ -400,7 +416,12 @@ class _Compiler:
         for member in members if depth < _MAX_ALLOF_DEPTH else ():
             self._merge(out, self.flat(member, side, depth + 1))
         if schema.get("unevaluatedProperties") is False:
-            out.closures.append((frozenset(out.properties), tuple(out.pattern_properties)))
+            # a branch's properties are evaluated too: whichever branch the value is of, its
+            # properties stay (the branch itself judges the rest)
+            names = set(out.properties)
+            for branch in out.branches or ():
+                names |= self.flat(branch, side, depth + 1).properties.keys()
+            out.closures.append((frozenset(names), tuple(out.pattern_properties)))
         return out
 
     def _merge(self, into: _Flat, other: _Flat) -> None:
@@ -429,6 +450,8 @@ class _Compiler:
         s, n = self.flat(served, 0), self.flat(native, 1)
         if not _same(s.local, n.local, set()):
             node.check = served
+            bounds = [m for m in s.local.get("maxItems", ()) if isinstance(m, int)]
+            node.max_items = min(bounds) if bounds else None
         self._properties(node, s, n)
         if s.items is not None:
             if isinstance(s.items, bool) or isinstance(n.items, bool):
