@@ -586,7 +586,7 @@ async def test_every_single_change_to_every_answered_property_is_completed_valid
         *(("getCustomer360", 200, view) for view in answers["getCustomer360"].values()),
     ]
     del samples[12:]  # enough 360 views to meet orders, carts and tickets: the rest cost time
-    failures, tried = [], 0
+    failures, tried, changed = [], 0, 0
     for place in places(packaged()):
         for label, mutate in mutations().items():
             document = packaged()
@@ -595,7 +595,7 @@ async def test_every_single_change_to_every_answered_property_is_completed_valid
             mutate(owner, name)
             served = resolve_references(document)
             plans = completions(served, NATIVE)
-            assert plans.changed, f"{place} {label} changes a response schema"
+            changed += bool(plans.changed)  # not all: a string retyped to string is no change
             validators = {
                 (operation_id, status): jsonschema_rs.Draft202012Validator(
                     response_schema(served, operation_id, status), validate_formats=True
@@ -605,9 +605,12 @@ async def test_every_single_change_to_every_answered_property_is_completed_valid
             for operation_id, status, answer in samples:
                 tried += 1
                 done = complete(plans, operation_id, answer, status)
+                if not plans(operation_id, status).changes_answers:
+                    assert done is answer
                 validator = validators[(operation_id, status)]
                 if not validator.is_valid(done):
                     error = next(iter(validator.iter_errors(done)))
                     failures.append(f"{'.'.join(place)} {label}: {operation_id} {error.message}")
     assert tried > 3000
+    assert changed > 0.9 * tried / len(samples)
     assert failures == []
