@@ -14,6 +14,7 @@ never by the request, so one customer gets one `loyaltyTier` wherever it is show
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -119,9 +120,10 @@ def _converted(value: Any) -> Any:
     if isinstance(value, str):
         for number in (int, float):
             try:
-                return number(value)
+                parsed = number(value)
             except ValueError:
-                pass
+                continue
+            return parsed if math.isfinite(parsed) else _NOT_GENERATED  # JSON has no NaN
         if len(value) > 10 and value[10] == "T":
             return value[:10]
     return _NOT_GENERATED
@@ -474,8 +476,11 @@ class _Compiler:
         return node
 
     def _properties(self, node: _Node, s: _Flat, n: _Flat) -> None:
+        drop = set()
         for name, sub in s.properties.items():
-            if name in n.properties:
+            if sub is False:  # a property the schema forbids outright
+                drop.add(name)
+            elif name in n.properties:
                 node.children[name] = self.plan(sub, n.properties[name])
                 if name in s.required and name not in n.required:
                     node.require[name] = sub
@@ -484,7 +489,6 @@ class _Compiler:
         for name in s.required - s.properties.keys():
             extra = {} if s.extra is None else s.extra
             (node.require if name in n.properties else node.add)[name] = extra
-        drop = set()
         for name, sub in n.properties.items():
             if name in s.properties:
                 continue
