@@ -618,3 +618,28 @@ async def test_every_single_change_to_every_answered_property_is_completed_valid
     assert tried > 3000
     assert changed > 0.9 * tried / len(samples)
     assert failures == []
+
+
+async def test_an_object_failing_a_new_object_rule_is_filled_not_replaced(
+    answers: Answers,
+) -> None:
+    def rule(document: Document) -> None:
+        entry = schemas(document)["CustomerSearchEntry"]
+        entry["dependentRequired"] = {"hasOrder": ["lastCartId"]}  # whether true or false
+        schemas(document)["CartList"]["minProperties"] = 2
+        schemas(document)["CartList"]["properties"]["owner"] = {"type": "string"}
+        schemas(document)["CartList"]["properties"]["owner"]["writeOnly"] = True
+
+    served = evolved(rule)
+    plans = completions(served, NATIVE)
+    page = answers["searchCustomers"]
+    assert any("lastCartId" not in entry for entry in page["entries"])
+    done = complete(plans, "searchCustomers", page)
+    assert_valid(served, "searchCustomers", 200, done)
+    for before, after in zip(page["entries"], done["entries"], strict=True):
+        assert {k: after[k] for k in before} == before  # the world's customer, not another
+        assert isinstance(after["lastCartId"], str)
+    # a writeOnly property is not added to answers, until a minProperties needs it
+    carts = complete(plans, "getCustomerCarts", answers["getCustomerCarts"])
+    assert_valid(served, "getCustomerCarts", 200, carts)
+    assert carts["carts"] == answers["getCustomerCarts"]["carts"] and "owner" in carts

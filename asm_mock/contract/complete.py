@@ -256,6 +256,7 @@ class _Node:
         "children",
         "drop",
         "items",
+        "known",
         "max_items",
         "prefix",
         "require",
@@ -270,6 +271,9 @@ class _Node:
         self.require: dict[str, Any] = {}  # known, newly required: generated where absent
         self.drop: frozenset[str] = frozenset()  # the served schema forbids them
         self.children: dict[str, _Node] = {}
+        # every property the served schema describes: filled in only when the object fails
+        # its check (a minProperties, a dependentRequired), before it is regenerated whole
+        self.known: dict[str, Any] = {}
         self.items: _Node | None = None
         self.max_items: int | None = None  # the served maxItems, where it changed
         self.prefix: list[_Node | None] = []
@@ -298,6 +302,8 @@ class _Node:
             converted = _converted(value)
             if isinstance(value, list) and self.max_items is not None:
                 converted = value[: self.max_items]  # the world's first items, fewer of them
+            if isinstance(value, dict) and self.known.keys() - value.keys():
+                converted = self._filled(value, where, key, run)  # e.g. a minProperties now
             if converted is not _NOT_GENERATED and self.check(converted):
                 return converted
             if not run.regenerate:
@@ -306,6 +312,16 @@ class _Node:
             if made is not _NOT_GENERATED:
                 value = made
         return value
+
+    def _filled(self, value: dict[str, Any], where: str, key: str, run: _Run) -> dict[str, Any]:
+        """`value` with every property the served schema knows and `value` lacks generated."""
+        own, out = _identity(value) or f"{where}/{key}", dict(value)
+        for name, schema in self.known.items():
+            if name not in out:
+                made = self.generate(schema, run, own, name, name)
+                if made is not _NOT_GENERATED:
+                    out[name] = made
+        return out
 
     def generate(self, schema: Any, run: _Run, where: str, key: str, name: str) -> Any:
         try:
@@ -484,6 +500,8 @@ class _Compiler:
     def _properties(self, node: _Node, s: _Flat, n: _Flat) -> None:
         drop = set()
         for name, sub in s.properties.items():
+            if sub is not False:
+                node.known[name] = sub
             if sub is False:  # a property the schema forbids outright
                 drop.add(name)
             elif name in n.properties:
