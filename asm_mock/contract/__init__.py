@@ -1,0 +1,1 @@
+"""The contract model: the served OpenAPI document, compiled once for every consumer."""
