@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from asm_mock.contract import CompiledContract, Router, load_compiled
 from asm_mock.domain.controls import Controls, Latency, RuntimeSettings
 from asm_mock.domain.fixtures import load_fixtures
 from asm_mock.domain.generate import Progress, build_world
 from asm_mock.domain.journal import Journal
 from asm_mock.domain.service import MockService
 from asm_mock.http.admin_guard import AdminGuard, is_admin_path
-from asm_mock.http.contract import Contract, RouteTable, load_contract
 from asm_mock.http.cors import CorsMiddleware
 from asm_mock.http.deferred import Background, DeferredApp
 from asm_mock.http.fast_lane import FastLane
@@ -34,7 +34,6 @@ from asm_mock.http.oauth import TOKEN_PATH, TokenEndpoint
 from asm_mock.http.prefer import PreferenceGate
 from asm_mock.http.readiness import ReadinessProbe
 from asm_mock.http.recorder import RequestRecorder
-from asm_mock.http.schemas import CompiledSchemas
 from asm_mock.http.security import authorizer
 from asm_mock.resources import contract_path, default_fixtures_dir
 from asm_mock.settings import AuthMode, Settings
@@ -59,7 +58,7 @@ class AsmMockApp:
         *,
         api: ASGIApp,
         admin: ASGIApp,
-        routes: RouteTable,
+        routes: Router,
         journal: Journal,
         controls: Controls,
         connexion: Background[ConnexionApps],
@@ -136,7 +135,7 @@ class AsmMockApp:
             await self._api(scope, receive, send)
 
 
-def request_operation_id(routes: RouteTable, method: str, path: str) -> str | None:
+def request_operation_id(routes: Router, method: str, path: str) -> str | None:
     """The contract's operationId of a request, or asm-mock's own name for it."""
     if is_admin_path(path):
         return "admin"
@@ -144,17 +143,16 @@ def request_operation_id(routes: RouteTable, method: str, path: str) -> str | No
 
 
 def _connexion_loader(
-    contract: Contract,
+    contract: CompiledContract,
     service: MockService,
     handlers: OperationHandlers,
     *,
     journal: Journal,
     controls: Controls,
-    routes: RouteTable,
     scenarios: Path,
-    schemas: CompiledSchemas,
 ) -> Callable[[], ConnexionApps]:
     def load() -> ConnexionApps:
+        from asm_mock.contract.canned import canned_answers  # jsonschema: on this thread
         from asm_mock.http.admin import AdminHandlers
         from asm_mock.http.connexion_stack import admin_app, api_app, connexion_apps
 
@@ -165,11 +163,12 @@ def _connexion_loader(
                 tokens=lambda: service.tokens,
                 permissive=lambda: controls.settings.permissive_auth,
                 controls=controls,
-                routes=routes,
-                schemas=schemas,
             ),
             admin=lambda: admin_app(
-                AdminHandlers(service, journal, controls, scenarios=scenarios), schemas=schemas
+                AdminHandlers(
+                    service, journal, controls, scenarios=scenarios, canned=canned_answers(contract)
+                ),
+                schemas=contract.schemas,
             ),
         )
 
@@ -195,8 +194,8 @@ def create_app(
             pools_cache=settings.cache_dir,
         )
         service = MockService(world)
-    contract = load_contract(contract_path(), cache_dir=settings.cache_dir)
-    routes = RouteTable(contract.raw, contract.base_path)
+    contract = load_compiled(contract_path(), cache_dir=settings.cache_dir)
+    routes = contract.router
     # the journal names each request's operation when it is read, not as it is answered
     journal = Journal(settings.journal_size, operation_of=partial(request_operation_id, routes))
     controls = Controls(
@@ -209,14 +208,20 @@ def create_app(
     )
     scenarios = (settings.fixtures or default_fixtures_dir()) / "scenarios"
     if settings.scenarios:
-        from asm_mock.domain.scenarios import apply_scenario  # only asked-for scenarios pay
+        from asm_mock.contract.canned import canned_answers  # only asked-for scenarios pay
+        from asm_mock.domain.scenarios import apply_scenario
 
         for name in settings.scenarios:  # atomic each; a bad one raises before the app exists
-            apply_scenario(name, service=service, controls=controls, directory=scenarios)
+            apply_scenario(
+                name,
+                service=service,
+                controls=controls,
+                directory=scenarios,
+                canned=canned_answers(contract),
+            )
     service.mark_start()
     controls.mark_start()
     handlers = OperationHandlers(lambda: service)
-    schemas = CompiledSchemas()  # the fast lane's and Connexion's, compiled once for both
     connexion = Background(
         _connexion_loader(
             contract,
@@ -224,21 +229,17 @@ def create_app(
             handlers,
             journal=journal,
             controls=controls,
-            routes=routes,
             scenarios=scenarios,
-            schemas=schemas,
         ),
         name="Connexion stack",
     )
     full_stack = DeferredApp(connexion, lambda apps: apps.api)
     lane = FastLane(
         full_stack,
-        spec=contract.spec,
-        base_path=contract.base_path,
+        contract=contract,
         handler=handlers.lookup,
         authorize=authorizer(lambda: service.tokens, lambda: controls.settings.permissive_auth),
         controls=controls,
-        schemas=schemas,
     )
     api = PreferenceGate(
         lane if fast_lane else full_stack,
