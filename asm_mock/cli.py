@@ -196,6 +196,7 @@ def _check(settings: Settings) -> int:
         f"{len(world.orders)} orders, {len(world.tickets)} tickets, {len(world.agents)} agents "
         f"(seed {world.seed}, {time.perf_counter() - started:.2f} s)"
     )
+    print(*app.operations.report(), sep="\n")
     return 0
 
 

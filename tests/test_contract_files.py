@@ -53,12 +53,11 @@ def test_the_model_bundles_every_file_and_records_it(tmp_path: Path) -> None:
     assert schema == shipped.by_id["getAgent"].responses[200].schema
 
 
-async def agent_answers(main: Path, monkeypatch: pytest.MonkeyPatch) -> list[httpx.Response]:
+async def agent_answers(main: Path) -> list[httpx.Response]:
     """GET /agents/asagent, answered by the fast lane and by Connexion, serving `main`."""
-    monkeypatch.setattr("asm_mock.http.app.contract_path", lambda: main)
     answers = []
     for fast_lane in (True, False):
-        app = create_app(Settings(customers=SMALL_WORLD), fast_lane=fast_lane)
+        app = create_app(Settings(customers=SMALL_WORLD, contract=main), fast_lane=fast_lane)
         app.load_fully()
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
@@ -70,21 +69,19 @@ async def agent_answers(main: Path, monkeypatch: pytest.MonkeyPatch) -> list[htt
 
 @pytest.mark.anyio
 async def test_a_two_file_contract_is_served_alike_by_the_lane_and_connexion(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
-    lane, connexion = await agent_answers(split_contract(tmp_path), monkeypatch)
+    lane, connexion = await agent_answers(split_contract(tmp_path))
     assert lane.status_code == connexion.status_code == 200
     assert lane.json() == connexion.json()
     assert lane.json()["uid"] == "asagent"
 
 
 @pytest.mark.anyio
-async def test_both_paths_judge_answers_by_the_referenced_files(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_both_paths_judge_answers_by_the_referenced_files(tmp_path: Path) -> None:
     """common.yaml asks more of a group than the mock's answer has: both paths refuse it."""
     main = split_contract(tmp_path, {"type": "string", "minLength": 1000})
-    for answer in await agent_answers(main, monkeypatch):
+    for answer in await agent_answers(main):
         error = assert_occ_error(answer, 500, "InternalServerError")
         assert "broke the contract" in error["message"]
 

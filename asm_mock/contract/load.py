@@ -89,7 +89,7 @@ def _contract(path: Path, document: dict[str, Any], digest: str) -> Contract:
     bundled = bundle.document()
     if digest not in VALIDATED_DOCUMENTS or len(bundle.files) > 1:
         check_contract(bundled, source=path)
-    check_version(bundled)
+    check_version(bundled, source=path)
     raw = copy_document(bundled)
     bundled.setdefault("components", {})  # as Connexion's OpenAPI specification does
     return Contract(
@@ -135,16 +135,17 @@ def _same_in_json(document: dict[str, Any]) -> bool:
         return False
 
 
-def check_version(document: Mapping[str, Any]) -> None:
+def check_version(document: Mapping[str, Any], *, source: Path | None = None) -> None:
     version = str(document.get("openapi", ""))
     if not version.startswith("3.1."):
-        raise InvalidContractError(f"expected an OpenAPI 3.1 document, got {version!r}")
+        where = "" if source is None else f"{source}: at /openapi: "
+        raise InvalidContractError(f"{where}expected an OpenAPI 3.1 document, got {version!r}")
 
 
 def check_contract(document: dict[str, Any], *, source: Path | None = None) -> None:
     """Full OpenAPI 3.1 validation (openapi-spec-validator), for documents the tests have not
     validated already. An error names `source`, the JSON pointer of the problem and the problem."""
-    check_version(document)
+    check_version(document, source=source)
     from openapi_spec_validator import OpenAPIV31SpecValidator  # costly: only when needed
 
     try:
@@ -156,7 +157,8 @@ def check_contract(document: dict[str, Any], *, source: Path | None = None) -> N
         ) from None
     if error is not None:
         where = "".join(f"/{_escaped(part)}" for part in error.absolute_path) or "/"
-        raise InvalidContractError(f"{source or 'contract'}: at {where}: {error.message}")
+        problem = error.message.strip().split("\n\n")[0]  # not the schema dump that follows
+        raise InvalidContractError(f"{source or 'contract'}: at {where}: {problem}")
 
 
 def copy_document(node: Any) -> Any:

@@ -32,6 +32,7 @@ from asm_mock.http.handlers import OperationHandlers
 from asm_mock.http.limits import MAX_ADMIN_BODY_BYTES, BodyGuard
 from asm_mock.http.oauth import TOKEN_PATH, TokenEndpoint
 from asm_mock.http.prefer import PreferenceGate
+from asm_mock.http.preferred import EXAMPLE, GENERATED, ContractAnswers
 from asm_mock.http.readiness import ReadinessProbe
 from asm_mock.http.recorder import RequestRecorder
 from asm_mock.http.security import authorizer
@@ -43,9 +44,74 @@ if TYPE_CHECKING:
 
     from asm_mock.http.connexion_stack.apps import ConnexionApps
 
-__all__ = ["LOAD_AFTER_START_S", "AsmMockApp", "create_app", "request_operation_id"]
+__all__ = [
+    "LOAD_AFTER_START_S",
+    "WORLD",
+    "AsmMockApp",
+    "OperationSources",
+    "create_app",
+    "request_operation_id",
+]
 
 LOAD_AFTER_START_S = 0.2
+WORLD = "world"  # an operation answered by the mock's own handler, from the world
+
+
+class OperationSources:
+    """Each operation's handler: the mock's own (answered from the world) where it implements
+    the operationId, else one answering from the contract (`ContractAnswers`), so a revision's
+    new operations are served too."""
+
+    def __init__(self, contract: CompiledContract, handlers: OperationHandlers, *, seed: int):
+        self._contract = contract
+        self._handlers = handlers
+        self._answers = ContractAnswers(contract, seed=seed)
+
+    def lookup(self, operation_id: str) -> Callable[..., Any]:
+        try:
+            return self._handlers.lookup(operation_id)
+        except LookupError:
+            operation = self._contract.operation(operation_id)
+            if operation is None:
+                raise
+            return self._answers.handler(operation)
+
+    def sources(self) -> dict[str, str]:
+        """operationId -> WORLD, or where ContractAnswers takes its answer from."""
+        sources = {}
+        for operation in self._contract.operations:
+            try:
+                self._handlers.lookup(operation.operation_id)
+                sources[operation.operation_id] = WORLD
+            except LookupError:
+                sources[operation.operation_id] = ContractAnswers.source(operation)
+        return sources
+
+    def report(self) -> list[str]:
+        """`asm-mock check`'s lines: each operation's source, and the mock's operations the
+        served contract dropped."""
+        by_source: dict[str, list[str]] = {}
+        for operation_id, source in self.sources().items():
+            by_source.setdefault(source, []).append(operation_id)
+        titles = {WORLD: "from the world", EXAMPLE: "from examples", GENERATED: "generated"}
+        lines = [
+            f"{titles[source]} ({len(ids)}): {', '.join(ids)}"
+            for source, ids in sorted(
+                by_source.items(), key=lambda item: list(titles).index(item[0])
+            )
+        ]
+        dropped = self.dropped()
+        lines.append(f"dropped by the contract ({len(dropped)}): {', '.join(dropped) or 'none'}")
+        return [f"operations {line}" for line in lines]
+
+    def dropped(self) -> list[str]:
+        """The operations of the packaged contract (all the mock's own) the served one lacks."""
+        packaged = load_compiled(contract_path())
+        return [
+            op.operation_id
+            for op in packaged.operations
+            if op.operation_id not in self._contract.by_id
+        ]
 
 
 class AsmMockApp:
@@ -56,6 +122,8 @@ class AsmMockApp:
         service: MockService,
         settings: Settings,
         *,
+        contract: CompiledContract,
+        operations: OperationSources,
         api: ASGIApp,
         admin: ASGIApp,
         routes: Router,
@@ -65,6 +133,8 @@ class AsmMockApp:
     ) -> None:
         self.service = service
         self.settings = settings
+        self.contract = contract
+        self.operations = operations
         self.journal = journal
         self.controls = controls
         self._connexion = connexion
@@ -145,7 +215,7 @@ def request_operation_id(routes: Router, method: str, path: str) -> str | None:
 def _connexion_loader(
     contract: CompiledContract,
     service: MockService,
-    handlers: OperationHandlers,
+    handlers: OperationSources,
     *,
     journal: Journal,
     controls: Controls,
@@ -159,7 +229,7 @@ def _connexion_loader(
         return connexion_apps(
             api=lambda: api_app(
                 contract,
-                handlers=handlers,
+                handlers=handlers.lookup,
                 tokens=lambda: service.tokens,
                 permissive=lambda: controls.settings.permissive_auth,
                 controls=controls,
@@ -184,6 +254,8 @@ def create_app(
     **overrides: Any,
 ) -> AsmMockApp:
     settings = settings or Settings(**overrides)
+    # the contract first: a revision it refuses is refused before the world is built
+    contract = load_compiled(settings.contract or contract_path(), cache_dir=settings.cache_dir)
     if service is None:
         fixtures = load_fixtures(settings.fixtures or default_fixtures_dir())
         world = build_world(
@@ -194,7 +266,6 @@ def create_app(
             pools_cache=settings.cache_dir,
         )
         service = MockService(world)
-    contract = load_compiled(contract_path(), cache_dir=settings.cache_dir)
     routes = contract.router
     # the journal names each request's operation when it is read, not as it is answered
     journal = Journal(settings.journal_size, operation_of=partial(request_operation_id, routes))
@@ -221,7 +292,7 @@ def create_app(
             )
     service.mark_start()
     controls.mark_start()
-    handlers = OperationHandlers(lambda: service)
+    handlers = OperationSources(contract, OperationHandlers(lambda: service), seed=settings.seed)
     connexion = Background(
         _connexion_loader(
             contract,
@@ -249,6 +320,8 @@ def create_app(
     return AsmMockApp(
         service,
         settings,
+        contract=contract,
+        operations=handlers,
         api=api,
         admin=ReadinessProbe(DeferredApp(connexion, lambda apps: apps.admin), stack=connexion),
         routes=routes,

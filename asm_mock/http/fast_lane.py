@@ -383,7 +383,10 @@ def _operation(route: Route, handler: Callable[[str], Callable[..., Any]]) -> _O
         return None
     if not inspect.iscoroutinefunction(function):
         return None
-    accepts = frozenset(inspect.signature(function).parameters)
+    signature = inspect.signature(function).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.values()):
+        return None  # it takes every argument Connexion has: Connexion's to pass them
+    accepts = frozenset(signature)
     body = contract_operation.body
     if body is not None:
         if body.media_types != {"application/json"} or body.check is None:

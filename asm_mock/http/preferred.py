@@ -1,12 +1,17 @@
-"""Preferred and canned answers: `Prefer: code=..., example=..., dynamic=true`, or a scenario's.
+"""Answers from the contract rather than the world: `Prefer: code=..., example=...,
+dynamic=true`, a scenario's canned answer, and the operations a contract revision has that the
+mock does not implement.
 
 `PreferredAnswer` sits innermost in Connexion's stack, so request and response validation still
-apply to what it answers; `asm_mock.http.prefer` parses the preferences.
+apply to what it answers; `asm_mock.http.prefer` parses the preferences. `ContractAnswers` makes
+the handler of an operation the mock does not implement: its first 2xx named example, else a
+body generated from its schema, deterministic per seed and request.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -19,7 +24,9 @@ from asm_mock.domain.errors import ERROR_TYPES, ApiError
 from asm_mock.http.prefer import EXTENSION, Preferences, invalid_preference
 from asm_mock.http.send import send_answer, send_json
 
-__all__ = ["PreferredAnswer"]
+__all__ = ["EXAMPLE", "GENERATED", "ContractAnswers", "PreferredAnswer"]
+
+EXAMPLE, GENERATED = "example", "generated"  # where ContractAnswers takes an answer from
 
 
 class PreferredAnswer:
@@ -87,6 +94,45 @@ class PreferredAnswer:
                 "Prefer",
             )
         return available[prefs.example]
+
+
+class ContractAnswers:
+    """Handlers for operations the mock does not implement, answered from the contract."""
+
+    def __init__(self, contract: CompiledContract, *, seed: int) -> None:
+        self._contract = contract
+        self._seed = seed
+
+    @staticmethod
+    def source(operation: Operation) -> str:
+        """EXAMPLE where the operation has a 2xx named example, else GENERATED."""
+        return EXAMPLE if operation.first_example() is not None else GENERATED
+
+    def handler(self, operation: Operation) -> Callable[..., Awaitable[tuple[Any, int]]]:
+        """A handler Connexion calls with every argument (it takes **arguments); the fast lane
+        leaves such handlers to Connexion."""
+        example = operation.first_example()
+        successes = [s for s in sorted(operation.responses) if 200 <= s < 300]
+        status = example[0] if example else (successes or sorted(operation.responses))[0]
+        schema = operation.responses[status].raw_schema
+        names = {p.name for p in operation.parameters} | {"body"}
+        root = self._contract.document.raw
+        seed = self._seed
+
+        async def answer_from_contract(**arguments: Any) -> tuple[Any, int]:
+            if example is not None:
+                return example[1], status
+            if schema is None:
+                return None, status
+            given = {k: v for k, v in arguments.items() if k in names}
+            key = orjson.dumps(
+                [seed, operation.operation_id, given], default=str, option=orjson.OPT_SORT_KEYS
+            )
+            request_seed = int.from_bytes(hashlib.sha256(key).digest()[:8], "big")
+            return generate(schema, seed=request_seed, root=root), status
+
+        answer_from_contract.__name__ = operation.operation_id
+        return answer_from_contract
 
 
 def _generic_error(status: int) -> ApiError:

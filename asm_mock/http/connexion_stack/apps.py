@@ -25,7 +25,6 @@ from asm_mock.http.connexion_stack.specification import specification_of
 from asm_mock.http.connexion_stack.swagger_ui import swagger_ui_options
 from asm_mock.http.connexion_stack.validation import validator_map
 from asm_mock.http.errors import undocumented_status
-from asm_mock.http.handlers import OperationHandlers
 from asm_mock.http.preferred import PreferredAnswer
 
 __all__ = ["ConnexionApps", "admin_app", "api_app", "connexion_apps", "contract_app"]
@@ -105,7 +104,7 @@ def contract_app(
 def api_app(
     contract: CompiledContract,
     *,
-    handlers: OperationHandlers,
+    handlers: Callable[[str], Callable[..., Any]],
     tokens: Callable[[], TokenService],
     permissive: Callable[[], bool],
     controls: Controls,
@@ -113,7 +112,7 @@ def api_app(
     """The contract's full stack: every check, every error, Swagger UI, preferred answers."""
     app = contract_app(
         contract,
-        resolver=Resolver(function_resolver=handlers.lookup),
+        resolver=Resolver(function_resolver=handlers),
         security=security_map(tokens, permissive),
     )
     # Innermost, so preferred and canned answers still pass response validation.
