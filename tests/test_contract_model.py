@@ -36,11 +36,12 @@ def written(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
-def response_of(document: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
-    if "$ref" in response:  # the contract's shared responses: #/components/responses/<name>
-        name = response["$ref"].removeprefix("#/components/responses/")
-        return dict(document["components"]["responses"][name])
-    return response
+def shared(document: dict[str, Any], kind: str, node: dict[str, Any]) -> dict[str, Any]:
+    """`node`, or the shared component it refers to (#/components/<kind>/<name>)."""
+    if "$ref" in node:
+        name = node["$ref"].removeprefix(f"#/components/{kind}/")
+        return dict(document["components"][kind][name])
+    return node
 
 
 def test_every_operation_is_compiled_in_the_contracts_order(
@@ -62,7 +63,7 @@ def test_documented_statuses_and_named_examples_are_the_documents(
         codes = {int(code) for code in definition["responses"]}
         assert operation.statuses == codes == contract.statuses[operation.operation_id]
         for code, raw in definition["responses"].items():
-            response = response_of(document, raw)
+            response = shared(document, "responses", raw)
             media = response.get("content", {}).get("application/json")
             compiled = operation.responses[int(code)]
             assert (compiled.check is None) == (media is None)
@@ -71,13 +72,6 @@ def test_documented_statuses_and_named_examples_are_the_documents(
             examples_seen += len(named)
             assert compiled.headers == {h.lower() for h in response.get("headers", {})}
     assert examples_seen > 0  # the shared error responses carry examples
-
-
-def parameter_of(document: dict[str, Any], parameter: dict[str, Any]) -> dict[str, Any]:
-    if "$ref" in parameter:  # the contract's shared parameters: #/components/parameters/<name>
-        name = parameter["$ref"].removeprefix("#/components/parameters/")
-        return dict(document["components"]["parameters"][name])
-    return parameter
 
 
 def test_parameters_are_the_path_items_overridden_by_the_operations(
@@ -89,7 +83,7 @@ def test_parameters_are_the_path_items_overridden_by_the_operations(
         )
         declared: dict[tuple[str, str], dict[str, Any]] = {}
         for given in listed:
-            parameter = parameter_of(document, given)
+            parameter = shared(document, "parameters", given)
             declared[parameter["name"], parameter["in"]] = parameter
         operation = contract.by_id[definition["operationId"]]
         assert [(p.name, p.location) for p in operation.parameters] == list(declared)

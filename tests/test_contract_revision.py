@@ -166,3 +166,29 @@ async def test_a_revision_is_served_alike_by_the_lane_and_connexion(tmp_path: Pa
     assert isinstance(desk["agentId"], str) and isinstance(desk["start"], str)
     assert desk == (await answers(path, True))["desk"].json()
     assert lane["carts"].status_code == 404  # an operation the revision dropped
+
+
+@pytest.mark.anyio
+async def test_an_operation_whose_parameters_the_mock_cannot_take_answers_from_the_contract(
+    tmp_path: Path,
+) -> None:
+    """The revision renames getAgent's path parameter: its handler could not be called, so
+    the operation is answered from the contract instead of failing with a 500."""
+    document = yaml.safe_load(contract_path().read_text())
+    item = document["paths"].pop("/agents/{agentId}")
+    item["get"]["parameters"][0]["name"] = "agent"
+    document["paths"]["/agents/{agent}"] = item
+    path = tmp_path / "renamed.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    app = create_app(Settings(customers=SMALL_WORLD, contract=path))
+    assert app.operations.sources()["getAgent"] == "generated"
+    assert app.operations.sources()["searchCustomers"] == "world"
+    for fast_lane in (True, False):
+        app = create_app(Settings(customers=SMALL_WORLD, contract=path), fast_lane=fast_lane)
+        app.load_fully()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            client.headers["Authorization"] = f"Bearer {await password_token(client)}"
+            answer = await client.get(f"{BASE}/agents/asagent")
+        assert answer.status_code == 200, answer.text
+        assert isinstance(answer.json(), dict)

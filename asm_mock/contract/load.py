@@ -1,4 +1,5 @@
-"""The OpenAPI 3.1 contract as asm-mock reads it: parsed, checked, its references resolved.
+"""The OpenAPI 3.1 contract as asm-mock reads it: parsed, the files its relative `$ref`s reach
+bundled in, checked, its references resolved.
 
 Connexion-free, so the fast lane and the token endpoint can serve before Connexion has loaded
 (`asm_mock.http.connexion_stack` loads it in the background). Connexion 3.3 only accepts

@@ -12,6 +12,7 @@ validation error, a 404, the admin API, Swagger UI) wait for it.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -68,24 +69,42 @@ class OperationSources:
         self._answers = ContractAnswers(contract, seed=seed)
 
     def lookup(self, operation_id: str) -> Callable[..., Any]:
+        own = self._own(operation_id)
+        if own is not None:
+            return own
+        operation = self._contract.operation(operation_id)
+        if operation is None:
+            raise LookupError(f"no operation {operation_id!r} in the contract")
+        return self._answers.handler(operation)
+
+    def _own(self, operation_id: str) -> Callable[..., Any] | None:
+        """The mock's handler, where it exists and the served operation still declares every
+        argument it requires (a revision may rename a parameter the handler needs)."""
         try:
-            return self._handlers.lookup(operation_id)
+            function = self._handlers.lookup(operation_id)
         except LookupError:
-            operation = self._contract.operation(operation_id)
-            if operation is None:
-                raise
-            return self._answers.handler(operation)
+            return None
+        operation = self._contract.operation(operation_id)
+        if operation is None:
+            return function  # not in the served contract: nothing routes to it
+        given = {p.name for p in operation.parameters} | {"token_info"}
+        if operation.body is not None:
+            given.add("body")
+        required = (
+            p.name
+            for p in inspect.signature(function).parameters.values()
+            if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        )
+        return function if all(name in given for name in required) else None
 
     def sources(self) -> dict[str, str]:
         """operationId -> WORLD, or where ContractAnswers takes its answer from."""
-        sources = {}
-        for operation in self._contract.operations:
-            try:
-                self._handlers.lookup(operation.operation_id)
-                sources[operation.operation_id] = WORLD
-            except LookupError:
-                sources[operation.operation_id] = ContractAnswers.source(operation)
-        return sources
+        return {
+            op.operation_id: WORLD
+            if self._own(op.operation_id) is not None
+            else ContractAnswers.source(op)
+            for op in self._contract.operations
+        }
 
     def report(self) -> list[str]:
         """`asm-mock check`'s lines: each operation's source, and the mock's operations the
