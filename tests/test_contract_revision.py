@@ -15,6 +15,7 @@ from asm_mock.cli import main, parse_settings
 from asm_mock.http.app import create_app
 from asm_mock.resources import contract_path
 from asm_mock.settings import Settings
+from asm_mock.testing import AsmMockServer, json_answer
 from tests.helpers import BASE, SMALL_WORLD, password_token
 
 SHIFT = {"agentId": "asagent", "start": "2026-01-15T08:00:00Z", "desk": "B2"}
@@ -192,3 +193,19 @@ async def test_an_operation_whose_parameters_the_mock_cannot_take_answers_from_t
             answer = await client.get(f"{BASE}/agents/asagent")
         assert answer.status_code == 200, answer.text
         assert isinstance(answer.json(), dict)
+
+
+def test_a_served_revision_with_its_own_base_path_says_where_it_serves(tmp_path: Path) -> None:
+    document = yaml.safe_load(revision(tmp_path).read_text())
+    document["servers"] = [{"url": "http://localhost:9002/occ/v2"}]
+    path = tmp_path / "occ.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    options = ("--contract", str(path), "--customers", "5", "--cache-dir", "")
+    with AsmMockServer(*options, ready=json_answer("/__admin/health")) as server:
+        headers = {"Authorization": f"Bearer {server.token()}"}
+        with httpx.Client(base_url=server.url, headers=headers) as client:
+            assert client.get("/occ/v2/agents/asagent/shift").json() == SHIFT
+            assert client.get("/occ/v2/agents/asagent").json()["uid"] == "asagent"
+            assert client.get(f"{BASE}/agents/asagent").status_code == 404
+        served = server.stdout_text()
+    assert "/occ/v2 (seed" in served and "Swagger UI at /occ/v2/ui/" in served
