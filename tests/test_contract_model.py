@@ -3,6 +3,7 @@ examples, each checked against the document as PyYAML reads it, and routing agai
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -174,3 +175,41 @@ def test_connexion_validates_with_the_lanes_compiled_schemas(contract: CompiledC
             assert contract.schemas(body) is operation.body.check
             shared += 1
     assert shared > len(contract.operations)
+
+
+def test_the_pointer_resolver_reads_escapes_and_names_what_is_missing() -> None:
+    from asm_mock.contract import InvalidContractError
+    from asm_mock.contract.load import resolve_pointer
+
+    document = {"paths": {"/a/{b}": {"get": [{"x~y": 1}]}}}
+    assert resolve_pointer(document, "#/paths/~1a~1{b}/get/0/x~0y") == 1
+    assert resolve_pointer(document, "") is document
+    for missing in ("#/paths/~1a/get", "#/paths/~1a~1{b}/get/1", "#/paths/~1a~1{b}/get/x"):
+        with pytest.raises(InvalidContractError, match="points at nothing"):
+            resolve_pointer(document, missing)
+    with pytest.raises(InvalidContractError, match="not a JSON pointer"):
+        resolve_pointer(document, "#paths")
+
+
+def test_a_variable_no_regex_group_can_name_is_routed_but_left_to_connexion(
+    tmp_path: Path,
+) -> None:
+    """`{customer-id}` is a valid template variable but no Python group name: the router still
+    names the operation (journal, Allow), and the fast lane leaves the request to Connexion."""
+    from asm_mock.http import fast_lane
+    from tests.helpers import Handlers
+
+    document = yaml.safe_load(contract_path().read_text())
+    item = document["paths"].pop("/agents/{agentId}")
+    item["get"]["parameters"][0]["name"] = "agent-id"
+    document["paths"]["/agents/{agent-id}"] = item
+    path = tmp_path / "dashed.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    contract = load_compiled(path)
+    url = contract.base_path + "/agents/asagent"
+    found = contract.router.match("GET", url)
+    assert found is not None and not found[0].named
+    assert contract.router.operation_id("GET", url) == "getAgent"
+    assert contract.router.allow(url) == "GET, HEAD"
+    plans = fast_lane._Plans(contract, fast_lane._compile(contract, Handlers().lookup))
+    assert plans.plan("GET", url, b"") is fast_lane.Defer.NOT_COMPILED
