@@ -196,6 +196,7 @@ def _check(settings: Settings) -> int:
         f"{len(world.orders)} orders, {len(world.tickets)} tickets, {len(world.agents)} agents "
         f"(seed {world.seed}, {time.perf_counter() - started:.2f} s)"
     )
+    print(*app.operations.report(), sep="\n")
     return 0
 
 
@@ -240,10 +241,11 @@ def _serve(settings: Settings) -> int:
             f", error rate {settings.error_rate:g}" if settings.error_rate else "",
         )
     )
+    base_path = app.contract.base_path  # a --contract revision may serve another one
     print(
-        f"asm-mock serving http://{settings.host}:{settings.port}/assistedservicewebservices "
+        f"asm-mock serving http://{settings.host}:{settings.port}{base_path} "
         f"(seed {settings.seed}, {len(app.service.world().customers)} customers, "
-        f"auth {settings.auth}{chaos}); Swagger UI at /assistedservicewebservices/ui/",
+        f"auth {settings.auth}{chaos}); Swagger UI at {base_path}/ui/",
         flush=True,
     )
     configure_logging(settings.log_format)

@@ -99,6 +99,15 @@ def _fixtures_dir(text: str) -> Path | None:
     return path
 
 
+def _contract_file(text: str) -> Path | None:
+    if not text.strip():
+        return None  # the packaged openapi.yaml
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise ValueError(f"{text!r} is not a contract file (an OpenAPI 3.1 YAML or JSON document)")
+    return path
+
+
 def _cache_dir(text: str) -> Path | None:
     return Path(text).expanduser() if text.strip() else None
 
@@ -214,6 +223,13 @@ def world_options() -> list[click.Option]:
             _fixtures_dir,
             "directory of fixture YAML files (default: the packaged fixtures/)",
             metavar="DIR",
+        ),
+        _option(
+            "contract",
+            _contract_file,
+            "the OpenAPI 3.1 contract to serve, a revision of the packaged openapi.yaml "
+            "(default); operations the mock does not implement answer their examples",
+            metavar="PATH",
         ),
         _option(
             "cache_dir",

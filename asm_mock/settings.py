@@ -42,6 +42,7 @@ class Settings:
     seed: int = DEFAULT_SEED
     customers: int = DEFAULT_CUSTOMERS
     fixtures: Path | None = None  # None: the packaged fixtures/
+    contract: Path | None = None  # the OpenAPI 3.1 document served; None: the packaged one
     auth: AuthMode = AuthMode.STRICT
     log_format: str = "text"
     admin_token: str | None = None  # None: the admin API answers loopback clients only

@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 from starlette.types import Receive, Scope, Send
 
+from asm_mock.contract import load_compiled
 from asm_mock.domain.controls import Controls, RuntimeSettings
 from asm_mock.domain.errors import InvalidTokenError
 from asm_mock.domain.tokens import Principal
-from asm_mock.http.contract import load_contract
 from asm_mock.http.fast_lane import FastLane
 from asm_mock.resources import contract_path
 
@@ -159,11 +159,9 @@ def authorize(headers: list[str]) -> Principal:
 def make_lane(
     handlers: Handlers, connexion: StandInConnexion | None = None, controls: Controls | None = None
 ) -> FastLane:
-    specification = load_contract(contract_path())
     return FastLane(
         connexion or StandInConnexion(),
-        spec=specification.spec,
-        base_path=specification.base_path,
+        contract=load_compiled(contract_path()),
         handler=handlers.lookup,
         authorize=authorize,
         controls=controls or Controls(RuntimeSettings(), seed=1),

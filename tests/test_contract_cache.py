@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from asm_mock.http.contract import load_contract
+from asm_mock.contract.load import load_contract
 from asm_mock.resources import contract_path
 
 

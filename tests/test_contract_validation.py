@@ -6,13 +6,16 @@ A purpose-built contract uses keywords Draft 4 (Connexion's own engine) would si
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from connexion.resolver import Resolver
 
+from asm_mock.contract import CompiledContract, load_compiled
 from asm_mock.http.connexion_stack import contract_app
 from asm_mock.http.connexion_stack.specification import ContractSpecification
 from tests.helpers import assert_occ_error
@@ -79,11 +82,16 @@ async def echo(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     return ANSWERS[body["answer"]], 200
 
 
+def compiled(directory: Path) -> CompiledContract:
+    """DOCUMENT as a contract file, loaded and compiled as the mock loads its contract."""
+    path = directory / "probe.yaml"
+    path.write_text(json.dumps(DOCUMENT))  # JSON is YAML
+    return load_compiled(path)
+
+
 @pytest.fixture
-async def probe() -> Any:
-    app = contract_app(
-        ContractSpecification(DOCUMENT), resolver=Resolver(function_resolver=lambda _: echo)
-    )
+async def probe(tmp_path: Path) -> Any:
+    app = contract_app(compiled(tmp_path), resolver=Resolver(function_resolver=lambda _: echo))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         yield c
 
@@ -119,14 +127,12 @@ async def test_response_breaking_2020_12_keywords_is_a_logged_500(
 
 
 async def test_undocumented_status_is_refused_as_a_contract_violation(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     async def teapot(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
         return {"kind": "ok"}, 418
 
-    app = contract_app(
-        ContractSpecification(DOCUMENT), resolver=Resolver(function_resolver=lambda _: teapot)
-    )
+    app = contract_app(compiled(tmp_path), resolver=Resolver(function_resolver=lambda _: teapot))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         with caplog.at_level(logging.ERROR, logger="asm_mock.contract"):
             response = await c.post("/probe/echo", json={"answer": "good", "kind": "probe"})

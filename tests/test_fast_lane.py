@@ -239,3 +239,52 @@ async def test_a_long_body_arriving_in_chunks_is_read_whole() -> None:
     assert sent[0]["status"] == 201
     assert orjson.loads(sent[1]["body"]) == SESSION
     assert handlers.calls[0][1]["body"] == {"customerId": "c1", "baseSite": "s"}
+
+
+async def test_a_bug_in_the_lane_is_logged_and_never_kept_as_a_verdict(
+    client: httpx.AsyncClient,
+    connexion: StandInConnexion,
+    handlers: Handlers,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from asm_mock.contract import Parameter
+
+    def broken(self: Parameter, raw: str) -> Any:
+        raise RuntimeError("a lane bug")
+
+    monkeypatch.setattr(Parameter, "value", broken)
+    url = f"{BASE}/agents/asagent"
+    with caplog.at_level(logging.ERROR, logger="asm_mock.contract"):
+        for attempt in (1, 2):
+            caplog.clear()
+            response = await client.get(url)
+            assert response.status_code == 299  # Connexion served it
+            assert "a lane bug" not in response.text
+            bugs = [r for r in caplog.records if r.levelno == logging.ERROR]
+            assert len(bugs) == 1, attempt  # once per request: tried again, not remembered
+            assert bugs[0].exc_info is not None and "a lane bug" in str(bugs[0].exc_info[1])
+    assert len(connexion.requests) == 2
+    monkeypatch.undo()  # the bug fixed: the same request line is the lane's again
+    assert (await client.get(url)).json() == VALID_AGENT
+    assert [op for op, _ in handlers.calls] == ["getAgent"]
+    assert len(connexion.requests) == 2
+
+
+async def test_a_bug_while_serving_is_logged_and_the_request_goes_to_connexion(
+    client: httpx.AsyncClient,
+    connexion: StandInConnexion,
+    controls: Controls,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(operation_id: str) -> None:
+        raise RuntimeError("a lane bug while serving")
+
+    monkeypatch.setattr(controls, "canned", broken)
+    with caplog.at_level(logging.ERROR, logger="asm_mock.contract"):
+        for _ in (1, 2):
+            assert (await client.get(f"{BASE}/agents/asagent")).status_code == 299
+    bugs = [r for r in caplog.records if "fast lane bug" in r.getMessage()]
+    assert len(bugs) == 2 and all(r.exc_info is not None for r in bugs)
+    assert len(connexion.requests) == 2

@@ -12,9 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from asm_mock.contract import CompiledSchema, load_compiled
 from asm_mock.http import fast_lane
-from asm_mock.http.contract import load_contract
-from asm_mock.http.schemas import CompiledSchema, CompiledSchemas
 from asm_mock.resources import contract_path
 from tests.helpers import BASE, VALID_AGENT, Handlers, make_lane
 
@@ -23,11 +22,8 @@ SEARCH = f"{BASE}/customers/search"
 
 @pytest.fixture
 def plans() -> fast_lane._Plans:
-    contract = load_contract(contract_path())
-    routes = fast_lane._compile(
-        contract.spec, contract.base_path, Handlers().lookup, CompiledSchemas()
-    )
-    return fast_lane._Plans(routes)
+    contract = load_compiled(contract_path())
+    return fast_lane._Plans(contract, fast_lane._compile(contract, Handlers().lookup))
 
 
 def lane_client(handlers: Handlers) -> httpx.AsyncClient:
@@ -43,7 +39,7 @@ def lane_client(handlers: Handlers) -> httpx.AsyncClient:
 
 def test_a_repeated_request_line_is_routed_and_checked_once(plans: fast_lane._Plans) -> None:
     first = plans.plan("GET", SEARCH, b"query=a&baseSite=s")
-    assert first is not None
+    assert not isinstance(first, fast_lane.Defer)
     assert first.arguments == {"query": "a", "baseSite": "s", "currentPage": 0, "pageSize": 20}
     assert plans.plan("GET", SEARCH, b"query=a&baseSite=s") is first
     assert plans.plan("GET", SEARCH, b"query=b&baseSite=s") is not first
@@ -53,9 +49,10 @@ def test_a_line_the_lane_must_not_serve_stays_with_connexion_every_time(
     plans: fast_lane._Plans,
 ) -> None:
     for _ in range(2):
-        assert plans.plan("GET", SEARCH, b"query=a&baseSite=s&pageSize=x") is None
-        assert plans.plan("HEAD", f"{BASE}/agents/asagent", b"") is None
-        assert plans.plan("GET", f"{BASE}/nowhere", b"") is None
+        bad = plans.plan("GET", SEARCH, b"query=a&baseSite=s&pageSize=x")
+        assert bad is fast_lane.Defer.BAD_PARAMETER
+        assert plans.plan("HEAD", f"{BASE}/agents/asagent", b"") is fast_lane.Defer.NO_ROUTE
+        assert plans.plan("GET", f"{BASE}/nowhere", b"") is fast_lane.Defer.NO_ROUTE
 
 
 def test_the_lines_kept_are_bounded_and_long_lines_are_not_kept(
@@ -63,11 +60,13 @@ def test_the_lines_kept_are_bounded_and_long_lines_are_not_kept(
 ) -> None:
     monkeypatch.setattr(fast_lane._Plans, "MAX_LINES", 8)
     for n in range(20):
-        assert plans.plan("GET", SEARCH, f"query={n}&baseSite=s".encode()) is not None
+        plan = plans.plan("GET", SEARCH, f"query={n}&baseSite=s".encode())
+        assert not isinstance(plan, fast_lane.Defer)
         assert len(plans._plans) <= 8
     long_query = b"query=" + b"a" * fast_lane._Plans.MAX_LINE_CHARS + b"&baseSite=s"
     long_plan = plans.plan("GET", SEARCH, long_query)
-    assert long_plan is not None and long_plan.arguments["query"] == "a" * 1024
+    assert not isinstance(long_plan, fast_lane.Defer)
+    assert long_plan.arguments["query"] == "a" * 1024
     assert plans.plan("GET", SEARCH, long_query) is not long_plan
 
 

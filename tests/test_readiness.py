@@ -24,6 +24,8 @@ from jsonschema import Draft202012Validator
 from starlette.types import ASGIApp
 
 from asm_mock.cli import command, main
+from asm_mock.contract import load_compiled
+from asm_mock.contract.canned import canned_answers
 from asm_mock.domain.controls import Controls, RuntimeSettings
 from asm_mock.domain.journal import Journal
 from asm_mock.domain.service import MockService
@@ -32,7 +34,7 @@ from asm_mock.http.admin import AdminHandlers, admin_contract
 from asm_mock.http.app import AsmMockApp, create_app
 from asm_mock.http.deferred import Background, DeferredApp
 from asm_mock.http.readiness import ReadinessProbe
-from asm_mock.http.schemas import CompiledSchemas
+from asm_mock.resources import contract_path
 from asm_mock.settings import Settings
 from asm_mock.testing import AsmMockServer, free_port
 from tests.helpers import assert_occ_error
@@ -87,8 +89,14 @@ def admin_stack(world: World, build: Any) -> tuple[Background[ASGIApp], ASGIApp]
     from asm_mock.http.connexion_stack import admin_app
 
     service = MockService(world)
-    handlers = AdminHandlers(service, Journal(10), Controls(RuntimeSettings(), seed=1))
-    schemas = CompiledSchemas()
+    contract = load_compiled(contract_path())
+    handlers = AdminHandlers(
+        service,
+        Journal(10),
+        Controls(RuntimeSettings(), seed=1),
+        canned=canned_answers(contract),
+    )
+    schemas = contract.schemas
     stack: Background[ASGIApp] = Background(
         lambda: build(lambda: admin_app(handlers, schemas=schemas)), name="t"
     )

@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from asm_mock.contract import load_compiled
+from asm_mock.contract.canned import canned_answers
 from asm_mock.domain.controls import Controls, Latency, RuntimeSettings
 from asm_mock.domain.errors import FixtureError, NotFoundError
 from asm_mock.domain.fixtures import Fixtures
@@ -17,10 +19,12 @@ from asm_mock.domain.generate import build_world
 from asm_mock.domain.scenarios import apply, apply_scenario, load_scenarios
 from asm_mock.domain.service import MockService
 from asm_mock.http.app import AsmMockApp, create_app
+from asm_mock.resources import contract_path
 from asm_mock.settings import Settings
 from tests.helpers import BASE, REPO, TOKEN_URL, assert_occ_error
 
 SCENARIOS = REPO / "fixtures" / "scenarios"
+CANNED = canned_answers(load_compiled(contract_path()))
 VIP = "victoria.price@example.com"
 ELECTRONICS = {"baseSite": "electronics-spa"}
 SHIPPED = {
@@ -44,7 +48,7 @@ def fresh(fixtures: Fixtures) -> tuple[MockService, Controls]:
 
 
 def test_every_shipped_scenario_loads_with_a_description() -> None:
-    scenarios = load_scenarios(SCENARIOS)
+    scenarios = load_scenarios(SCENARIOS, canned=CANNED)
     assert SHIPPED <= set(scenarios)
     assert all(s.description and s.name == name for name, s in scenarios.items())
 
@@ -52,7 +56,7 @@ def test_every_shipped_scenario_loads_with_a_description() -> None:
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_every_shipped_scenario_applies(name: str, shipped_fixtures: Fixtures) -> None:
     service, controls = fresh(shipped_fixtures)
-    apply_scenario(name, service=service, controls=controls, directory=SCENARIOS)
+    apply_scenario(name, service=service, controls=controls, directory=SCENARIOS, canned=CANNED)
     service.reset()
     controls.reset()
     assert controls.settings == RuntimeSettings()
@@ -60,13 +64,19 @@ def test_every_shipped_scenario_applies(name: str, shipped_fixtures: Fixtures) -
 
 def test_vip_customer_is_deterministic_and_idempotent(shipped_fixtures: Fixtures) -> None:
     service, controls = fresh(shipped_fixtures)
-    apply_scenario("vip-customer", service=service, controls=controls, directory=SCENARIOS)
+    apply_scenario(
+        "vip-customer", service=service, controls=controls, directory=SCENARIOS, canned=CANNED
+    )
     once = service.world()
-    apply_scenario("vip-customer", service=service, controls=controls, directory=SCENARIOS)
+    apply_scenario(
+        "vip-customer", service=service, controls=controls, directory=SCENARIOS, canned=CANNED
+    )
     twice = service.world()
     assert twice.customers == once.customers and twice.orders == once.orders
     other, _ = fresh(shipped_fixtures)
-    apply_scenario("vip-customer", service=other, controls=controls, directory=SCENARIOS)
+    apply_scenario(
+        "vip-customer", service=other, controls=controls, directory=SCENARIOS, canned=CANNED
+    )
     assert other.world().carts == once.carts
     vip = once.find_customer(VIP)
     assert vip is not None
@@ -80,7 +90,9 @@ def test_vip_customer_is_deterministic_and_idempotent(shipped_fixtures: Fixtures
 def test_apply_scenario_names_the_available_ones(shipped_fixtures: Fixtures) -> None:
     service, controls = fresh(shipped_fixtures)
     with pytest.raises(NotFoundError, match="available: agent-not-found, customer-360"):
-        apply_scenario("nope", service=service, controls=controls, directory=SCENARIOS)
+        apply_scenario(
+            "nope", service=service, controls=controls, directory=SCENARIOS, canned=CANNED
+        )
 
 
 # -- their effect through the API ------------------------------------------------------------
@@ -354,7 +366,7 @@ def test_a_bad_scenario_file_names_file_path_and_problem(tmp_path: Path, name: s
     write(tmp_path, "fine", "description: fine\nsettings: {latency: '5'}\n")
     write(tmp_path, name, text)
     with pytest.raises(FixtureError) as caught:
-        load_scenarios(tmp_path)
+        load_scenarios(tmp_path, canned=CANNED)
     error = caught.value
     assert (error.file, error.path) == (f"{name}.yaml", path), error
     assert problem in error.problem, error
@@ -363,9 +375,9 @@ def test_a_bad_scenario_file_names_file_path_and_problem(tmp_path: Path, name: s
 def test_a_scenario_name_must_be_url_friendly(tmp_path: Path) -> None:
     write(tmp_path, "Bad Name", "description: x\nsettings: {latency: '5'}\n")
     with pytest.raises(FixtureError, match="lowercase letters, digits and dashes"):
-        load_scenarios(tmp_path)
+        load_scenarios(tmp_path, canned=CANNED)
     with pytest.raises(FixtureError, match="scenarios directory not found"):
-        load_scenarios(tmp_path / "missing")
+        load_scenarios(tmp_path / "missing", canned=CANNED)
 
 
 def test_a_clash_with_the_current_world_changes_nothing(
@@ -378,7 +390,7 @@ def test_a_clash_with_the_current_world_changes_nothing(
     service, controls = fresh(shipped_fixtures)
     world = service.world()
     with pytest.raises(FixtureError) as caught:
-        apply(load_scenarios(tmp_path)["clash"], service=service, controls=controls)
+        apply(load_scenarios(tmp_path, canned=CANNED)["clash"], service=service, controls=controls)
     assert caught.value.path == "/world/customers/0/customer_id"
     assert service.world() is world and controls.settings == RuntimeSettings()
 

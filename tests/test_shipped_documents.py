@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from asm_mock.http.contract import (
+from asm_mock.contract.load import (
     VALIDATED_DOCUMENTS,
     InvalidContractError,
     check_contract,
@@ -35,7 +35,7 @@ def test_a_shipped_document_passes_full_validation_and_its_digest_is_recorded(na
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     assert digest in VALIDATED_DOCUMENTS, (
         f"{name} changed: it validates, so put {digest} in "
-        "asm_mock.http.contract.VALIDATED_DOCUMENTS"
+        "asm_mock.contract.load.VALIDATED_DOCUMENTS"
     )
 
 
@@ -111,7 +111,7 @@ def test_the_contract_resolves_refs_exactly_as_connexion_does(name: str) -> None
 
 
 def test_local_refs_are_resolved_with_their_siblings_as_connexion_resolves_them() -> None:
-    from asm_mock.http.contract import resolve_references
+    from asm_mock.contract.load import resolve_references
 
     document = {
         "components": {"schemas": {"Name": {"type": "string"}, "Chain": {"$ref": "#/x/0"}}},
@@ -136,7 +136,7 @@ def test_local_refs_are_resolved_with_their_siblings_as_connexion_resolves_them(
     ],
 )
 def test_a_ref_to_nothing_or_elsewhere_is_a_clear_contract_error(reference: str) -> None:
-    from asm_mock.http.contract import resolve_references
+    from asm_mock.contract.load import resolve_references
 
     with pytest.raises(InvalidContractError, match="ref"):
         resolve_references({"x": [1], "use": {"$ref": reference}})

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from asm_mock import __version__
+from asm_mock.contract import Contract, load_contract
 from asm_mock.domain.controls import Controls
 from asm_mock.domain.errors import (
     FixtureError,
@@ -16,6 +17,7 @@ from asm_mock.domain.errors import (
 )
 from asm_mock.domain.journal import Journal, JournalEntry
 from asm_mock.domain.scenarios import (
+    CannedCheck,
     Scenario,
     apply,
     load_scenarios,
@@ -23,7 +25,6 @@ from asm_mock.domain.scenarios import (
     settings_changes,
 )
 from asm_mock.domain.service import MockService
-from asm_mock.http.contract import Contract, load_contract
 from asm_mock.http.readiness import Readiness
 from asm_mock.http.serialize import timestamp
 from asm_mock.http.settings_format import settings_view
@@ -69,11 +70,14 @@ class AdminHandlers:
         journal: Journal,
         controls: Controls,
         *,
+        canned: CannedCheck,
         scenarios: Path | None = None,
     ) -> None:
+        """`canned` checks scenarios' canned answers against the served contract."""
         self._service = service
         self._journal = journal
         self._controls = controls
+        self._canned = canned
         self._scenario_dir = scenarios  # None: the packaged fixtures/scenarios
 
     def _health(self) -> dict[str, Any]:
@@ -154,7 +158,7 @@ class AdminHandlers:
         if not directory.is_dir():
             return {}  # none to list; applying one answers 404
         try:
-            return load_scenarios(directory)
+            return load_scenarios(directory, canned=self._canned)
         except FixtureError as error:
             raise ScenarioError(error) from None
 

@@ -12,19 +12,20 @@ validation error, a 404, the admin API, Swagger UI) wait for it.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from asm_mock.contract import CompiledContract, Router, load_compiled
 from asm_mock.domain.controls import Controls, Latency, RuntimeSettings
 from asm_mock.domain.fixtures import load_fixtures
 from asm_mock.domain.generate import Progress, build_world
 from asm_mock.domain.journal import Journal
 from asm_mock.domain.service import MockService
 from asm_mock.http.admin_guard import AdminGuard, is_admin_path
-from asm_mock.http.contract import Contract, RouteTable, load_contract
 from asm_mock.http.cors import CorsMiddleware
 from asm_mock.http.deferred import Background, DeferredApp
 from asm_mock.http.fast_lane import FastLane
@@ -32,9 +33,9 @@ from asm_mock.http.handlers import OperationHandlers
 from asm_mock.http.limits import MAX_ADMIN_BODY_BYTES, BodyGuard
 from asm_mock.http.oauth import TOKEN_PATH, TokenEndpoint
 from asm_mock.http.prefer import PreferenceGate
+from asm_mock.http.preferred import EXAMPLE, GENERATED, ContractAnswers
 from asm_mock.http.readiness import ReadinessProbe
 from asm_mock.http.recorder import RequestRecorder
-from asm_mock.http.schemas import CompiledSchemas
 from asm_mock.http.security import authorizer
 from asm_mock.resources import contract_path, default_fixtures_dir
 from asm_mock.settings import AuthMode, Settings
@@ -44,9 +45,92 @@ if TYPE_CHECKING:
 
     from asm_mock.http.connexion_stack.apps import ConnexionApps
 
-__all__ = ["LOAD_AFTER_START_S", "AsmMockApp", "create_app", "request_operation_id"]
+__all__ = [
+    "LOAD_AFTER_START_S",
+    "WORLD",
+    "AsmMockApp",
+    "OperationSources",
+    "create_app",
+    "request_operation_id",
+]
 
 LOAD_AFTER_START_S = 0.2
+WORLD = "world"  # an operation answered by the mock's own handler, from the world
+
+
+class OperationSources:
+    """Each operation's handler: the mock's own (answered from the world) where it implements
+    the operationId, else one answering from the contract (`ContractAnswers`), so a revision's
+    new operations are served too."""
+
+    def __init__(self, contract: CompiledContract, handlers: OperationHandlers, *, seed: int):
+        self._contract = contract
+        self._handlers = handlers
+        self._answers = ContractAnswers(contract, seed=seed)
+
+    def lookup(self, operation_id: str) -> Callable[..., Any]:
+        own = self._own(operation_id)
+        if own is not None:
+            return own
+        operation = self._contract.operation(operation_id)
+        if operation is None:
+            raise LookupError(f"no operation {operation_id!r} in the contract")
+        return self._answers.handler(operation)
+
+    def _own(self, operation_id: str) -> Callable[..., Any] | None:
+        """The mock's handler, where it exists and the served operation still declares every
+        argument it requires (a revision may rename a parameter the handler needs)."""
+        try:
+            function = self._handlers.lookup(operation_id)
+        except LookupError:
+            return None
+        operation = self._contract.operation(operation_id)
+        if operation is None:
+            return function  # not in the served contract: nothing routes to it
+        given = {p.name for p in operation.parameters} | {"token_info"}
+        if operation.body is not None:
+            given.add("body")
+        required = (
+            p.name
+            for p in inspect.signature(function).parameters.values()
+            if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        )
+        return function if all(name in given for name in required) else None
+
+    def sources(self) -> dict[str, str]:
+        """operationId -> WORLD, or where ContractAnswers takes its answer from."""
+        return {
+            op.operation_id: WORLD
+            if self._own(op.operation_id) is not None
+            else ContractAnswers.source(op)
+            for op in self._contract.operations
+        }
+
+    def report(self) -> list[str]:
+        """`asm-mock check`'s lines: each operation's source, and the mock's operations the
+        served contract dropped."""
+        by_source: dict[str, list[str]] = {}
+        for operation_id, source in self.sources().items():
+            by_source.setdefault(source, []).append(operation_id)
+        titles = {WORLD: "from the world", EXAMPLE: "from examples", GENERATED: "generated"}
+        lines = [
+            f"{titles[source]} ({len(ids)}): {', '.join(ids)}"
+            for source, ids in sorted(
+                by_source.items(), key=lambda item: list(titles).index(item[0])
+            )
+        ]
+        dropped = self.dropped()
+        lines.append(f"dropped by the contract ({len(dropped)}): {', '.join(dropped) or 'none'}")
+        return [f"operations {line}" for line in lines]
+
+    def dropped(self) -> list[str]:
+        """The operations of the packaged contract (all the mock's own) the served one lacks."""
+        packaged = load_compiled(contract_path())
+        return [
+            op.operation_id
+            for op in packaged.operations
+            if op.operation_id not in self._contract.by_id
+        ]
 
 
 class AsmMockApp:
@@ -57,15 +141,19 @@ class AsmMockApp:
         service: MockService,
         settings: Settings,
         *,
+        contract: CompiledContract,
+        operations: OperationSources,
         api: ASGIApp,
         admin: ASGIApp,
-        routes: RouteTable,
+        routes: Router,
         journal: Journal,
         controls: Controls,
         connexion: Background[ConnexionApps],
     ) -> None:
         self.service = service
         self.settings = settings
+        self.contract = contract
+        self.operations = operations
         self.journal = journal
         self.controls = controls
         self._connexion = connexion
@@ -136,7 +224,7 @@ class AsmMockApp:
             await self._api(scope, receive, send)
 
 
-def request_operation_id(routes: RouteTable, method: str, path: str) -> str | None:
+def request_operation_id(routes: Router, method: str, path: str) -> str | None:
     """The contract's operationId of a request, or asm-mock's own name for it."""
     if is_admin_path(path):
         return "admin"
@@ -144,32 +232,32 @@ def request_operation_id(routes: RouteTable, method: str, path: str) -> str | No
 
 
 def _connexion_loader(
-    contract: Contract,
+    contract: CompiledContract,
     service: MockService,
-    handlers: OperationHandlers,
+    handlers: OperationSources,
     *,
     journal: Journal,
     controls: Controls,
-    routes: RouteTable,
     scenarios: Path,
-    schemas: CompiledSchemas,
 ) -> Callable[[], ConnexionApps]:
     def load() -> ConnexionApps:
+        from asm_mock.contract.canned import canned_answers  # jsonschema: on this thread
         from asm_mock.http.admin import AdminHandlers
         from asm_mock.http.connexion_stack import admin_app, api_app, connexion_apps
 
         return connexion_apps(
             api=lambda: api_app(
                 contract,
-                handlers=handlers,
+                handlers=handlers.lookup,
                 tokens=lambda: service.tokens,
                 permissive=lambda: controls.settings.permissive_auth,
                 controls=controls,
-                routes=routes,
-                schemas=schemas,
             ),
             admin=lambda: admin_app(
-                AdminHandlers(service, journal, controls, scenarios=scenarios), schemas=schemas
+                AdminHandlers(
+                    service, journal, controls, scenarios=scenarios, canned=canned_answers(contract)
+                ),
+                schemas=contract.schemas,
             ),
         )
 
@@ -185,6 +273,8 @@ def create_app(
     **overrides: Any,
 ) -> AsmMockApp:
     settings = settings or Settings(**overrides)
+    # the contract first: a revision it refuses is refused before the world is built
+    contract = load_compiled(settings.contract or contract_path(), cache_dir=settings.cache_dir)
     if service is None:
         fixtures = load_fixtures(settings.fixtures or default_fixtures_dir())
         world = build_world(
@@ -195,8 +285,7 @@ def create_app(
             pools_cache=settings.cache_dir,
         )
         service = MockService(world)
-    contract = load_contract(contract_path(), cache_dir=settings.cache_dir)
-    routes = RouteTable(contract.raw, contract.base_path)
+    routes = contract.router
     # the journal names each request's operation when it is read, not as it is answered
     journal = Journal(settings.journal_size, operation_of=partial(request_operation_id, routes))
     controls = Controls(
@@ -209,14 +298,20 @@ def create_app(
     )
     scenarios = (settings.fixtures or default_fixtures_dir()) / "scenarios"
     if settings.scenarios:
-        from asm_mock.domain.scenarios import apply_scenario  # only asked-for scenarios pay
+        from asm_mock.contract.canned import canned_answers  # only asked-for scenarios pay
+        from asm_mock.domain.scenarios import apply_scenario
 
         for name in settings.scenarios:  # atomic each; a bad one raises before the app exists
-            apply_scenario(name, service=service, controls=controls, directory=scenarios)
+            apply_scenario(
+                name,
+                service=service,
+                controls=controls,
+                directory=scenarios,
+                canned=canned_answers(contract),
+            )
     service.mark_start()
     controls.mark_start()
-    handlers = OperationHandlers(lambda: service)
-    schemas = CompiledSchemas()  # the fast lane's and Connexion's, compiled once for both
+    handlers = OperationSources(contract, OperationHandlers(lambda: service), seed=settings.seed)
     connexion = Background(
         _connexion_loader(
             contract,
@@ -224,21 +319,17 @@ def create_app(
             handlers,
             journal=journal,
             controls=controls,
-            routes=routes,
             scenarios=scenarios,
-            schemas=schemas,
         ),
         name="Connexion stack",
     )
     full_stack = DeferredApp(connexion, lambda apps: apps.api)
     lane = FastLane(
         full_stack,
-        spec=contract.spec,
-        base_path=contract.base_path,
+        contract=contract,
         handler=handlers.lookup,
         authorize=authorizer(lambda: service.tokens, lambda: controls.settings.permissive_auth),
         controls=controls,
-        schemas=schemas,
     )
     api = PreferenceGate(
         lane if fast_lane else full_stack,
@@ -248,6 +339,8 @@ def create_app(
     return AsmMockApp(
         service,
         settings,
+        contract=contract,
+        operations=handlers,
         api=api,
         admin=ReadinessProbe(DeferredApp(connexion, lambda apps: apps.admin), stack=connexion),
         routes=routes,

@@ -10,23 +10,27 @@ A request it can *prove* valid it answers itself, with every check Connexion wou
 - the same route (the first of the contract's paths matching path and method, as Connexion's
   Starlette router picks it);
 - the same bearer-token check (`asm_mock.http.security.authorize`);
-- the same parameter coercion and validators (the app's `asm_mock.http.schemas.CompiledSchemas`);
+- the same parameter coercion and validators (the compiled contract's, which Connexion's
+  validators share: `asm_mock.contract`);
 - the same handler, with the arguments Connexion would pass;
 - the answer's status must be documented, and its body is validated against the response schema
   before it is sent (the handler's dict itself, not a re-parse of its JSON).
 
 Anything else — a failed check, HEAD, a preferred or canned answer, an operation with header or
 cookie parameters or required scopes — goes to Connexion untouched (a body already read is
-replayed), so every error is still written by Connexion and its registered error handlers. The
-lane never runs a handler for a request it then hands over: once the handler has run, the lane
-answers, errors included. `tests/test_fast_lane.py` proves the two paths answer alike.
+replayed), for a `Defer` reason, so every error is still written by Connexion and its registered
+error handlers. The lane never runs a handler for a request it then hands over: once the handler
+has run, the lane answers, errors included. An exception the lane did not foresee is its own bug:
+logged with its traceback, the request handed to Connexion, and nothing kept, so the next request
+tries the lane again. `tests/test_fast_lane.py` proves the two paths answer alike.
 
 Two verdicts are pure functions of what they judge, so the lane keeps them rather than reach them
-again: a request line's route and checked parameters (`_Plans`: the contract does not change
-while serving), and an answer object's verdict and JSON (`_PreparedAnswers`: the handlers'
-memoized answers are shared and never modified, `asm_mock.http.memo`). Only the work is saved:
-each distinct request line is still checked and each distinct answer validated before it is
-sent; the token, preferences and canned answers are checked on every request.
+again: a request line's route and checked parameters, or the reason to defer it (`_Plans`: the
+contract does not change while serving), and an answer object's verdict and JSON
+(`_PreparedAnswers`: the handlers' memoized answers are shared and never modified,
+`asm_mock.http.memo`). Only the work is saved: each distinct request line is still checked and
+each distinct answer validated before it is sent; the token, preferences and canned answers
+are checked on every request.
 """
 
 from __future__ import annotations
@@ -36,12 +40,14 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from asm_mock.contract import INVALID, CompiledContract, CompiledSchema, Operation, Parameter, Route
 from asm_mock.domain.controls import Controls
 from asm_mock.domain.errors import ApiError
 from asm_mock.domain.tokens import Principal
@@ -49,81 +55,82 @@ from asm_mock.http.errors import response_violation, undocumented_status, unexpe
 from asm_mock.http.headers import RawHeaders, header_values
 from asm_mock.http.limits import replaying
 from asm_mock.http.prefer import EXTENSION as PREFERENCES
-from asm_mock.http.schemas import CompiledSchema, CompiledSchemas
 from asm_mock.http.security import token_info
 from asm_mock.http.send import send_error, send_json
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError as SchemaError
 
-__all__ = ["FastLane"]
+__all__ = ["Defer", "FastLane"]
 
 logger = logging.getLogger("asm_mock.contract")
 
 _JSON = ["application/json"]  # a body's one Content-Type header, as the lane takes it
-_INTEGER = re.compile(r"-?[0-9]{1,18}")  # what int() and jsonschema-rs both take as it is
-_NO_DEFAULT = object()
 
 
-class _Defer(Exception):
-    """The request is not provably on the happy path: Connexion serves it."""
+class Defer(StrEnum):
+    """Why the lane hands a request to Connexion."""
+
+    NO_ROUTE = "no route"
+    NOT_COMPILED = "an operation the lane does not serve"
+    BAD_PARAMETER = "bad parameter"
+    MISSING_PARAMETER = "missing parameter"
+    REPEATED_PARAMETER = "repeated parameter"
+    PREFERRED_ANSWER = "preferred answer"
+    CANNED_ANSWER = "canned answer"
+    UNAUTHORIZED = "token refused"
+    BAD_BODY = "bad body"
+    NO_BODY = "no body"
+    LANE_BUG = "a bug in the lane"  # never kept: the next request tries the lane again
 
 
 @dataclass(frozen=True, slots=True)
-class _Parameter:
-    name: str
-    required: bool
-    integer: bool
-    default: Any
-    check: CompiledSchema
+class _Argument:
+    parameter: Parameter
     passed: bool  # to the handler (a parameter it does not take is checked, not passed)
-
-    def value(self, raw: str) -> Any:
-        if not self.integer:
-            value: Any = raw
-        elif _INTEGER.fullmatch(raw):
-            value = int(raw)
-        else:
-            raise _Defer
-        if not self.check.is_valid(value):
-            raise _Defer
-        return value
 
 
 @dataclass(frozen=True, slots=True)
 class _Operation:
+    """An operation the lane serves: the contract's, bound to its handler."""
+
     operation_id: str
-    path_parameters: tuple[_Parameter, ...]
-    query_parameters: tuple[_Parameter, ...]
+    path_parameters: tuple[_Argument, ...]
+    query_parameters: tuple[_Argument, ...]
     body: CompiledSchema | None
-    body_required: bool
     secured: bool
     wants_token_info: bool
     handler: Callable[..., Any]
     responses: Mapping[int, CompiledSchema | None]
 
-    def arguments(self, match: re.Match[str], query_string: bytes) -> dict[str, Any]:
+    def arguments(self, match: re.Match[str], query_string: bytes) -> dict[str, Any] | Defer:
         arguments: dict[str, Any] = {}
-        for parameter in self.path_parameters:
+        for argument in self.path_parameters:
+            parameter = argument.parameter
             value = parameter.value(match[parameter.name])
-            if parameter.passed:
+            if value is INVALID:
+                return Defer.BAD_PARAMETER
+            if argument.passed:
                 arguments[parameter.name] = value
         if self.query_parameters:
             pairs = _query_pairs(query_string.decode("latin-1"))
             given = dict(pairs)
             if len(given) != len(pairs):  # a name repeated: Connexion's duplicate rules decide
-                raise _Defer
-            for parameter in self.query_parameters:
+                return Defer.REPEATED_PARAMETER
+            for argument in self.query_parameters:
+                parameter = argument.parameter
                 raw_value = given.get(parameter.name)
                 if raw_value is not None:
                     value = parameter.value(raw_value)
+                    if value is INVALID:
+                        return Defer.BAD_PARAMETER
                 elif parameter.required:
-                    raise _Defer
-                elif parameter.default is not _NO_DEFAULT:
+                    return Defer.MISSING_PARAMETER
+                elif parameter.has_default:
                     value = parameter.default
                 else:
                     continue
-                if parameter.passed:
+                if argument.passed:
                     arguments[parameter.name] = value
         return arguments
 
@@ -134,10 +141,6 @@ def _query_pairs(query: str) -> list[tuple[str, str]]:
     if "%" in query or "+" in query:
         return parse_qsl(query, keep_blank_values=True)
     return [part.partition("=")[::2] for part in query.split("&") if part]
-
-
-# path pattern, method, and the compiled operation, or None where Connexion must serve it
-_Route = tuple[re.Pattern[str], str, _Operation | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,41 +156,45 @@ _Line = tuple[str, str, bytes]
 
 
 class _Plans:
-    """Each request line's route and checked parameters (or None: Connexion serves it), found
-    once. Short lines only, and a bounded number: hostile traffic cannot grow it."""
+    """Each request line's route and checked parameters, or why Connexion serves it, found
+    once. Short lines only, and a bounded number: hostile traffic cannot grow it. A lane bug
+    is no verdict and is never kept."""
 
     MAX_LINES = 4096
     MAX_LINE_CHARS = 1024
 
-    def __init__(self, routes: list[_Route]) -> None:
-        self._routes = routes
-        self._plans: dict[_Line, _Plan | None] = {}
+    def __init__(self, contract: CompiledContract, operations: Mapping[str, _Operation]) -> None:
+        self._router = contract.router
+        self._operations = operations
+        self._plans: dict[_Line, _Plan | Defer] = {}
 
-    def plan(self, method: str, path: str, query_string: bytes) -> _Plan | None:
+    def plan(self, method: str, path: str, query_string: bytes) -> _Plan | Defer:
         line = (method, path, query_string)
         try:
             return self._plans[line]
         except KeyError:
             pass
-        plan = self._make(method, path, query_string)
+        try:
+            plan = self._make(method, path, query_string)
+        except Exception:  # the lane's own bug: logged, and Connexion judges this request
+            logger.exception("fast lane bug planning %s %s: deferred to Connexion", method, path)
+            return Defer.LANE_BUG
         if len(path) + len(query_string) <= self.MAX_LINE_CHARS:
             if len(self._plans) >= self.MAX_LINES:
                 self._plans.clear()
             self._plans[line] = plan
         return plan
 
-    def _make(self, method: str, path: str, query_string: bytes) -> _Plan | None:
-        # Starlette's rule, which Connexion's router follows: the first route, in the contract's
-        # order, matching both path and method
-        for pattern, route_method, operation in self._routes:
-            if route_method == method and (match := pattern.match(path)) is not None:
-                if operation is None:
-                    return None
-                try:
-                    return _Plan(operation, operation.arguments(match, query_string))
-                except Exception:  # _Defer, or anything unforeseen: Connexion judges it
-                    return None
-        return None
+    def _make(self, method: str, path: str, query_string: bytes) -> _Plan | Defer:
+        found = self._router.match(method, path)
+        if found is None:
+            return Defer.NO_ROUTE
+        route, match = found
+        operation = self._operations.get(route.operation.operation_id)
+        if operation is None:
+            return Defer.NOT_COMPILED
+        arguments = operation.arguments(match, query_string)
+        return arguments if isinstance(arguments, Defer) else _Plan(operation, arguments)
 
 
 class _PreparedAnswers:
@@ -224,56 +231,40 @@ class FastLane:
         self,
         app: ASGIApp,
         *,
-        spec: Mapping[str, Any],
-        base_path: str,
+        contract: CompiledContract,
         handler: Callable[[str], Callable[..., Any]],
         authorize: Callable[[list[str]], Principal],
         controls: Controls,
-        schemas: CompiledSchemas | None = None,
     ) -> None:
-        """`schemas`: the compiled schemas the lane shares (by default, its own)."""
         self._app = app
         self._authorize = authorize
         self._controls = controls
-        compiled = schemas if schemas is not None else CompiledSchemas()
-        routes = _compile(spec, base_path, handler, compiled)
-        self._plans = _Plans(routes)
+        operations = _compile(contract, handler)
+        self._plans = _Plans(contract, operations)
         self._prepared = _PreparedAnswers()
-        self.operation_ids = frozenset(op.operation_id for _, _, op in routes if op)
+        self.operation_ids = frozenset(operations)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             plan = self._plans.plan(scope["method"], scope["path"], scope.get("query_string", b""))
-            if plan is not None:
+            if not isinstance(plan, Defer):
                 await self._serve(plan, scope, receive, send)
                 return
         await self._app(scope, receive, send)
 
     async def _serve(self, plan: _Plan, scope: Scope, receive: Receive, send: Send) -> None:
         operation = plan.operation
-        body_bytes: bytes | None = None
+        # the body, once read, is replayed to Connexion if it serves (no list without a body)
+        read: list[bytes] | None = None if operation.body is None else []
         try:
-            preferences = scope.get("extensions", {}).get(PREFERENCES)
-            if preferences is not None and preferences.shapes_the_answer:
-                raise _Defer
-            if self._controls.canned(operation.operation_id) is not None:
-                raise _Defer
-            headers = scope["headers"]
-            caller = None
-            if operation.secured:
-                caller = self._authorize(header_values(headers, b"authorization"))
-            arguments = plan.arguments
-            if operation.body is not None or operation.wants_token_info:
-                arguments = dict(arguments)
-                if operation.body is not None:
-                    body_bytes = await _read_body(receive)
-                    arguments["body"] = _parse_body(operation, headers, body_bytes)
-                if operation.wants_token_info:
-                    arguments["token_info"] = None if caller is None else token_info(caller)
-        except Exception:  # _Defer, a failed check (ApiError), or anything unforeseen
-            await self._app(
-                scope, receive if body_bytes is None else replaying(body_bytes, receive), send
+            arguments = await self._arguments(plan, scope, receive, read)
+        except Exception:  # the lane's own bug: logged; Connexion serves, nothing is kept
+            logger.exception(
+                "fast lane bug serving %s: deferred to Connexion", operation.operation_id
             )
+            arguments = Defer.LANE_BUG
+        if isinstance(arguments, Defer):
+            await self._app(scope, replaying(read[0], receive) if read else receive, send)
             return
         try:
             answer, status = await operation.handler(**arguments)
@@ -289,6 +280,39 @@ class FastLane:
             logger.error("unexpected error in %s", operation.operation_id, exc_info=exc)
             await send_error(send, unexpected_failure())
 
+    async def _arguments(
+        self, plan: _Plan, scope: Scope, receive: Receive, read: list[bytes] | None
+    ) -> Mapping[str, Any] | Defer:
+        """The handler's arguments, or why Connexion must serve the request."""
+        operation = plan.operation
+        preferences = scope.get("extensions", {}).get(PREFERENCES)
+        if preferences is not None and preferences.shapes_the_answer:
+            return Defer.PREFERRED_ANSWER
+        if self._controls.canned(operation.operation_id) is not None:
+            return Defer.CANNED_ANSWER
+        headers = scope["headers"]
+        caller = None
+        if operation.secured:
+            try:
+                caller = self._authorize(header_values(headers, b"authorization"))
+            except ApiError:  # Connexion's security middleware writes the refusal
+                return Defer.UNAUTHORIZED
+        arguments = plan.arguments
+        if operation.body is not None or operation.wants_token_info:
+            arguments = dict(arguments)
+            if operation.body is not None and read is not None:
+                raw = await _read_body(receive)
+                if raw is None:
+                    return Defer.NO_BODY
+                read.append(raw)
+                body = _parse_body(operation.body, headers, raw)
+                if isinstance(body, Defer):
+                    return body
+                arguments["body"] = body
+            if operation.wants_token_info:
+                arguments["token_info"] = None if caller is None else token_info(caller)
+        return arguments
+
     async def _answer(self, operation: _Operation, status: int, answer: Any, send: Send) -> None:
         if status not in operation.responses:
             error = undocumented_status(operation.operation_id, status, operation.responses)
@@ -301,130 +325,86 @@ class FastLane:
         await send_error(send, error)
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole body, or None where the client went away (Connexion sees the same message)."""
     chunks = []
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            raise _Defer  # e.g. the client went away: Connexion sees the same message
+            return None
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
 
 
-def _parse_body(operation: _Operation, headers: RawHeaders, raw: bytes) -> Any:
+def _parse_body(check: CompiledSchema, headers: RawHeaders, raw: bytes) -> Any:
+    """The JSON body, valid against `check`, or Defer.BAD_BODY."""
     if header_values(headers, b"content-type") != _JSON or not raw:
-        raise _Defer
+        return Defer.BAD_BODY
     try:
         body = orjson.loads(raw)  # strict RFC 8259: what it takes, json.loads reads alike
     except orjson.JSONDecodeError:
-        raise _Defer from None
-    assert operation.body is not None
-    if not operation.body.is_valid(body):
-        raise _Defer
-    return body
+        return Defer.BAD_BODY
+    return body if check.is_valid(body) else Defer.BAD_BODY
 
 
-# -- compiling the contract ---------------------------------------------------------------------
-
-_METHODS = ("get", "put", "post", "delete", "patch")
+# -- binding the compiled contract to the handlers ----------------------------------------------
 
 
 def _compile(
-    spec: Mapping[str, Any],
-    base_path: str,
-    handler: Callable[[str], Callable[..., Any]],
-    compiled: CompiledSchemas,
-) -> list[_Route]:
-    """Every operation in the contract's order, compiled where the lane can serve it exactly
-    as Connexion would."""
-    routes: list[_Route] = []
-    for template, item in spec["paths"].items():
-        pattern = re.escape(base_path + template)
-        pattern = re.sub(r"\\\{([A-Za-z_][A-Za-z0-9_]*)\\\}", r"(?P<\1>[^/]+)", pattern)
-        routable = "\\{" not in pattern  # else a variable name no regex group can carry
-        for method in _METHODS:
-            operation = item.get(method)
-            if isinstance(operation, dict) and "operationId" in operation:
-                compiled_operation = (
-                    _operation(spec, template, item, operation, handler, compiled)
-                    if routable
-                    else None
-                )
-                routes.append((re.compile(pattern + r"\Z"), method.upper(), compiled_operation))
-    return routes
+    contract: CompiledContract, handler: Callable[[str], Callable[..., Any]]
+) -> dict[str, _Operation]:
+    """The operations the lane can serve exactly as Connexion would, by operationId."""
+    served: dict[str, _Operation] = {}
+    for route in contract.router.routes:
+        operation = _operation(route, handler)
+        if operation is not None:
+            served.setdefault(operation.operation_id, operation)
+    return served
 
 
-def _operation(
-    spec: Mapping[str, Any],
-    template: str,
-    item: Mapping[str, Any],
-    operation: Mapping[str, Any],
-    handler: Callable[[str], Callable[..., Any]],
-    compiled: CompiledSchemas,
-) -> _Operation | None:
-    declared = {(p["name"], p["in"]): p for p in item.get("parameters", [])}
-    declared |= {(p["name"], p["in"]): p for p in operation.get("parameters", [])}
-    if any(location not in ("path", "query") for _, location in declared):
+def _operation(route: Route, handler: Callable[[str], Callable[..., Any]]) -> _Operation | None:
+    contract_operation: Operation = route.operation
+    parameters = contract_operation.parameters
+    if not route.named:
+        return None  # a path variable name no regex group can carry
+    if any(p.location not in ("path", "query") for p in parameters):
         return None
-    if any(p.get("schema", {}).get("format") == "path" for p in declared.values()):
+    if any(p.schema.get("format") == "path" for p in parameters):
         return None  # Connexion routes these with Starlette's multi-segment `path` convertor
-    security = operation.get("security", spec.get("security", []))
+    security = contract_operation.security
     if any(scopes for requirement in security for scopes in requirement.values()):
         return None
     if security and any(set(requirement) != {"oauth2"} for requirement in security):
         return None
-    function = handler(operation["operationId"])
+    try:
+        function = handler(contract_operation.operation_id)
+    except LookupError:  # an operation the mock does not implement: Connexion's to answer
+        return None
     if not inspect.iscoroutinefunction(function):
         return None
-    accepts = frozenset(inspect.signature(function).parameters)
-    body, body_required = None, False
-    if "requestBody" in operation:
-        content = operation["requestBody"].get("content", {})
-        if set(content) != {"application/json"}:
+    signature = inspect.signature(function).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.values()):
+        return None  # it takes every argument Connexion has: Connexion's to pass them
+    accepts = frozenset(signature)
+    body = contract_operation.body
+    if body is not None:
+        if body.media_types != {"application/json"} or body.check is None:
             return None
-        body = compiled(content["application/json"].get("schema", {}))
-        body_required = bool(operation["requestBody"].get("required"))
-        if not body_required:
+        if not body.required:
             return None  # an absent optional body has rules of its own in Connexion
     takes = accepts | {"body"} if body is not None else accepts
-    parameters = {key: _parameter(p, p["name"] in takes, compiled) for key, p in declared.items()}
-    variables = set(re.findall(r"\{([^}]*)\}", template))
-    if variables != {name for name, location in declared if location == "path"}:
+    variables = set(re.findall(r"\{([^}]*)\}", contract_operation.template))
+    if variables != {p.name for p in parameters if p.location == "path"}:
         return None  # a template variable without its parameter, or the other way round
+    arguments = [_Argument(p, p.name in takes) for p in parameters]
     return _Operation(
-        operation_id=operation["operationId"],
-        path_parameters=tuple(p for (_, loc), p in parameters.items() if loc == "path"),
-        query_parameters=tuple(p for (_, loc), p in parameters.items() if loc == "query"),
-        body=body,
-        body_required=body_required,
-        secured=bool(security),
+        operation_id=contract_operation.operation_id,
+        path_parameters=tuple(a for a in arguments if a.parameter.location == "path"),
+        query_parameters=tuple(a for a in arguments if a.parameter.location == "query"),
+        body=None if body is None else body.check,
+        secured=contract_operation.secured,
         wants_token_info="token_info" in accepts,
         handler=function,
-        responses={
-            int(code): _response_schema(response, compiled)
-            for code, response in operation.get("responses", {}).items()
-            if code.isdigit()
-        },
+        responses={status: r.check for status, r in contract_operation.responses.items()},
     )
-
-
-def _parameter(
-    definition: Mapping[str, Any], passed: bool, compiled: CompiledSchemas
-) -> _Parameter:
-    schema = definition.get("schema", {})
-    return _Parameter(
-        name=definition["name"],
-        required=bool(definition.get("required")),
-        integer=schema.get("type") == "integer",
-        default=schema.get("default", _NO_DEFAULT),
-        check=compiled(schema),
-        passed=passed,
-    )
-
-
-def _response_schema(
-    response: Mapping[str, Any], compiled: CompiledSchemas
-) -> CompiledSchema | None:
-    media = response.get("content", {}).get("application/json")
-    return None if media is None else compiled(media.get("schema", {}))

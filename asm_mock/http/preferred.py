@@ -1,51 +1,53 @@
-"""Preferred and canned answers: `Prefer: code=..., example=..., dynamic=true`, or a scenario's.
+"""Answers from the contract rather than the world: `Prefer: code=..., example=...,
+dynamic=true`, a scenario's canned answer, and the operations a contract revision has that the
+mock does not implement.
 
 `PreferredAnswer` sits innermost in Connexion's stack, so request and response validation still
-apply to what it answers; `asm_mock.http.prefer` parses the preferences.
+apply to what it answers; `asm_mock.http.prefer` parses the preferences. `ContractAnswers` makes
+the handler of an operation the mock does not implement: its first 2xx named example, else a
+body generated from its schema, deterministic per seed and request.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from asm_mock.contract import CompiledContract, Operation
 from asm_mock.domain.controls import Controls
 from asm_mock.domain.dynamic import generate
 from asm_mock.domain.errors import ERROR_TYPES, ApiError
 from asm_mock.http.prefer import EXTENSION, Preferences, invalid_preference
 from asm_mock.http.send import send_answer, send_json
 
-__all__ = ["PreferredAnswer"]
+__all__ = ["EXAMPLE", "GENERATED", "ContractAnswers", "PreferredAnswer"]
+
+EXAMPLE, GENERATED = "example", "generated"  # where ContractAnswers takes an answer from
 
 
 class PreferredAnswer:
     """Inside Connexion: answers a preferred code/example/dynamic body, or a scenario's canned
     answer, in place of the handler. Validation still runs around it."""
 
-    def __init__(self, app: ASGIApp, *, controls: Controls, spec: Mapping[str, Any]) -> None:
+    def __init__(self, app: ASGIApp, *, controls: Controls, contract: CompiledContract) -> None:
         self._app = app
         self._controls = controls
-        self._spec = spec
-        self._responses = {
-            op["operationId"]: op.get("responses", {})
-            for item in spec["paths"].values()
-            for op in item.values()
-            if isinstance(op, dict) and "operationId" in op
-        }
+        self._contract = contract
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         operation_id = scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
         prefs: Preferences | None = scope.get("extensions", {}).get(EXTENSION)
-        if scope["type"] != "http" or operation_id not in self._responses:
+        operation = None if operation_id is None else self._contract.operation(operation_id)
+        if scope["type"] != "http" or operation is None:
             await self._app(scope, receive, send)
             return
         if prefs is not None and prefs.shapes_the_answer:
-            status, body = self._preferred(operation_id, prefs, scope)
-        elif (canned := self._controls.canned(operation_id)) is not None:
+            status, body = self._preferred(operation, prefs, scope)
+        elif (canned := self._controls.canned(operation.operation_id)) is not None:
             status, body = canned.status, canned.body
         else:
             await self._app(scope, receive, send)
@@ -55,56 +57,82 @@ class PreferredAnswer:
         else:
             await send_json(send, status, orjson.dumps(body))
 
-    def _preferred(self, operation_id: str, prefs: Preferences, scope: Scope) -> tuple[int, Any]:
-        responses = self._responses[operation_id]
-        documented = sorted(int(code) for code in responses if code.isdigit())
+    def _preferred(self, operation: Operation, prefs: Preferences, scope: Scope) -> tuple[int, Any]:
+        documented = sorted(operation.responses)
         if prefs.code is not None and prefs.code not in documented:
             raise invalid_preference(
-                f"Prefer code={prefs.code}: {operation_id} does not document it; "
+                f"Prefer code={prefs.code}: {operation.operation_id} does not document it; "
                 f"it documents {', '.join(map(str, documented))}",
                 "Prefer",
             )
         if prefs.example is not None:
-            return self._named_example(operation_id, prefs, documented)
+            return self._named_example(operation, prefs)
         status = prefs.code if prefs.code is not None else documented[0]
-        media = self._media(responses[str(status)])
-        if media is None:
+        response = operation.responses[status]
+        if response.raw_schema is None:
             return status, None
         if not prefs.dynamic and status >= 300:
-            example = next(iter(media.get("examples", {}).values()), None)
-            if example is not None:
-                return status, example.get("value")
+            if response.examples:
+                return status, next(iter(response.examples.values()))
             return status, {"errors": [_generic_error(status).to_dict()]}
         seed = prefs.seed if prefs.seed is not None else _request_seed(scope)
-        return status, generate(media.get("schema", {}), seed=seed, root=self._spec)
+        return status, generate(response.raw_schema, seed=seed, root=self._contract.document.raw)
 
-    def _named_example(
-        self, operation_id: str, prefs: Preferences, documented: list[int]
-    ) -> tuple[int, Any]:
+    @staticmethod
+    def _named_example(operation: Operation, prefs: Preferences) -> tuple[int, Any]:
         available: dict[str, tuple[int, Any]] = {}
-        for status in documented:
-            media = self._media(self._responses[operation_id][str(status)]) or {}
-            for name, example in media.get("examples", {}).items():
+        for status in sorted(operation.responses):
+            for name, value in operation.responses[status].examples.items():
                 if prefs.code in (None, status):
-                    available.setdefault(name, (status, example.get("value")))
+                    available.setdefault(name, (status, value))
         if prefs.example not in available:
             names = ", ".join(sorted(available)) or "none"
             raise invalid_preference(
-                f"Prefer example={prefs.example}: no such example for {operation_id}"
+                f"Prefer example={prefs.example}: no such example for {operation.operation_id}"
                 + (f" with code={prefs.code}" if prefs.code is not None else "")
                 + f"; available: {names}",
                 "Prefer",
             )
         return available[prefs.example]
 
-    def _media(self, response: Mapping[str, Any]) -> Mapping[str, Any] | None:
-        while "$ref" in response:
-            target: Any = self._spec
-            for part in response["$ref"].removeprefix("#/").split("/"):
-                target = target[part]
-            response = target
-        media: Mapping[str, Any] | None = response.get("content", {}).get("application/json")
-        return media
+
+class ContractAnswers:
+    """Handlers for operations the mock does not implement, answered from the contract."""
+
+    def __init__(self, contract: CompiledContract, *, seed: int) -> None:
+        self._contract = contract
+        self._seed = seed
+
+    @staticmethod
+    def source(operation: Operation) -> str:
+        """EXAMPLE where the operation has a 2xx named example, else GENERATED."""
+        return EXAMPLE if operation.first_example() is not None else GENERATED
+
+    def handler(self, operation: Operation) -> Callable[..., Awaitable[tuple[Any, int]]]:
+        """A handler Connexion calls with every argument (it takes **arguments); the fast lane
+        leaves such handlers to Connexion."""
+        example = operation.first_example()
+        successes = [s for s in sorted(operation.responses) if 200 <= s < 300]
+        status = example[0] if example else (successes or sorted(operation.responses))[0]
+        schema = operation.responses[status].raw_schema
+        names = {p.name for p in operation.parameters} | {"body"}
+        root = self._contract.document.raw
+        seed = self._seed
+
+        async def answer_from_contract(**arguments: Any) -> tuple[Any, int]:
+            if example is not None:
+                return example[1], status
+            if schema is None:
+                return None, status
+            given = {k: v for k, v in arguments.items() if k in names}
+            key = orjson.dumps(
+                [seed, operation.operation_id, given], default=str, option=orjson.OPT_SORT_KEYS
+            )
+            request_seed = int.from_bytes(hashlib.sha256(key).digest()[:8], "big")
+            return generate(schema, seed=request_seed, root=root), status
+
+        answer_from_contract.__name__ = operation.operation_id
+        return answer_from_contract
 
 
 def _generic_error(status: int) -> ApiError:

@@ -18,11 +18,10 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from asm_mock.contract import CompiledSchema, load_compiled
 from asm_mock.http.admin_guard import ADMIN_PATH
-from asm_mock.http.contract import load_contract
 from asm_mock.http.deferred import Background
 from asm_mock.http.errors import response_violation
-from asm_mock.http.schemas import CompiledSchema
 from asm_mock.http.send import send_error, send_json
 
 __all__ = ["PARTS", "READY_PATH", "Readiness", "ReadinessProbe", "stack_readiness"]
@@ -111,8 +110,9 @@ class ReadinessProbe:
         if self._schema is None:
             # the document itself, not admin.admin_contract(): importing asm_mock.http.admin
             # here would cost ~50 ms on the event loop, while the stack loads on its thread
-            admin = load_contract(Path(__file__).with_name("admin.yaml"))
-            operation = admin.spec["paths"]["/ready"]["get"]
-            content = operation["responses"]["503"]["content"]["application/json"]
-            self._schema = CompiledSchema(content["schema"])
+            admin = load_compiled(Path(__file__).with_name("admin.yaml"))
+            operation = admin.operation("ready")
+            schema = None if operation is None else operation.responses[503].check
+            assert schema is not None, "admin.yaml documents /ready's 503 answer"
+            self._schema = schema
         return self._schema

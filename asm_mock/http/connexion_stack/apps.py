@@ -15,19 +15,17 @@ from connexion.middleware.main import API
 from connexion.resolver import Resolver
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from asm_mock.contract import CompiledContract, CompiledSchemas, compile_contract
 from asm_mock.domain.controls import Controls
 from asm_mock.domain.tokens import TokenService
 from asm_mock.http.admin import AdminHandlers, admin_contract
 from asm_mock.http.connexion_stack.errors import error_handlers
 from asm_mock.http.connexion_stack.security import AdminTokenChecked, security_map
-from asm_mock.http.connexion_stack.specification import ContractSpecification, specification_of
+from asm_mock.http.connexion_stack.specification import specification_of
 from asm_mock.http.connexion_stack.swagger_ui import swagger_ui_options
 from asm_mock.http.connexion_stack.validation import validator_map
-from asm_mock.http.contract import Contract, RouteTable, documented_statuses
 from asm_mock.http.errors import undocumented_status
-from asm_mock.http.handlers import OperationHandlers
 from asm_mock.http.preferred import PreferredAnswer
-from asm_mock.http.schemas import CompiledSchemas
 
 __all__ = ["ConnexionApps", "admin_app", "api_app", "connexion_apps", "contract_app"]
 
@@ -71,25 +69,21 @@ class _OrjsonCodec:
 
 
 def contract_app(
-    specification: ContractSpecification,
+    contract: CompiledContract,
     *,
     resolver: Resolver,
     security: dict[str, Any] | None = None,
-    routes: RouteTable | None = None,
-    schemas: CompiledSchemas | None = None,
 ) -> AsyncApp:
-    """A Connexion app serving `specification` with 2020-12 validation both ways; `routes`,
-    the specification's RouteTable when the caller has one already; `schemas`, the compiled
-    schemas it shares (by default, its own)."""
+    """A Connexion app serving `contract` with 2020-12 validation both ways, its validators
+    compiling through the contract's own compiled schemas."""
+    specification = specification_of(contract.document)
     app = AsyncApp(__name__)
     app.add_middleware(
         _DocumentedStatusGuard,
         position=MiddlewarePosition.BEFORE_CONTEXT,
-        statuses=documented_statuses(specification.raw),
+        statuses=contract.statuses,
     )
-    if routes is None:
-        routes = RouteTable(specification.raw, specification.base_path)
-    for exception, handler in error_handlers(routes.allow):
+    for exception, handler in error_handlers(contract.router.allow):
         app.add_error_handler(exception, handler)
     # Connexion's add_api() would re-load the document with its 3.0-only specification class;
     # registering the already-validated 3.1 specification is the rest of what add_api() does.
@@ -99,7 +93,7 @@ def contract_app(
         jsonifier=Jsonifier(_OrjsonCodec),
         validate_responses=True,
         strict_validation=False,
-        validator_map=validator_map(schemas if schemas is not None else CompiledSchemas()),
+        validator_map=validator_map(contract.schemas),
         security_map=security,
         swagger_ui_options=swagger_ui_options(specification.raw),
     )
@@ -108,39 +102,35 @@ def contract_app(
 
 
 def api_app(
-    contract: Contract,
+    contract: CompiledContract,
     *,
-    handlers: OperationHandlers,
+    handlers: Callable[[str], Callable[..., Any]],
     tokens: Callable[[], TokenService],
     permissive: Callable[[], bool],
     controls: Controls,
-    routes: RouteTable,
-    schemas: CompiledSchemas,
 ) -> AsyncApp:
     """The contract's full stack: every check, every error, Swagger UI, preferred answers."""
     app = contract_app(
-        specification_of(contract),
-        resolver=Resolver(function_resolver=handlers.lookup),
+        contract,
+        resolver=Resolver(function_resolver=handlers),
         security=security_map(tokens, permissive),
-        routes=routes,
-        schemas=schemas,
     )
     # Innermost, so preferred and canned answers still pass response validation.
     app.add_middleware(
         PreferredAnswer,
         position=MiddlewarePosition.BEFORE_CONTEXT,
         controls=controls,
-        spec=contract.raw,
+        contract=contract,
     )
     return app
 
 
 def admin_app(handlers: AdminHandlers, *, schemas: CompiledSchemas) -> AsyncApp:
+    """The admin API's app; `schemas`, the compiled schemas it shares with the contract's."""
     return contract_app(
-        specification_of(admin_contract()),
+        compile_contract(admin_contract(), schemas=schemas),
         resolver=Resolver(function_resolver=handlers.lookup),
         security={"bearer": AdminTokenChecked},
-        schemas=schemas,
     )
 
 

@@ -3,7 +3,7 @@
 Connexion 3.3's specification class validates documents against the OpenAPI 3.0 meta-schema
 (spec-first/connexion#1396). `ContractSpecification` keeps everything else of Connexion's OpenAPI
 handling (routing, parameters, security) and validates with openapi-spec-validator's 3.1
-validator instead (`asm_mock.http.contract.check_contract`).
+validator instead (`asm_mock.contract.load.check_contract`).
 """
 
 from __future__ import annotations
@@ -13,13 +13,8 @@ from typing import Any
 from connexion.exceptions import InvalidSpecification
 from connexion.spec import OpenAPISpecification
 
+from asm_mock.contract.load import Contract, check_contract, check_version, copy_document
 from asm_mock.domain.errors import InvalidContractError
-from asm_mock.http.contract import (
-    Contract,
-    check_contract,
-    check_version,
-    copy_document,
-)
 
 __all__ = ["ContractSpecification", "specification_of"]
 

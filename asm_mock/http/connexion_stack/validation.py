@@ -2,9 +2,9 @@
 
 Connexion 3.3 validates with Draft 4, which silently ignores 2020-12 keywords (`const`,
 `type: [..., "null"]`, `prefixItems`, ...). These subclasses keep Connexion's plumbing and swap the
-engine (`asm_mock.http.schemas`). Connexion builds a validator object per request, so the
-compiled schemas live in the app's `CompiledSchemas`, shared with the fast lane, which
-`validator_map` binds the validator classes to.
+engine (`asm_mock.contract.schemas`). Connexion builds a validator object per request, so the
+compiled schemas live in the compiled contract's `CompiledSchemas`, which `validator_map` binds
+the validator classes to: Connexion's copy of a schema gets the object the fast lane checks with.
 Failures become `asm_mock.domain.errors` exceptions, so they render as SAP's OCC errors naming the
 parameter or field.
 """
@@ -29,9 +29,9 @@ from connexion.validators import (
 from jsonschema.exceptions import ValidationError as SchemaError
 from starlette.types import Scope
 
+from asm_mock.contract import CompiledSchema, CompiledSchemas
 from asm_mock.domain.errors import ContractViolation, ValidationError
 from asm_mock.http.errors import response_violation
-from asm_mock.http.schemas import CompiledSchema, CompiledSchemas
 
 __all__ = ["validator_map"]
 

@@ -1,4 +1,5 @@
-"""The OpenAPI 3.1 contract as asm-mock reads it: parsed, checked, its references resolved.
+"""The OpenAPI 3.1 contract as asm-mock reads it: parsed, the files its relative `$ref`s reach
+bundled in, checked, its references resolved.
 
 Connexion-free, so the fast lane and the token endpoint can serve before Connexion has loaded
 (`asm_mock.http.connexion_stack` loads it in the background). Connexion 3.3 only accepts
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +27,11 @@ __all__ = [
     "VALIDATED_DOCUMENTS",
     "Contract",
     "InvalidContractError",  # re-exported: loading a contract is where callers meet it
-    "RouteTable",
     "check_contract",
     "check_version",
     "copy_document",
-    "documented_statuses",
     "load_contract",
+    "resolve_pointer",
     "resolve_references",
 ]
 
@@ -51,11 +50,13 @@ VALIDATED_DOCUMENTS = frozenset(
 
 @dataclass(frozen=True, eq=False)
 class Contract:
-    """One OpenAPI 3.1 document: `raw` as written, `spec` with every `$ref` resolved."""
+    """One OpenAPI 3.1 document: `raw` as written (other files' `$ref`s bundled in), `spec` with
+    every `$ref` resolved."""
 
     raw: dict[str, Any]
     spec: dict[str, Any]
     base_uri: str
+    files: tuple[Path, ...] = ()  # every file read: the main one first, then those $refs reach
 
     @property
     def base_path(self) -> str:
@@ -67,7 +68,8 @@ class Contract:
 
 
 def load_contract(path: Path, *, cache_dir: Path | None = None) -> Contract:
-    """The document at `path`; `cache_dir` keeps its parsed form between starts."""
+    """The document at `path`, with the files its relative `$ref`s reach bundled into it;
+    `cache_dir` keeps the main file's parsed form between starts."""
     text = path.read_bytes()
     digest = hashlib.sha256(text).hexdigest()
     cached = None if cache_dir is None else cache_dir / "documents" / f"{digest}.json"
@@ -79,17 +81,24 @@ def load_contract(path: Path, *, cache_dir: Path | None = None) -> Contract:
         # a cached copy that does not hold up (damaged, or edited by hand): parse the text
         document = _parsed(path, text, digest, None)
         contract = _contract(path, document, digest)
-        _cache(cached, digest, contract.raw)
+        _cache(cached, digest, document)
         return contract
 
 
 def _contract(path: Path, document: dict[str, Any], digest: str) -> Contract:
-    if digest not in VALIDATED_DOCUMENTS:
-        check_contract(document)
-    check_version(document)
-    raw = copy_document(document)
-    document.setdefault("components", {})  # as Connexion's OpenAPI specification does
-    return Contract(raw=raw, spec=resolve_references(document), base_uri=f"{path.parent}{os.sep}")
+    bundle = _Bundle(path, document)
+    bundled = bundle.document()
+    if digest not in VALIDATED_DOCUMENTS or len(bundle.files) > 1:
+        check_contract(bundled, source=path)
+    check_version(bundled, source=path)
+    raw = copy_document(bundled)
+    bundled.setdefault("components", {})  # as Connexion's OpenAPI specification does
+    return Contract(
+        raw=raw,
+        spec=resolve_references(bundled),
+        base_uri=f"{path.parent}{os.sep}",
+        files=tuple(bundle.files),
+    )
 
 
 def _parsed(path: Path, text: bytes, digest: str, cached: Path | None) -> dict[str, Any]:
@@ -127,25 +136,30 @@ def _same_in_json(document: dict[str, Any]) -> bool:
         return False
 
 
-def check_version(document: Mapping[str, Any]) -> None:
+def check_version(document: Mapping[str, Any], *, source: Path | None = None) -> None:
     version = str(document.get("openapi", ""))
     if not version.startswith("3.1."):
-        raise InvalidContractError(f"expected an OpenAPI 3.1 document, got {version!r}")
+        where = "" if source is None else f"{source}: at /openapi: "
+        raise InvalidContractError(f"{where}expected an OpenAPI 3.1 document, got {version!r}")
 
 
-def check_contract(document: dict[str, Any]) -> None:
+def check_contract(document: dict[str, Any], *, source: Path | None = None) -> None:
     """Full OpenAPI 3.1 validation (openapi-spec-validator), for documents the tests have not
-    validated already."""
-    check_version(document)
+    validated already. An error names `source`, the JSON pointer of the problem and the problem."""
+    check_version(document, source=source)
     from openapi_spec_validator import OpenAPIV31SpecValidator  # costly: only when needed
 
     try:
         error = next(iter(OpenAPIV31SpecValidator(document).iter_errors()), None)
     except (KeyError, TypeError, AttributeError) as exc:
         # openapi-spec-validator walks some malformed documents into a lookup error
-        raise InvalidContractError(f"malformed OpenAPI 3.1 document near {exc!r}") from None
+        raise InvalidContractError(
+            f"{source or 'contract'}: malformed OpenAPI 3.1 document near {exc!r}"
+        ) from None
     if error is not None:
-        raise InvalidContractError(str(error))
+        where = "".join(f"/{_escaped(part)}" for part in error.absolute_path) or "/"
+        problem = error.message.strip().split("\n\n")[0]  # not the schema dump that follows
+        raise InvalidContractError(f"{source or 'contract'}: at {where}: {problem}")
 
 
 def copy_document(node: Any) -> Any:
@@ -175,13 +189,7 @@ def resolve_references(document: dict[str, Any]) -> dict[str, Any]:
             # Connexion resolves escaped pointers another way (dropping the $ref's siblings):
             # refused, so the fast lane and Connexion can never read one document differently
             raise InvalidContractError(f"escaped $refs are not supported, got {reference!r}")
-        node: Any = spec
-        for key in reference[2:].split("/"):
-            try:
-                node = node[int(key)] if isinstance(node, list) else node[key]
-            except (KeyError, IndexError, ValueError, TypeError):
-                raise InvalidContractError(f"$ref {reference!r} points at nothing") from None
-        return node
+        return resolve_pointer(spec, reference)
 
     def resolve(node: Any, depth: int = 0) -> Any:
         if depth > 256:
@@ -206,64 +214,100 @@ def resolve_references(document: dict[str, Any]) -> dict[str, Any]:
     return resolved
 
 
-def documented_statuses(spec: Mapping[str, Any]) -> dict[str, frozenset[int]]:
-    """operationId -> the HTTP statuses its responses document."""
-    statuses: dict[str, frozenset[int]] = {}
-    for path_item in spec["paths"].values():
-        for operation in path_item.values():
-            if isinstance(operation, dict) and "operationId" in operation:
-                statuses[operation["operationId"]] = frozenset(
-                    int(code) for code in operation.get("responses", {}) if code.isdigit()
-                )
-    return statuses
+def resolve_pointer(document: Any, pointer: str) -> Any:
+    """What the JSON pointer `pointer` (RFC 6901, with or without its URI fragment's `#`)
+    points at in `document`: the one pointer walker of asm-mock's contract code."""
+    node = document
+    path = pointer.removeprefix("#")
+    if not path:
+        return node
+    if not path.startswith("/"):
+        raise InvalidContractError(f"{pointer!r} is not a JSON pointer")
+    for part in path[1:].split("/"):
+        key = part.replace("~1", "/").replace("~0", "~")
+        try:
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise InvalidContractError(f"$ref {pointer!r} points at nothing") from None
+    return node
 
 
-_HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+def _escaped(part: Any) -> str:
+    return str(part).replace("~", "~0").replace("/", "~1")
 
 
-class RouteTable:
-    """The contract's paths as patterns: which methods a path allows, which operation it is.
+class _Bundle:
+    """The main document with every `$ref` into another file replaced by what it points at.
 
-    Starlette answers 405 with the methods of the first route that matched the path only, while
-    a resource's `Allow` must list every documented method of it (RFC 9110); and the request
-    journal names the operation of every request, including those Connexion never routed.
+    A relative reference (`schemas/agent.yaml#/Agent`) is read against the file it is written
+    in, and references inside the file it reaches are read against that file in turn; what the
+    main document points at in itself stays a `$ref`. Connexion and the fast lane are handed the
+    bundle, so both read one document. Remote references are refused: a mock must not depend on
+    the network to start.
     """
 
-    _CACHE_SIZE = 4096  # paths carry ids, so the look-up cache is bounded
+    def __init__(self, path: Path, document: dict[str, Any]) -> None:
+        self._main = path.resolve()
+        self._documents: dict[Path, Any] = {self._main: document}
+        self.files: list[Path] = [self._main]
 
-    def __init__(self, spec: Mapping[str, Any], base_path: str) -> None:
-        self._cache: dict[tuple[str, str], str | None] = {}
-        self._routes: list[tuple[re.Pattern[str], dict[str, str]]] = []
-        for template, item in spec["paths"].items():
-            operations = {
-                method.upper(): str(item[method].get("operationId", ""))
-                for method in _HTTP_METHODS
-                if method in item
-            }
-            pattern = re.sub(r"\\\{[^}/]+\\\}", "[^/]+", re.escape(base_path + template))
-            self._routes.append((re.compile(f"^{pattern}$"), operations))
+    def document(self) -> dict[str, Any]:
+        bundled = self._inline(self._documents[self._main], self._main, "", ())
+        assert isinstance(bundled, dict)
+        return bundled
 
-    def _operations(self, path: str) -> dict[str, str] | None:
-        return next((ops for pattern, ops in self._routes if pattern.match(path)), None)
+    def _inline(self, node: Any, file: Path, at: str, through: tuple[str, ...]) -> Any:
+        if isinstance(node, list):
+            return [self._inline(item, file, f"{at}/{i}", through) for i, item in enumerate(node)]
+        if not isinstance(node, dict):
+            return node
+        reference = node.get("$ref")
+        if isinstance(reference, str) and (file != self._main or "#" not in reference[:1]):
+            return self._referenced(node, reference, file, at, through)
+        return {
+            key: self._inline(value, file, f"{at}/{_escaped(key)}", through)
+            for key, value in node.items()
+        }
 
-    def allow(self, path: str) -> str | None:
-        """The `Allow` header for `path` (documented methods, HEAD with GET), or None."""
-        operations = self._operations(path)
-        if operations is None:
-            return None
-        methods = set(operations) | ({"HEAD"} if "GET" in operations else set())
-        return ", ".join(sorted(methods))
-
-    def operation_id(self, method: str, path: str) -> str | None:
-        """Asked three times per request (gate, journal, access log): answered from a cache."""
-        key = (method, path)
+    def _referenced(
+        self, node: dict[str, Any], reference: str, file: Path, at: str, through: tuple[str, ...]
+    ) -> Any:
+        where = f"{file}: at {at or '/'}"
+        location, _, fragment = reference.partition("#")
+        if urlsplit(location).scheme or location.startswith("//"):
+            raise InvalidContractError(f"{where}: remote $ref {reference!r}: only files are read")
+        target_file = (file.parent / location).resolve() if location else file
+        key = f"{target_file}#{fragment}"
+        if key in through:
+            raise InvalidContractError(f"{where}: $ref {reference!r} refers to itself in a cycle")
         try:
-            return self._cache[key]
-        except KeyError:
-            pass
-        operations = self._operations(path) or {}
-        found = operations.get("GET" if method == "HEAD" else method) or None
-        if len(self._cache) >= self._CACHE_SIZE:
-            self._cache.clear()
-        self._cache[key] = found
-        return found
+            target = resolve_pointer(self._read(target_file, where), fragment)
+        except InvalidContractError as error:
+            raise InvalidContractError(f"{where}: {error}") from None
+        if target_file == self._main:  # back into the main document: a local reference
+            inlined: Any = {"$ref": f"#{fragment}"}
+        else:
+            inlined = self._inline(target, target_file, fragment, (*through, key))
+        siblings = {k: v for k, v in node.items() if k != "$ref"}
+        if not siblings:
+            return inlined
+        if not isinstance(inlined, dict):
+            raise InvalidContractError(f"{where}: $ref {reference!r} with siblings is no object")
+        kept = {
+            k: self._inline(v, file, f"{at}/{_escaped(k)}", through) for k, v in siblings.items()
+        }
+        return kept | inlined  # the target's keys win, as Connexion merges a $ref's siblings
+
+    def _read(self, path: Path, where: str) -> Any:
+        if path not in self._documents:
+            try:
+                text = path.read_bytes()
+            except OSError as exc:
+                raise InvalidContractError(f"{where}: cannot read {path}: {exc.strerror}") from None
+            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            try:
+                self._documents[path] = yaml.load(text, Loader=loader)  # noqa: S506 - safe loader
+            except yaml.YAMLError as exc:
+                raise InvalidContractError(f"{path}: not YAML: {exc}") from None
+            self.files.append(path)
+        return self._documents[path]

@@ -1,9 +1,9 @@
 """JSON Schema 2020-12, compiled once per schema: jsonschema-rs judges, jsonschema explains.
 
-`CompiledSchemas` keeps each schema's compiled form; the app owns one (`create_app`), which the
-fast lane and Connexion's validators share. Connexion-free, so the fast lane can check requests
-and answers before Connexion has loaded; the Python engine (~0.1 s to import) is loaded only
-when an instance fails.
+`CompiledSchemas` keeps each schema's compiled form; the compiled contract owns one, which the
+fast lane, Connexion's validators, preferred and canned answers share. Connexion-free, so the
+fast lane can check requests and answers before Connexion has loaded; the Python engine
+(~0.1 s to import) is loaded only when an instance fails.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
+import orjson
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -79,17 +80,40 @@ class CompiledSchema:
 
 class CompiledSchemas:
     """Each schema's compiled form, built the first time it is asked for: schemas are the
-    contract's long-lived objects, and compiling one costs far more than checking against it."""
+    contract's long-lived objects, and compiling one costs far more than checking against it.
 
-    __slots__ = ("_compiled",)
+    Looked up by identity first (a validator asks for its schema on every request), then by
+    content: Connexion validates with its own resolved copy of the document, and a schema of
+    that copy gets the very object the compiled contract made for the same schema.
+    """
+
+    __slots__ = ("_by_content", "_compiled")
 
     def __init__(self) -> None:
         self._compiled: dict[int, tuple[Any, CompiledSchema]] = {}
+        self._by_content: dict[bytes, CompiledSchema] = {}
 
     def __call__(self, schema: Any) -> CompiledSchema:
         entry = self._compiled.get(id(schema))
         if entry is None or entry[0] is not schema:
+            key = _content_key(schema)
+            compiled = None if key is None else self._by_content.get(key)
+            if compiled is None:
+                compiled = CompiledSchema(schema)
+                if key is not None:
+                    self._by_content[key] = compiled
             # keep a reference to the schema so its id() cannot be reused by another object
-            entry = (schema, CompiledSchema(schema))
+            entry = (schema, compiled)
             self._compiled[id(schema)] = entry
         return entry[1]
+
+
+def _content_key(schema: Any) -> bytes | None:
+    """The schema's JSON with sorted keys, without the `components` copy Connexion attaches to
+    response schemas; None for a schema JSON cannot carry (a cycle, a date)."""
+    if isinstance(schema, dict) and "components" in schema:
+        schema = {k: v for k, v in schema.items() if k != "components"}
+    try:
+        return orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError is one
+        return None
