@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from asm_mock.contract.complete import Completions, completions
-from asm_mock.http.contract import (
+from asm_mock.contract.load import (
     check_contract,
     copy_document,
     load_contract,
@@ -465,7 +465,7 @@ def test_values_do_not_depend_on_the_process(tmp_path: Path) -> None:
     program = (
         "import json, sys\n"
         "from asm_mock.contract.complete import completions\n"
-        "from asm_mock.http.contract import resolve_references\n"
+        "from asm_mock.contract.load import resolve_references\n"
         "from tests.helpers import REPO\n"
         "import yaml\n"
         "served = resolve_references(json.load(open(sys.argv[1])))\n"
