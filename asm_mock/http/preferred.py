@@ -13,8 +13,8 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from asm_mock.contract.generate import generate
 from asm_mock.domain.controls import Controls
-from asm_mock.domain.dynamic import generate
 from asm_mock.domain.errors import ERROR_TYPES, ApiError
 from asm_mock.http.prefer import EXTENSION, Preferences, invalid_preference
 from asm_mock.http.send import send_answer, send_json

@@ -1,0 +1,1 @@
+"""The served OpenAPI contract: its schemas, operations and generated values."""

@@ -1,0 +1,767 @@
+"""A realistic JSON value valid against a JSON Schema (Draft 2020-12), deterministic per seed.
+
+One generator for `Prefer: dynamic=true`, schema completion and generated operations. Values
+come from the schema, shaped by property names and formats (`asm_mock.contract.realistic`,
+Faker's providers): a name-driven value is kept only when it fits the schema, so realism never
+costs validity. Every node draws from its own `random.Random`, seeded from the caller's seed and
+the node's path (property names, item indexes), so a value never depends on its siblings: a
+property added to a schema leaves the others' values as they were.
+
+Most keywords are satisfied by construction. Those that cannot be (`oneOf`'s "exactly one",
+`not`, `if`, `dependentSchemas`, `propertyNames`, `maxContains`, allOf parts that do not merge)
+make their node checked with jsonschema and drawn again, a bounded number of times; a node or a
+whole value that cannot be made raises `UnsatisfiableSchema` naming the schema's location.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import math
+import random
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from fractions import Fraction
+from typing import Any
+from urllib.parse import unquote
+
+import orjson
+from jsonschema import Draft202012Validator
+from rstr.xeger import Xeger
+
+from asm_mock.contract.realistic import FORMATS, Candidate, Draw, Person, candidates_for
+from asm_mock.domain.world import REFERENCE_TIME
+
+__all__ = ["UnsatisfiableSchema", "generate"]
+
+_OPTIONAL_DEPTH = 6  # from this nesting on, optional properties and extra array items stop
+_MAX_DEPTH = 48  # a required chain this deep is a recursive schema no finite value satisfies
+_BUDGET = 20_000  # schema nodes per value: a bound on time, whatever the schema
+_ATTEMPTS = 8  # draws of a node whose keywords are checked rather than constructed
+_CONFLICT = "$asm-mock-unmerged"  # marks a flattened schema whose allOf did not merge exactly
+_CHECKED = ("oneOf", "not", "if", "dependentSchemas", "propertyNames", "maxContains", _CONFLICT)
+_PAGE_FIELDS = ("currentPage", "pageSize", "totalPages", "totalResults")
+_WORDS = ("alpha", "basket", "cobalt", "delta", "ember", "falcon", "garnet", "harbor", "indigo")
+_PLAIN = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+class UnsatisfiableSchema(ValueError):
+    """No value could be generated for the schema at `location` (a JSON pointer into the root)."""
+
+    def __init__(self, location: str, problem: str) -> None:
+        super().__init__(f"cannot generate a value for {location or '#'}: {problem}")
+        self.location, self.problem = location, problem
+
+
+def generate(
+    schema: Mapping[str, Any] | bool,
+    *,
+    seed: int,
+    root: Mapping[str, Any] | None = None,
+    name: str | None = None,
+    reference_time: datetime = REFERENCE_TIME,
+) -> Any:
+    """A realistic value valid against `schema`: the same arguments give the same value on every
+    machine and run; another `seed` or `name` gives another value.
+
+    `root` is the document `schema`'s local `$ref`s point into (the OpenAPI document; by default
+    `schema` itself). `name` is the property the value is for, when the caller knows it: it picks
+    a realistic kind of value (`phone`, `email`, `currency`, `createdAt`...) and is mixed into the
+    seed, so one record's properties differ from each other. Dates are relative to
+    `reference_time`. Raises `UnsatisfiableSchema` (a ValueError) for a schema no value could be
+    generated for, and ValueError for a non-local or unresolvable `$ref`.
+    """
+    document: Any = root if root is not None else schema
+    start: Any = schema
+    if root is not None and isinstance(schema, Mapping):
+        named = root.get("components", {}).get("schemas", {})
+        # A named component is generated through its $ref, so its name can guide the values.
+        found = next((n for n, s in named.items() if s is schema or s == schema), None)
+        start = schema if found is None else {"$ref": f"#/components/schemas/{found}"}
+    walk = _Walk(document, reference_time)
+    spot = _Spot(seed=_mix(seed, name or ""), where="#", name=name or "", parent="", depth=0)
+    try:
+        return walk.value(start, spot)
+    except _Failed as e:
+        raise UnsatisfiableSchema(e.where, e.problem) from None
+
+
+def _mix(seed: int, key: str) -> int:
+    """A child seed: stable across runs and machines (never Python's salted `hash()`)."""
+    digest = hashlib.blake2b(f"{seed}/{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+@dataclass(frozen=True, slots=True)
+class _Spot:
+    """Where a value is generated: its seed, schema location, property name and surroundings."""
+
+    seed: int
+    where: str
+    name: str
+    parent: str
+    depth: int
+    person: Person | None = None
+    currency: str = "USD"
+
+    def child(self, key: str, where: str, name: str | None = None) -> _Spot:
+        parent = f"{self.parent}/{self.name}" if self.name else self.parent
+        name = key if name is None else name
+        seed = _mix(self.seed, key)
+        return _Spot(seed, where, name, parent, self.depth + 1, self.person, self.currency)
+
+    def again(self, attempt: int) -> _Spot:
+        return replace(self, seed=_mix(self.seed, f"#{attempt}")) if attempt else self
+
+
+class _Failed(Exception):
+    """A node no value was found for; an optional property that raises it is left out."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(where, problem)
+        self.where, self.problem = where, problem
+
+
+class _Xeger(Xeger):
+    """rstr's Xeger with reproducible, realistic output.
+
+    rstr draws negated classes from a `set`, whose order depends on PYTHONHASHSEED, and repeats
+    `*`/`+` up to 100 times; here classes are sorted and open repeats stay short. Lookarounds
+    generate nothing: the caller's `re.search` check and redraws enforce them.
+    """
+
+    def __init__(self, rng: random.Random) -> None:
+        super().__init__(
+            rng,
+            printable=_PLAIN + " -_.",
+            nonword=" -.,:;/@#",
+            whitespace=" ",
+            nonwhitespace=_PLAIN + "-_.",
+        )
+
+    def _handle_in(self, value: Any) -> Any:
+        candidates = [c for state in value for c in self._handle_state(state)]
+        if candidates and candidates[0] is False:
+            excluded = set(candidates[1:])
+            candidates = [c for c in _PLAIN + " -_." if c not in excluded]
+        return self._random.choice(candidates)
+
+    def _handle_repeat(self, start_range: int, end_range: int, value: Any) -> str:
+        end_range = min(end_range, start_range + 6)
+        times = self._random.randint(start_range, end_range)
+        return "".join("".join(self._handle_state(s) for s in value) for _ in range(times))
+
+    def _handle_state(self, state: Any) -> Any:
+        if state[0].name.lower() in ("assert", "assert_not"):
+            return ""
+        return super()._handle_state(state)
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return "integer"
+    names = {float: "number", str: "string", list: "array", dict: "object", type(None): "null"}
+    return names.get(type(value), "object")
+
+
+def _types(s: Mapping[str, Any]) -> list[str]:
+    if "type" in s:
+        return [s["type"]] if isinstance(s["type"], str) else list(s["type"])
+    hints = {
+        "object": (
+            "properties",
+            "required",
+            "additionalProperties",
+            "minProperties",
+            "patternProperties",
+            "propertyNames",
+            "maxProperties",
+            "dependentRequired",
+        ),
+        "array": ("items", "prefixItems", "minItems", "maxItems", "contains", "uniqueItems"),
+        "number": ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"),
+        "string": ("pattern", "minLength", "maxLength", "format", "contentMediaType"),
+    }
+    return [next((t for t, keys in hints.items() if any(k in s for k in keys)), "any")]
+
+
+def _in_bounds(v: float, s: Mapping[str, Any]) -> bool:
+    m = s.get("multipleOf")
+    # jsonschema checks a float divisor by division and an integer one by remainder.
+    if m is not None and not ((v / m).is_integer() if isinstance(m, float) else v % m == 0):
+        return False
+    inclusive = s.get("minimum", -math.inf) <= v <= s.get("maximum", math.inf)
+    exclusive = s.get("exclusiveMinimum", -math.inf) < v < s.get("exclusiveMaximum", math.inf)
+    return bool(inclusive and exclusive)
+
+
+def _merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    """allOf of two schemas as one: properties unite, bounds tighten, sets intersect. A keyword
+    both define that cannot be merged exactly keeps `a`'s and marks the result for checking."""
+    out = dict(a)
+    for k, v in b.items():
+        old = out.get(k, _CONFLICT)
+        if old is _CONFLICT or old == v:
+            out[k] = v
+        elif k in ("properties", "patternProperties"):
+            out[k] = {**old, **{p: {"allOf": [old[p], s]} if p in old else s for p, s in v.items()}}
+        elif k == "prefixItems":
+            pairs = [{"allOf": [x, y]} for x, y in zip(old, v, strict=False)]
+            out[k] = pairs + list(old[len(v) :]) + list(v[len(old) :])
+        elif k == "required":
+            out[k] = list(dict.fromkeys([*old, *v]))
+        elif k == "dependentRequired":
+            out[k] = {**old, **{p: [*old.get(p, ()), *d] for p, d in v.items()}}
+        elif k == "type":
+            olds, news = ([t] if isinstance(t, str) else list(t) for t in (old, v))
+            both = [t for t in olds if t in news or (t == "integer" and "number" in news)]
+            out[k] = both + (["integer"] if "number" in olds and "integer" in news else [])
+        elif k == "enum":
+            out[k] = [x for x in old if x in v]
+        elif k in (
+            "minimum",
+            "exclusiveMinimum",
+            "minLength",
+            "minItems",
+            "minProperties",
+            "minContains",
+        ):
+            out[k] = max(old, v)
+        elif k in (
+            "maximum",
+            "exclusiveMaximum",
+            "maxLength",
+            "maxItems",
+            "maxProperties",
+            "maxContains",
+        ):
+            out[k] = min(old, v)
+        elif k == "uniqueItems":
+            out[k] = bool(old or v)
+        elif k in (
+            "items",
+            "additionalProperties",
+            "propertyNames",
+            "unevaluatedProperties",
+            "unevaluatedItems",
+        ):
+            out[k] = False if False in (old, v) else {"allOf": [old, v]}
+        elif k in ("$defs", "definitions"):
+            out[k] = {**old, **v}
+        elif k in ("title", "description", "examples", "example", "default", "$comment"):
+            pass  # annotations: the first wins, no value depends on the other
+        else:  # two patterns, formats, multipleOfs, oneOfs, nots...: checked after generation
+            out[_CONFLICT] = True
+    return out
+
+
+class _Walk:
+    """One `generate()` call: the document, the reference time and the nodes' caches."""
+
+    def __init__(self, root: Any, now: datetime) -> None:
+        self.root, self.now = root, now
+        self.nodes = 0
+        self._flat: dict[int, tuple[Any, dict[str, Any], str]] = {}
+        self._checks: dict[int, tuple[Any, Any]] = {}
+        self._validator: Any = None
+
+    # --- schemas -------------------------------------------------------------------------
+
+    def resolve(self, ref: str, where: str) -> tuple[Any, str]:
+        if not (ref == "#" or ref.startswith("#/")):
+            raise ValueError(f"{where}: only local JSON-pointer $refs are supported, not {ref!r}")
+        node: Any = self.root
+        try:
+            for part in filter(None, ref[1:].split("/")):
+                key = unquote(part).replace("~1", "/").replace("~0", "~")
+                node = node[int(key)] if isinstance(node, list) else node[key]
+        except (KeyError, IndexError, ValueError, TypeError) as e:
+            raise ValueError(f"{where}: unresolvable $ref {ref!r}") from e
+        return node, ref
+
+    def flat(self, schema: Any, where: str, hops: int = 0) -> tuple[dict[str, Any], str]:
+        """The schema with `$ref` and `allOf` merged in, and where its first `$ref` led."""
+        cached = self._flat.get(id(schema))
+        if cached is not None and cached[0] is schema:
+            return cached[1], cached[2]
+        if hops > 32:
+            raise _Failed(where, "a $ref/allOf cycle with no value in between")
+        if isinstance(schema, bool):
+            return ({} if schema else {"not": {}}), where
+        s, at = dict(schema), where
+        if "$ref" in s:
+            target, at = self.resolve(s.pop("$ref"), where)
+            s = _merge(self.flat(target, at, hops + 1)[0], s)
+        if "$dynamicRef" in s:  # resolved like $ref: the contract's own anchors are local
+            target, _ = self.resolve(s.pop("$dynamicRef"), where)
+            s = _merge(self.flat(target, where, hops + 1)[0], s)
+        for i, sub in enumerate(s.pop("allOf", ())):
+            s = _merge(s, self.flat(sub, f"{where}/allOf/{i}", hops + 1)[0])
+        if "not" in s and (positive := _negation(self.flat(s["not"], where, hops + 1)[0])):
+            s = _merge(s, positive)  # `not` itself stays, to be checked
+        self._flat[id(schema)] = (schema, s, at)
+        return s, at
+
+    def valid(self, value: Any, schema: Any) -> bool:
+        """jsonschema's verdict (formats checked) on a value for a schema inside the document."""
+        if self._validator is None:
+            document = self.root if isinstance(self.root, Mapping) else {}
+            self._validator = Draft202012Validator(
+                document, format_checker=Draft202012Validator.FORMAT_CHECKER
+            )
+        cached = self._checks.get(id(schema))
+        if cached is None or cached[0] is not schema:
+            cached = (schema, self._validator.evolve(schema=schema))
+            self._checks[id(schema)] = cached
+        return bool(cached[1].is_valid(value))
+
+    # --- values --------------------------------------------------------------------------
+
+    def value(self, schema: Any, spot: _Spot) -> Any:
+        self.nodes += 1
+        if self.nodes > _BUDGET:
+            raise _Failed(spot.where, f"more than {_BUDGET} schema nodes: too large or recursive")
+        if spot.depth > _MAX_DEPTH:
+            raise _Failed(spot.where, "a recursive schema whose required part never ends")
+        s, where = self.flat(schema, spot.where)
+        if isinstance(schema, Mapping) and isinstance(schema.get("$ref"), str):
+            # The component's name is context: `uid` in an Agent is an agent's, not an e-mail.
+            spot = replace(spot, parent=f"{spot.parent}/{schema['$ref'].rsplit('/', 1)[-1]}")
+        spot = replace(spot, where=where)
+        if not any(k in s for k in _CHECKED):
+            return self.construct(s, spot)
+        for attempt in range(_ATTEMPTS):
+            candidate = self.construct(s, spot.again(attempt))
+            if self.valid(candidate, schema):
+                return candidate
+        raise _Failed(where, f"no value satisfied {', '.join(k for k in _CHECKED if k in s)}")
+
+    def construct(self, s: dict[str, Any], spot: _Spot) -> Any:
+        rng = random.Random(spot.seed)
+        if s.get("not") == {} or s.get("not") is True:
+            raise _Failed(spot.where, "the schema is `false`")
+        if "const" in s:
+            return copy.deepcopy(s["const"])
+        if "enum" in s:
+            if not s["enum"]:
+                raise _Failed(spot.where, "an empty enum (allOf of enums with nothing in common)")
+            return copy.deepcopy(rng.choice(s["enum"]))
+        if "oneOf" in s or "anyOf" in s:
+            return self.branch(s, spot, rng)
+        if "if" in s:
+            rest = {k: v for k, v in s.items() if k not in ("if", "then", "else")}
+            options = [
+                {"allOf": [rest, s["if"], s.get("then", True)]},
+                {"allOf": [rest, s.get("else", True)]},
+            ]
+            rng.shuffle(options)
+            return self.first_of(options, spot, "if/then/else")
+        types = _types(s)
+        if not types:
+            raise _Failed(spot.where, "no type is left (allOf of types with nothing in common)")
+        others = [t for t in types if t != "null"]
+        if not others or ("null" in types and rng.random() < 0.1):
+            return None
+        kind = rng.choice(others)
+        if kind == "any":
+            kind = "string"
+            found = self.realistic(s, spot, rng, ("string", "integer", "number", "array"))
+            if found is not _NOTHING:
+                return found
+        elif kind != "object":
+            found = self.realistic(s, spot, rng, (kind,))
+            if found is not _NOTHING:
+                return found
+        if kind == "object":
+            return self.object(s, spot, rng)
+        if kind == "array":
+            return self.array(s, spot, rng)
+        if kind == "string":
+            return self.string(s, spot, rng)
+        if kind in ("integer", "number"):
+            return self.number(s, spot, rng, kind == "integer")
+        return rng.random() < 0.5
+
+    def branch(self, s: dict[str, Any], spot: _Spot, rng: random.Random) -> Any:
+        """A value from one `oneOf`/`anyOf` branch with the sibling keywords; the caller checks
+        that it matches no other `oneOf` branch."""
+        key = "oneOf" if "oneOf" in s else "anyOf"
+        rest = {k: v for k, v in s.items() if k != key}
+        branches = list(enumerate(s[key]))
+        rng.shuffle(branches)
+        if spot.depth >= _OPTIONAL_DEPTH:  # deep in a recursive schema: branches that end first
+            branches.sort(key=lambda b: "$ref" in orjson.dumps(b[1], default=str).decode())
+        options = [({"allOf": [rest, b]}, f"{spot.where}/{key}/{i}") for i, b in branches]
+        return self.first_of(options, spot, key)
+
+    def first_of(self, options: list[Any], spot: _Spot, what: str) -> Any:
+        problems = []
+        for option in options:
+            schema, where = option if isinstance(option, tuple) else (option, spot.where)
+            try:
+                return self.value(schema, replace(spot, where=where, depth=spot.depth + 1))
+            except _Failed as e:
+                problems.append(f"{e.where}: {e.problem}")
+        raise _Failed(spot.where, f"no {what} branch can be generated ({'; '.join(problems)})")
+
+    def realistic(
+        self, s: Mapping[str, Any], spot: _Spot, rng: random.Random, kinds: tuple[str, ...]
+    ) -> Any:
+        """The schema's own example or a value by the property's name, if one fits."""
+        examples = list(s.get("examples", ())) + ([s["example"]] if "example" in s else [])
+        if examples and rng.random() < 0.5:
+            example = rng.choice(examples)
+            if self.fits(example, s):
+                return copy.deepcopy(example)
+        if not spot.name:
+            return _NOTHING
+        fmt = s.get("format")
+        draw = Draw(rng, self.now, spot.person, spot.currency)
+        for candidate in candidates_for(spot.name, spot.parent):
+            if not any(k in candidate.kinds for k in kinds) or not _format_ok(candidate, fmt):
+                continue
+            value = candidate.make(draw)
+            if _json_kind(value) == "integer" and "number" in kinds and "integer" not in kinds:
+                value = float(value) if not isinstance(value, bool) else value
+            if self.fits(value, s, format_known=True):
+                return value
+        return _NOTHING
+
+    def fits(self, value: Any, s: Mapping[str, Any], *, format_known: bool = False) -> bool:
+        """Whether a realistic value satisfies the flattened schema (jsonschema for the rest);
+        `format_known`: the value was made for the schema's format, so it is not checked."""
+        kind = _json_kind(value)
+        if "type" in s and not {kind, "number" if kind == "integer" else kind} & {*_types(s)}:
+            return False
+        if ("const" in s and value != s["const"]) or ("enum" in s and value not in s["enum"]):
+            return False
+        if isinstance(value, str):
+            if not format_known and s.get("format") in FORMATS and not self.valid(value, dict(s)):
+                return False
+            if not s.get("minLength", 0) <= len(value) <= s.get("maxLength", math.inf):
+                return False
+            if "pattern" in s and re.search(s["pattern"], value) is None:
+                return False
+        elif kind in ("integer", "number") and not _in_bounds(value, s):
+            return False
+        simple = {
+            "type",
+            "const",
+            "enum",
+            "minLength",
+            "maxLength",
+            "pattern",
+            "format",
+            "minimum",
+            "maximum",
+            "exclusiveMinimum",
+            "exclusiveMaximum",
+            "multipleOf",
+            "title",
+            "description",
+            "examples",
+            "example",
+            "default",
+            "readOnly",
+            "writeOnly",
+            "deprecated",
+            "$comment",
+            "nullable",
+            "xml",
+            "externalDocs",
+        }
+        return kind not in ("array", "object") and set(s) <= simple or self.valid(value, dict(s))
+
+    def object(self, s: dict[str, Any], spot: _Spot, rng: random.Random) -> dict[str, Any]:
+        props: Mapping[str, Any] = s.get("properties", {})
+        required = list(s.get("required", ()))
+        keys = self.object_keys(s, props, required, spot, rng)
+        for _ in range(8):  # a dependent schema can require keys with dependent schemas
+            dependents = [k for k in keys if k in s.get("dependentSchemas", {})]
+            if not dependents:
+                break
+            merged = dict(s)
+            deps = merged.pop("dependentSchemas")
+            for k in dependents:
+                merged = _merge(merged, self.flat(deps[k], f"{spot.where}/dependentSchemas/{k}")[0])
+            s, props = merged, merged.get("properties", {})
+            required = list(dict.fromkeys([*required, *merged.get("required", ())]))
+            keys = self.object_keys(s, props, required, spot, rng)
+        inner = replace(spot, person=Person(_mix(spot.seed, "person")))
+        out: dict[str, Any] = {}
+        # Currencies first, so the amounts beside them have their decimals.
+        for k in sorted(keys, key=lambda k: "currency" not in k.lower() and k != "isocode"):
+            sub = self.property_schema(s, props, k)
+            where = self.property_where(s, props, k, spot.where)
+            try:
+                out[k] = self.value(sub, inner.child(k, where))
+            except _Failed:
+                if k in required:
+                    raise
+                continue
+            if "currency" in k.lower() and isinstance(out[k], str) and len(out[k]) == 3:
+                inner = replace(inner, currency=out[k])
+        out = {k: out[k] for k in keys if k in out}
+        if len(out) < s.get("minProperties", 0):
+            raise _Failed(spot.where, "fewer properties can be generated than minProperties")
+        self.paginate(out, props, random.Random(_mix(spot.seed, "pagination")))
+        return out
+
+    def object_keys(
+        self,
+        s: Mapping[str, Any],
+        props: Mapping[str, Any],
+        required: list[str],
+        spot: _Spot,
+        rng: random.Random,
+    ) -> list[str]:
+        shallow = spot.depth < _OPTIONAL_DEPTH
+        optional = [
+            k
+            for k in props
+            if k not in required
+            and shallow
+            and not _flag(props[k], "writeOnly")
+            and props[k] is not False
+        ]
+        keys = list(dict.fromkeys([*required, *optional]))
+        for k in keys:  # grows while iterating, so dependencies of dependencies are added too
+            keys += [d for d in s.get("dependentRequired", {}).get(k, ()) if d not in keys]
+        most = s.get("maxProperties", math.inf)
+        if len(keys) > most:
+            keep = set(required)
+            for k in keys:
+                if len(keep) < most and k not in keep:
+                    keep.add(k)
+            keys = [k for k in keys if k in keep]
+        names = s.get("propertyNames")
+        if names is not None:
+            keys = [k for k in keys if k in required or self.valid(k, names)]
+        extra = self.extra_schema(s)
+        attempt = 0
+        while len(keys) < s.get("minProperties", 0) and extra is not False and attempt < 50:
+            key = self.extra_key(s, spot, rng, attempt)
+            attempt += 1
+            if key not in keys and key not in props:
+                keys.append(key)
+        return keys
+
+    def extra_schema(self, s: Mapping[str, Any]) -> Any:
+        extra = s.get("additionalProperties", s.get("unevaluatedProperties", True))
+        return True if s.get("patternProperties") else extra
+
+    def extra_key(self, s: Mapping[str, Any], spot: _Spot, rng: random.Random, n: int) -> str:
+        patterns = list(s.get("patternProperties", {}))
+        if patterns:
+            return _from_pattern(rng.choice(patterns), rng, 1, 40, spot.where)
+        if "propertyNames" in s:
+            key = self.value(s["propertyNames"], spot.child(f"#name{n}", spot.where, ""))
+            return key if isinstance(key, str) else f"{rng.choice(_WORDS)}{n}"
+        return f"{rng.choice(_WORDS)}{n}"
+
+    def property_schema(self, s: Mapping[str, Any], props: Mapping[str, Any], key: str) -> Any:
+        matching = [
+            p for pattern, p in s.get("patternProperties", {}).items() if re.search(pattern, key)
+        ]
+        if key in props:
+            return {"allOf": [props[key], *matching]} if matching else props[key]
+        if matching:
+            return {"allOf": matching} if len(matching) > 1 else matching[0]
+        return s.get("additionalProperties", s.get("unevaluatedProperties", True))
+
+    @staticmethod
+    def property_where(s: Mapping[str, Any], props: Mapping[str, Any], key: str, at: str) -> str:
+        escaped = key.replace("~", "~0").replace("/", "~1")
+        if key in props:
+            return f"{at}/properties/{escaped}"
+        return f"{at}/additionalProperties"
+
+    def paginate(self, out: dict[str, Any], props: Mapping[str, Any], rng: random.Random) -> None:
+        """SAP pagination that adds up: the page shown is the last and holds its entries."""
+        page = out.get("pagination")
+        if not isinstance(page, dict) or not all(type(page.get(f)) is int for f in _PAGE_FIELDS):
+            return
+        lists = [len(v) for v in out.values() if isinstance(v, list)]
+        count = lists[0] if lists else rng.randint(0, 20)
+        size = max(rng.choice((5, 10, 20)), count)
+        pages = rng.randint(1, 5) if count else 0
+        total = max(pages - 1, 0) * size + count  # ceil(total / size) == pages
+        coherent = dict(zip(_PAGE_FIELDS, (max(pages - 1, 0), size, pages, total), strict=True))
+        schema = self.flat(props.get("pagination", True), "#")[0].get("properties", {})
+        if all(self.fits(v, self.flat(schema.get(f, True), "#")[0]) for f, v in coherent.items()):
+            page.update(coherent)
+
+    def array(self, s: dict[str, Any], spot: _Spot, rng: random.Random) -> list[Any]:
+        prefix = s.get("prefixItems", [])
+        items = s.get("items", s.get("unevaluatedItems", True) if "prefixItems" in s else True)
+        low, high = s.get("minItems", 0), s.get("maxItems", math.inf)
+        if items is False:
+            high = min(high, len(prefix))
+        contains, least = s.get("contains"), s.get("minContains", 1)
+        if contains is not None:
+            low = max(low, least)
+        first = min(max(low, 1), high)
+        count = rng.randint(first, int(min(high, max(first, 3))))
+        if spot.depth >= _OPTIONAL_DEPTH:
+            count = low
+        if count < low:
+            raise _Failed(spot.where, "minItems is larger than the items allowed")
+        matches = set(rng.sample(range(count), least)) if contains is not None and least else set()
+        out: list[Any] = []
+        for i in range(count * 10 + 10):  # redraws only matter for uniqueItems
+            if len(out) == count:
+                break
+            n = len(out)
+            sub, where = (
+                (prefix[n], f"{spot.where}/prefixItems/{n}")
+                if n < len(prefix)
+                else (items, f"{spot.where}/items")
+            )
+            if n in matches:
+                sub = {"allOf": [sub, contains]}
+            elif "maxContains" in s:
+                sub = {"allOf": [sub, {"not": contains}]}
+            item = self.value(sub, spot.child(f"{n}.{i}", where, spot.name))
+            if not s.get("uniqueItems") or not any(_same(item, o) for o in out):
+                out.append(item)
+        if len(out) < count:
+            raise _Failed(spot.where, "not enough distinct items for uniqueItems")
+        return out
+
+    def string(self, s: dict[str, Any], spot: _Spot, rng: random.Random) -> str:
+        low, high = s.get("minLength", 0), s.get("maxLength", math.inf)
+        if low > high:
+            raise _Failed(spot.where, f"minLength {low} is above maxLength {high}")
+        if "pattern" in s:
+            return _from_pattern(s["pattern"], rng, low, high, spot.where)
+        fmt = s.get("format")
+        if fmt in FORMATS:
+            draw = Draw(rng, self.now, spot.person, spot.currency)
+            for _ in range(20):
+                text = FORMATS[fmt](draw)
+                if low <= len(text) <= high:
+                    return text
+            raise _Failed(spot.where, f"no {fmt} string of length {low}..{high}")
+        if "contentMediaType" in s:
+            text = self.content(s, spot)
+            if low <= len(text) <= high:
+                return text
+        draw = Draw(rng, self.now)
+        text = draw.words(rng.randint(1, 3))
+        while len(text) < low:
+            text += " " + draw.words(3)
+        text = text[: int(min(high, len(text)))].rstrip() if high < len(text) else text
+        return text if len(text) >= low else text + "x" * (low - len(text))
+
+    def content(self, s: Mapping[str, Any], spot: _Spot) -> str:
+        """A string holding a document: JSON from `contentSchema`, base64 when so encoded."""
+        if "json" in str(s["contentMediaType"]):
+            inner = self.value(s.get("contentSchema", True), spot.child("#content", spot.where))
+            text = orjson.dumps(inner).decode()
+        else:
+            text = Draw(random.Random(spot.seed), self.now).words(6)
+        if s.get("contentEncoding") == "base64":
+            return base64.b64encode(text.encode()).decode()
+        return text
+
+    def number(
+        self, s: dict[str, Any], spot: _Spot, rng: random.Random, integer: bool
+    ) -> int | float:
+        low = max(s.get("minimum", -math.inf), s.get("exclusiveMinimum", -math.inf))
+        high = min(s.get("maximum", math.inf), s.get("exclusiveMaximum", math.inf))
+        if math.isinf(low):
+            low = 0 if high > 0 else high - 1000
+        if math.isinf(high):
+            high = low + 1000
+        step = Fraction(str(s.get("multipleOf", 1 if integer else "0.01")))
+        if integer:  # an integral multiple of p/q (in lowest terms) is a multiple of p
+            step = Fraction(step.numerator)
+        ks = (math.ceil(Fraction(low) / step), math.floor(Fraction(high) / step))
+        for _ in range(20):
+            if ks[0] > ks[1]:
+                break
+            v = rng.randint(*ks) * step
+            result = int(v) if integer or v.denominator == 1 else float(v)
+            if _in_bounds(result, s):
+                return result
+        raise _Failed(spot.where, f"no {'integer' if integer else 'number'} within the bounds")
+
+
+_NOTHING = object()
+_ALL_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
+_OPPOSITES = {
+    "minimum": "exclusiveMaximum",
+    "maximum": "exclusiveMinimum",
+    "exclusiveMinimum": "maximum",
+    "exclusiveMaximum": "minimum",
+}
+_ANNOTATIONS = {"title", "description", "examples", "default", "$comment", "deprecated"}
+
+
+def _negation(n: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A schema whose values fail `n`, for the `not`s that have one (a type, a bound, a length,
+    a required property), so `not` is mostly constructed rather than found by redrawing."""
+    keys = set(n) - _ANNOTATIONS
+    if len(keys) != 1:
+        return None
+    (key,) = keys
+    v = n[key]
+    if key == "type":
+        excluded = {v} if isinstance(v, str) else set(v)
+        if "number" in excluded:
+            excluded.add("integer")
+        return {"type": [t for t in _ALL_TYPES if t not in excluded and t != "integer"]}
+    if key in _OPPOSITES:
+        return {_OPPOSITES[key]: v}
+    if key in ("minLength", "minItems", "minProperties") and v > 0:
+        return {key.replace("min", "max"): v - 1}
+    if key in ("maxLength", "maxItems", "maxProperties"):
+        return {key.replace("max", "min"): v + 1}
+    if key == "required" and len(v) == 1:
+        return {"properties": {v[0]: False}}
+    return None
+
+
+def _format_ok(candidate: Candidate, fmt: Any) -> bool:
+    """A known format needs a candidate made for it; an unknown one is only an annotation."""
+    return fmt not in FORMATS or fmt in candidate.formats
+
+
+def _flag(schema: Any, key: str) -> bool:
+    return isinstance(schema, Mapping) and bool(schema.get(key))
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON equality, as uniqueItems sees it: true is not 1."""
+    return _json_kind(a) == _json_kind(b) and a == b and _walk_same(a, b)
+
+
+def _walk_same(a: Any, b: Any) -> bool:
+    if isinstance(a, dict):
+        return all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return True
+
+
+def _from_pattern(pattern: str, rng: random.Random, low: float, high: float, where: str) -> str:
+    """A string `pattern` matches (searched, as JSON Schema means it), of length low..high."""
+    try:
+        compiled = re.compile(pattern)
+        xeger = _Xeger(rng)
+        for _ in range(40):
+            text = xeger.xeger(pattern)
+            if not compiled.search(text):
+                continue
+            if len(text) < low and not pattern.endswith("$"):
+                text += "".join(rng.choice(_PLAIN) for _ in range(int(low) - len(text)))
+            if low <= len(text) <= high and compiled.search(text):
+                return text
+    except (re.error, KeyError, IndexError, ValueError, TypeError):
+        pass
+    raise _Failed(where, f"no string of length {low}..{high} matches the pattern {pattern!r}")
