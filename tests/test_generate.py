@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -373,3 +374,21 @@ def test_unsatisfiable_schemas_name_their_location_and_never_hang() -> None:
     ):
         with pytest.raises(UnsatisfiableSchema, match="cannot generate a value for #"):
             generate(unsatisfiable, seed=3)
+
+
+def test_deep_schemas_keep_their_optional_properties_and_recursion_still_ends() -> None:
+    deep: dict[str, Any] = {"type": "object", "properties": {"leaf": {"type": "string"}}}
+    for level in range(8):
+        deep = {"type": "object", "properties": {f"level{level}": deep}}
+    value = assert_valid(deep, range(3))[0]
+    for level in reversed(range(8)):
+        value = value[f"level{level}"]
+    assert isinstance(value["leaf"], str)
+
+
+def test_the_largest_contract_schema_takes_a_few_milliseconds() -> None:
+    component("Customer360Data", 0)  # Faker's import and first instance are paid once
+    started = time.perf_counter()
+    for seed in range(50):
+        component("Customer360Data", seed)
+    assert (time.perf_counter() - started) / 50 < 0.025  # ~3 ms on one core; slack for CI

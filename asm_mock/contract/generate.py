@@ -37,7 +37,9 @@ from asm_mock.domain.world import REFERENCE_TIME
 
 __all__ = ["UnsatisfiableSchema", "generate"]
 
-_OPTIONAL_DEPTH = 6  # from this nesting on, optional properties and extra array items stop
+# Optional properties and extra array items stop inside a recursion (a $ref met again on the
+# way down) or from this nesting on, so recursive schemas end and values stay small.
+_OPTIONAL_DEPTH = 12
 _MAX_DEPTH = 48  # a required chain this deep is a recursive schema no finite value satisfies
 _BUDGET = 20_000  # schema nodes per value: a bound on time, whatever the schema
 _ATTEMPTS = 8  # draws of a node whose keywords are checked rather than constructed
@@ -105,13 +107,20 @@ class _Spot:
     parent: str
     depth: int
     person: Person | None = None
-    currency: str = "USD"
+    currency: str | None = None
+    refs: tuple[str, ...] = ()  # the $refs followed on the way here
 
     def child(self, key: str, where: str, name: str | None = None) -> _Spot:
         parent = f"{self.parent}/{self.name}" if self.name else self.parent
         name = key if name is None else name
         seed = _mix(self.seed, key)
-        return _Spot(seed, where, name, parent, self.depth + 1, self.person, self.currency)
+        return _Spot(
+            seed, where, name, parent, self.depth + 1, self.person, self.currency, self.refs
+        )
+
+    @property
+    def deep(self) -> bool:
+        return self.depth >= _OPTIONAL_DEPTH or len(set(self.refs)) < len(self.refs)
 
     def again(self, attempt: int) -> _Spot:
         return replace(self, seed=_mix(self.seed, f"#{attempt}")) if attempt else self
@@ -329,9 +338,10 @@ class _Walk:
         if spot.depth > _MAX_DEPTH:
             raise _Failed(spot.where, "a recursive schema whose required part never ends")
         s, where = self.flat(schema, spot.where)
-        if isinstance(schema, Mapping) and isinstance(schema.get("$ref"), str):
+        if isinstance(schema, Mapping) and isinstance(ref := schema.get("$ref"), str):
             # The component's name is context: `uid` in an Agent is an agent's, not an e-mail.
-            spot = replace(spot, parent=f"{spot.parent}/{schema['$ref'].rsplit('/', 1)[-1]}")
+            parent = f"{spot.parent}/{ref.rsplit('/', 1)[-1]}"
+            spot = replace(spot, parent=parent, refs=(*spot.refs, ref))
         spot = replace(spot, where=where)
         if not any(k in s for k in _CHECKED):
             return self.construct(s, spot)
@@ -394,7 +404,7 @@ class _Walk:
         rest = {k: v for k, v in s.items() if k != key}
         branches = list(enumerate(s[key]))
         rng.shuffle(branches)
-        if spot.depth >= _OPTIONAL_DEPTH:  # deep in a recursive schema: branches that end first
+        if spot.deep:  # in a recursive schema: the branches that end first
             branches.sort(key=lambda b: "$ref" in orjson.dumps(b[1], default=str).decode())
         options = [({"allOf": [rest, b]}, f"{spot.where}/{key}/{i}") for i, b in branches]
         return self.first_of(options, spot, key)
@@ -426,8 +436,6 @@ class _Walk:
             if not any(k in candidate.kinds for k in kinds) or not _format_ok(candidate, fmt):
                 continue
             value = candidate.make(draw)
-            if _json_kind(value) == "integer" and "number" in kinds and "integer" not in kinds:
-                value = float(value) if not isinstance(value, bool) else value
             if self.fits(value, s, format_known=True):
                 return value
         return _NOTHING
@@ -520,7 +528,7 @@ class _Walk:
         spot: _Spot,
         rng: random.Random,
     ) -> list[str]:
-        shallow = spot.depth < _OPTIONAL_DEPTH
+        shallow = not spot.deep
         optional = [
             k
             for k in props
@@ -607,7 +615,7 @@ class _Walk:
             low = max(low, least)
         first = min(max(low, 1), high)
         count = rng.randint(first, int(min(high, max(first, 3))))
-        if spot.depth >= _OPTIONAL_DEPTH:
+        if spot.deep:
             count = low
         if count < low:
             raise _Failed(spot.where, "minItems is larger than the items allowed")

@@ -100,7 +100,11 @@ class Draw:
     rng: Any  # random.Random
     now: datetime  # the world's reference time: dates are relative to it
     owner: Person | None = None  # the person of the object being generated
-    currency: str = "USD"  # of the nearest enclosing object that names one
+    currency: str | None = None  # of the nearest enclosing object that names one
+
+    @property
+    def currency_code(self) -> str:
+        return self.currency or "USD"
 
     @property
     def person(self) -> tuple[str, str]:
@@ -149,7 +153,7 @@ def _date_time(d: Draw, future: bool = False) -> str:
 
 def amount(d: Draw, as_string: bool) -> Any:
     """A price in `d.currency`, with that currency's number of decimals (JPY 0, EUR 2, KWD 3)."""
-    decimals = CURRENCY_DECIMALS.get(d.currency, 2)
+    decimals = CURRENCY_DECIMALS.get(d.currency_code, 2)
     scale = 100 if decimals == 0 else 1  # a yen price is a hundred times a euro price
     value = round(d.rng.uniform(4.99, 2499.0) * scale, decimals)
     if as_string:
@@ -158,9 +162,9 @@ def amount(d: Draw, as_string: bool) -> Any:
 
 
 def formatted_money(d: Draw) -> str:
-    decimals = CURRENCY_DECIMALS.get(d.currency, 2)
+    decimals = CURRENCY_DECIMALS.get(d.currency_code, 2)
     value = float(amount(d, as_string=True))
-    symbol = _SYMBOLS.get(d.currency, f"{d.currency} ")
+    symbol = _SYMBOLS.get(d.currency_code, f"{d.currency_code} ")
     return f"{symbol}{value:,.{decimals}f}"
 
 
@@ -217,11 +221,11 @@ def _pick(*values: Any) -> Callable[[Draw], Any]:
 
 
 def _sentence(d: Draw) -> str:
-    return str(d.fake.sentence(nb_words=d.rng.randrange(4, 9)))
+    return str(d.fake.sentence(nb_words=d.rng.randrange(4, 9), variable_nb_words=False))
 
 
 def _title(d: Draw) -> str:
-    return str(d.fake.sentence(nb_words=d.rng.randrange(3, 6))).rstrip(".")
+    return str(d.fake.sentence(nb_words=d.rng.randrange(3, 6), variable_nb_words=False)).rstrip(".")
 
 
 _EMAIL = [_text(_email, "email", "idn-email")]
@@ -233,7 +237,15 @@ _FUTURE = [
     _text(lambda d: d.instant(future=True).date().isoformat(), "date"),
 ]
 _AMOUNT = [_text(lambda d: amount(d, True)), _number(lambda d: amount(d, False))]
-_MONEY = [_text(formatted_money), *_AMOUNT]
+
+
+def _price_text(d: Draw) -> str:
+    """Beside a currency code, a decimal string ("1234.50"); alone, a display price ("$1,234.50"),
+    as SAP's order and cart totals are."""
+    return amount(d, as_string=True) if d.currency else formatted_money(d)
+
+
+_MONEY = [_text(_price_text), *_AMOUNT, _text(formatted_money)]
 _COUNT = [_integer(lambda d: d.rng.randint(1, 12))]
 _CURRENCY = [_text(lambda d: d.rng.choice(_COMMON_CURRENCIES))]
 _COUNTRY_CODE = [
