@@ -15,7 +15,7 @@ import pytest
 from faker.providers.currency import Provider as CurrencyProvider
 from jsonschema import Draft202012Validator
 
-from asm_mock.contract.generate import generate
+from asm_mock.contract.generate import generate, seed_of
 from asm_mock.domain.world import REFERENCE_TIME
 
 SEEDS = range(50)
@@ -186,9 +186,10 @@ DETERMINISM = {
 def test_the_same_seed_gives_the_same_value_in_fresh_processes() -> None:
     script = (
         "import json, sys\n"
-        "from asm_mock.contract.generate import generate\n"
+        "from asm_mock.contract.generate import generate, seed_of\n"
         "schema = json.loads(sys.argv[1])\n"
-        "print(json.dumps([generate(schema, seed=s, name='customer') for s in range(5)]))\n"
+        "seeds = [seed_of('world', 7, 'customer', s) for s in range(5)]\n"
+        "print(json.dumps([generate(schema, seed=s, name='customer') for s in seeds]))\n"
     )
     runs = []
     for hash_seed in ("1", "2"):
@@ -202,6 +203,7 @@ def test_the_same_seed_gives_the_same_value_in_fresh_processes() -> None:
             timeout=60,
         )
         runs.append(json.loads(done.stdout))
-    here = [generate(DETERMINISM, seed=s, name="customer") for s in range(5)]
+    seeds = [seed_of("world", 7, "customer", s) for s in range(5)]
+    here = [generate(DETERMINISM, seed=s, name="customer") for s in seeds]
     assert runs[0] == runs[1] == json.loads(json.dumps(here))
     assert len({json.dumps(v) for v in here}) == 5

@@ -35,7 +35,7 @@ from rstr.xeger import Xeger
 from asm_mock.contract.realistic import FORMATS, Candidate, Draw, Person, candidates_for
 from asm_mock.domain.world import REFERENCE_TIME
 
-__all__ = ["UnsatisfiableSchema", "generate"]
+__all__ = ["UnsatisfiableSchema", "generate", "seed_of"]
 
 # Optional properties and extra array items stop inside a recursion (a $ref met again on the
 # way down) or from this nesting on, so recursive schemas end and values stay small.
@@ -89,6 +89,13 @@ def generate(
         return walk.value(start, spot)
     except _Failed as e:
         raise UnsatisfiableSchema(e.where, e.problem) from None
+
+
+def seed_of(*parts: str | int) -> int:
+    """A seed for `generate` from a record's identity (e.g. `seed_of(world_seed, "customer",
+    customer_id)`): the same on every machine and run, unlike Python's salted `hash()`."""
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
 
 
 def _mix(seed: int, key: str) -> int:
@@ -158,9 +165,11 @@ class _Xeger(Xeger):
             candidates = [c for c in _PLAIN + " -_." if c not in excluded]
         return self._random.choice(candidates)
 
+    stretch = 0  # at least this many repeats where a quantifier allows: for a long minLength
+
     def _handle_repeat(self, start_range: int, end_range: int, value: Any) -> str:
-        end_range = min(end_range, start_range + 6)
-        times = self._random.randint(start_range, end_range)
+        least = max(start_range, min(self.stretch, end_range))
+        times = self._random.randint(least, min(end_range, least + 6))
         return "".join("".join(self._handle_state(s) for s in value) for _ in range(times))
 
     def _handle_state(self, state: Any) -> Any:
@@ -661,8 +670,8 @@ class _Walk:
                 return text
         draw = Draw(rng, self.now)
         text = draw.words(rng.randint(1, 3))
-        while len(text) < low:
-            text += " " + draw.words(3)
+        while len(text) < low:  # doubling: a long minLength costs a few of Faker's draws
+            text += " " + (draw.words(3) if len(text) < 200 else text)
         text = text[: int(min(high, len(text)))].rstrip() if high < len(text) else text
         return text if len(text) >= low else text + "x" * (low - len(text))
 
@@ -762,7 +771,8 @@ def _from_pattern(pattern: str, rng: random.Random, low: float, high: float, whe
     try:
         compiled = re.compile(pattern)
         xeger = _Xeger(rng)
-        for _ in range(40):
+        for attempt in range(40):
+            xeger.stretch = 0 if attempt < 10 else int(low * (attempt - 9) / 10)
             text = xeger.xeger(pattern)
             if not compiled.search(text):
                 continue

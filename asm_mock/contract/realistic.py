@@ -230,7 +230,7 @@ def _title(d: Draw) -> str:
 
 _EMAIL = [_text(_email, "email", "idn-email")]
 _UUID = [_text(_uuid, "uuid")]
-_CODE = [_text(_digits8), *_UUID]
+_CODE = [_text(_digits8), *_UUID, _integer(lambda d: d.rng.randrange(1, 1_000_000))]
 _STAMP = [_text(_date_time, "date-time"), _text(lambda d: d.instant().date().isoformat(), "date")]
 _FUTURE = [
     _text(lambda d: _date_time(d, future=True), "date-time"),
@@ -291,6 +291,9 @@ _IN_CONTEXT: dict[tuple[str, str], list[Candidate]] = {
     ("currency", "isocode"): _CURRENCY,
     ("price", "value"): _AMOUNT,
     ("compan", "name"): [_text(lambda d: str(d.fake.company()))],
+    ("store", "name"): [_text(lambda d: str(d.fake.company()))],
+    ("product", "name"): [_text(_title)],
+    ("categor", "name"): [_text(lambda d: d.words(d.rng.randint(1, 2)).title())],
 }
 # The last words of a name (camelCase, snake_case or kebab-case), longest first.
 _ENDINGS: list[tuple[tuple[str, ...], list[Candidate]]] = [
