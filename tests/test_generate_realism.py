@@ -113,8 +113,31 @@ def test_a_nested_price_takes_the_currency_of_its_order() -> None:
         },
     }
     for value in values(order):
-        assert isinstance(value["price"]["value"], int)
-        assert re.fullmatch(r"¥[0-9]{1,3}(,[0-9]{3})*", value["price"]["formattedValue"])
+        price = value["price"]
+        assert isinstance(price["value"], int)
+        assert price["formattedValue"] == f"¥{price['value']:,}"  # shows the price beside it
+
+
+def test_every_price_of_one_value_is_in_one_currency() -> None:
+    price = {
+        "type": "object",
+        "required": ["currencyIso", "value"],
+        "properties": {"currencyIso": STRING, "value": {"type": "number"}},
+    }
+    cart = {
+        "type": "object",
+        "required": ["entries", "totalPrice"],
+        "properties": {
+            "entries": {"type": "array", "minItems": 2, "items": price},
+            "totalPrice": price,
+        },
+    }
+    seen = set()
+    for value in values(cart):
+        currencies = {e["currencyIso"] for e in value["entries"]}
+        assert currencies == {value["totalPrice"]["currencyIso"]}
+        seen |= currencies
+    assert len(seen) > 3 and seen <= ISO_4217
 
 
 @pytest.mark.parametrize(

@@ -22,17 +22,24 @@ import math
 import random
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from datetime import datetime
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 import orjson
 from jsonschema import Draft202012Validator
 from rstr.xeger import Xeger
 
-from asm_mock.contract.realistic import FORMATS, Candidate, Draw, Person, candidates_for
+from asm_mock.contract.realistic import (
+    FORMATS,
+    Candidate,
+    Draw,
+    Person,
+    candidates_for,
+    is_amount,
+    pick_currency,
+)
 from asm_mock.domain.world import REFERENCE_TIME
 
 __all__ = ["UnsatisfiableSchema", "generate", "seed_of"]
@@ -83,8 +90,8 @@ def generate(
         # A named component is generated through its $ref, so its name can guide the values.
         found = next((n for n, s in named.items() if s is schema or s == schema), None)
         start = schema if found is None else {"$ref": f"#/components/schemas/{found}"}
-    walk = _Walk(document, reference_time)
     spot = _Spot(seed=_mix(seed, name or ""), where="#", name=name or "", parent="", depth=0)
+    walk = _Walk(document, reference_time, pick_currency(random.Random(spot.seed)))
     try:
         return walk.value(start, spot)
     except _Failed as e:
@@ -104,8 +111,7 @@ def _mix(seed: int, key: str) -> int:
     return int.from_bytes(digest, "big")
 
 
-@dataclass(frozen=True, slots=True)
-class _Spot:
+class _Spot(NamedTuple):
     """Where a value is generated: its seed, schema location, property name and surroundings."""
 
     seed: int
@@ -116,21 +122,20 @@ class _Spot:
     person: Person | None = None
     currency: str | None = None
     refs: tuple[str, ...] = ()  # the $refs followed on the way here
+    amount: float | None = None  # a price generated beside this value
 
     def child(self, key: str, where: str, name: str | None = None) -> _Spot:
         parent = f"{self.parent}/{self.name}" if self.name else self.parent
         name = key if name is None else name
         seed = _mix(self.seed, key)
-        return _Spot(
-            seed, where, name, parent, self.depth + 1, self.person, self.currency, self.refs
-        )
+        return self._replace(seed=seed, where=where, name=name, parent=parent, depth=self.depth + 1)
 
     @property
     def deep(self) -> bool:
         return self.depth >= _OPTIONAL_DEPTH or len(set(self.refs)) < len(self.refs)
 
     def again(self, attempt: int) -> _Spot:
-        return replace(self, seed=_mix(self.seed, f"#{attempt}")) if attempt else self
+        return self._replace(seed=_mix(self.seed, f"#{attempt}")) if attempt else self
 
 
 class _Failed(Exception):
@@ -281,8 +286,8 @@ def _merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
 class _Walk:
     """One `generate()` call: the document, the reference time and the nodes' caches."""
 
-    def __init__(self, root: Any, now: datetime) -> None:
-        self.root, self.now = root, now
+    def __init__(self, root: Any, now: datetime, house: str) -> None:
+        self.root, self.now, self.house = root, now, house
         self.nodes = 0
         self._flat: dict[int, tuple[Any, dict[str, Any], str]] = {}
         self._checks: dict[int, tuple[Any, Any]] = {}
@@ -350,8 +355,8 @@ class _Walk:
         if isinstance(schema, Mapping) and isinstance(ref := schema.get("$ref"), str):
             # The component's name is context: `uid` in an Agent is an agent's, not an e-mail.
             parent = f"{spot.parent}/{ref.rsplit('/', 1)[-1]}"
-            spot = replace(spot, parent=parent, refs=(*spot.refs, ref))
-        spot = replace(spot, where=where)
+            spot = spot._replace(parent=parent, refs=(*spot.refs, ref))
+        spot = spot._replace(where=where)
         if not any(k in s for k in _CHECKED):
             return self.construct(s, spot)
         for attempt in range(_ATTEMPTS):
@@ -423,7 +428,7 @@ class _Walk:
         for option in options:
             schema, where = option if isinstance(option, tuple) else (option, spot.where)
             try:
-                return self.value(schema, replace(spot, where=where, depth=spot.depth + 1))
+                return self.value(schema, spot._replace(where=where, depth=spot.depth + 1))
             except _Failed as e:
                 problems.append(f"{e.where}: {e.problem}")
         raise _Failed(spot.where, f"no {what} branch can be generated ({'; '.join(problems)})")
@@ -440,7 +445,7 @@ class _Walk:
         if not spot.name:
             return _NOTHING
         fmt = s.get("format")
-        draw = Draw(rng, self.now, spot.person, spot.currency)
+        draw = Draw(rng, self.now, spot.person, spot.currency, self.house, spot.amount)
         for candidate in candidates_for(spot.name, spot.parent):
             if not any(k in candidate.kinds for k in kinds) or not _format_ok(candidate, fmt):
                 continue
@@ -509,20 +514,24 @@ class _Walk:
             s, props = merged, merged.get("properties", {})
             required = list(dict.fromkeys([*required, *merged.get("required", ())]))
             keys = self.object_keys(s, props, required, spot, rng)
-        inner = replace(spot, person=Person(_mix(spot.seed, "person")))
+        inner = spot._replace(person=Person(_mix(spot.seed, "person")), amount=None)
         out: dict[str, Any] = {}
-        # Currencies first, so the amounts beside them have their decimals.
-        for k in sorted(keys, key=lambda k: "currency" not in k.lower() and k != "isocode"):
+        # Currencies first, so the prices beside them have their decimals, and formatted prices
+        # last, so they show the price beside them.
+        for k in sorted(keys, key=lambda k: _order(k)):
             sub = self.property_schema(s, props, k)
             where = self.property_where(s, props, k, spot.where)
+            at = inner.child(k, where)
             try:
-                out[k] = self.value(sub, inner.child(k, where))
+                out[k] = self.value(sub, at)
             except _Failed:
                 if k in required:
                     raise
                 continue
             if "currency" in k.lower() and isinstance(out[k], str) and len(out[k]) == 3:
-                inner = replace(inner, currency=out[k])
+                inner = inner._replace(currency=out[k])
+            elif _json_kind(out[k]) in ("integer", "number") and is_amount(k, at.parent):
+                inner = inner._replace(amount=out[k])
         out = {k: out[k] for k in keys if k in out}
         if len(out) < s.get("minProperties", 0):
             raise _Failed(spot.where, "fewer properties can be generated than minProperties")
@@ -658,7 +667,7 @@ class _Walk:
             return _from_pattern(s["pattern"], rng, low, high, spot.where)
         fmt = s.get("format")
         if fmt in FORMATS:
-            draw = Draw(rng, self.now, spot.person, spot.currency)
+            draw = Draw(rng, self.now, spot.person, spot.currency, self.house)
             for _ in range(20):
                 text = FORMATS[fmt](draw)
                 if low <= len(text) <= high:
@@ -710,6 +719,13 @@ class _Walk:
 
 
 _NOTHING = object()
+
+
+def _order(key: str) -> int:
+    lowered = key.lower()
+    return 0 if "currency" in lowered else 2 if lowered.startswith("formatted") else 1
+
+
 _ALL_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
 _OPPOSITES = {
     "minimum": "exclusiveMaximum",

@@ -30,6 +30,8 @@ __all__ = [
     "amount",
     "candidates_for",
     "formatted_money",
+    "is_amount",
+    "pick_currency",
     "name_tokens",
 ]
 
@@ -101,6 +103,8 @@ class Draw:
     now: datetime  # the world's reference time: dates are relative to it
     owner: Person | None = None  # the person of the object being generated
     currency: str | None = None  # of the nearest enclosing object that names one
+    house: str = "USD"  # the currency a new currency code is: one per generated value
+    amount: float | None = None  # the price beside a formatted price, which shows it
 
     @property
     def currency_code(self) -> str:
@@ -163,7 +167,7 @@ def amount(d: Draw, as_string: bool) -> Any:
 
 def formatted_money(d: Draw) -> str:
     decimals = CURRENCY_DECIMALS.get(d.currency_code, 2)
-    value = float(amount(d, as_string=True))
+    value = float(amount(d, as_string=True)) if d.amount is None else d.amount
     symbol = _SYMBOLS.get(d.currency_code, f"{d.currency_code} ")
     return f"{symbol}{value:,.{decimals}f}"
 
@@ -247,7 +251,7 @@ def _price_text(d: Draw) -> str:
 
 _MONEY = [_text(_price_text), *_AMOUNT, _text(formatted_money)]
 _COUNT = [_integer(lambda d: d.rng.randint(1, 12))]
-_CURRENCY = [_text(lambda d: d.rng.choice(_COMMON_CURRENCIES))]
+_CURRENCY = [_text(lambda d: d.currency or d.house)]
 _COUNTRY_CODE = [
     _text(lambda d: str(d.fake.country_code())),
     _text(lambda d: str(d.fake.country_code(representation="alpha-3"))),
@@ -293,6 +297,9 @@ _IN_CONTEXT: dict[tuple[str, str], list[Candidate]] = {
     ("compan", "name"): [_text(lambda d: str(d.fake.company()))],
     ("store", "name"): [_text(lambda d: str(d.fake.company()))],
     ("product", "name"): [_text(_title)],
+    ("country", "name"): [_text(lambda d: str(d.fake.country()))],
+    ("region", "name"): [_text(lambda d: str(d.fake.state()))],
+    ("region", "isocode"): [_text(lambda d: f"US-{d.fake.state_abbr()}")],
     ("categor", "name"): [_text(lambda d: d.words(d.rng.randint(1, 2)).title())],
 }
 # The last words of a name (camelCase, snake_case or kebab-case), longest first.
@@ -404,11 +411,22 @@ _ENDINGS: list[tuple[tuple[str, ...], list[Candidate]]] = [
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 
+def pick_currency(rng: random.Random) -> str:
+    return rng.choice(_COMMON_CURRENCIES)
+
+
+def is_amount(name: str, parent: str) -> bool:
+    """Whether `name` is a price (its formatted sibling shows it)."""
+    found = candidates_for(name, parent)
+    return found is _MONEY or found is _AMOUNT
+
+
 def name_tokens(name: str) -> list[str]:
     """`billingPhoneNumber` -> ['billing', 'phone', 'number'] (also snake_case, kebab-case)."""
     return [t.lower() for t in _WORD.findall(name)]
 
 
+@functools.lru_cache(maxsize=4096)
 def candidates_for(name: str, parent: str) -> list[Candidate]:
     """Realistic candidates for property `name` inside `parent` (the enclosing names, joined)."""
     tokens = name_tokens(name)
