@@ -47,6 +47,9 @@ CORPUS: dict[str, Any] = {
     "pattern with long minLength": {"type": "string", "pattern": "^[A-Za-z0-9]+$", "minLength": 40},
     "pattern bounded repeat": {"type": "string", "pattern": "^[a-z]{10,64}$", "minLength": 30},
     "long plain string": {"type": "string", "minLength": 20000},
+    "format and pattern": {"type": "string", "format": "date", "pattern": "^202[0-9]-"},
+    "map": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}},
+    "unique booleans": {"type": "array", "uniqueItems": True, "items": {"type": "boolean"}},
     "bounds": {"type": "integer", "minimum": -5, "maximum": 5},
     "exclusive bounds": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
     "integer multipleOf": {"type": "integer", "multipleOf": 7, "minimum": 100},
@@ -244,3 +247,10 @@ def test_every_value_validates_with_formats_checked(name: str) -> None:
     # Not one value over and over: seeds matter (a const or a one-valued schema aside).
     if name not in ("const object", "null", "exact length", "not"):
         assert len({repr(v) for v in values}) > 1
+
+
+def test_ecma_named_groups_which_python_spells_differently() -> None:
+    schema = {"type": "string", "pattern": "^(?<area>[0-9]{3})-(?<line>[0-9]{4})$"}
+    rust = jsonschema_rs.validator_for(schema)  # Python's jsonschema cannot read this pattern
+    for seed in SEEDS:
+        rust.validate(generate(schema, seed=seed))

@@ -467,7 +467,7 @@ class _Walk:
                 return False
             if not s.get("minLength", 0) <= len(value) <= s.get("maxLength", math.inf):
                 return False
-            if "pattern" in s and re.search(s["pattern"], value) is None:
+            if "pattern" in s and not _search(s["pattern"], value):
                 return False
         elif kind in ("integer", "number") and not _in_bounds(value, s):
             return False
@@ -569,8 +569,12 @@ class _Walk:
         if names is not None:
             keys = [k for k in keys if k in required or self.valid(k, names)]
         extra = self.extra_schema(s)
+        wanted = s.get("minProperties", 0)
+        if isinstance(extra, Mapping) and not props and not spot.deep:
+            # A map (additionalProperties with a schema, no properties): a few entries.
+            wanted = max(wanted, min(rng.randint(1, 3), s.get("maxProperties", 3)))
         attempt = 0
-        while len(keys) < s.get("minProperties", 0) and extra is not False and attempt < 50:
+        while len(keys) < wanted and extra is not False and attempt < 50:
             key = self.extra_key(s, spot, rng, attempt)
             attempt += 1
             if key not in keys and key not in props:
@@ -655,7 +659,7 @@ class _Walk:
             item = self.value(sub, spot.child(f"{n}.{i}", where, spot.name))
             if not s.get("uniqueItems") or not any(_same(item, o) for o in out):
                 out.append(item)
-        if len(out) < count:
+        if len(out) < low or any(m >= len(out) for m in matches):
             raise _Failed(spot.where, "not enough distinct items for uniqueItems")
         return out
 
@@ -663,16 +667,17 @@ class _Walk:
         low, high = s.get("minLength", 0), s.get("maxLength", math.inf)
         if low > high:
             raise _Failed(spot.where, f"minLength {low} is above maxLength {high}")
-        if "pattern" in s:
-            return _from_pattern(s["pattern"], rng, low, high, spot.where)
-        fmt = s.get("format")
+        fmt, pattern = s.get("format"), s.get("pattern")
         if fmt in FORMATS:
             draw = Draw(rng, self.now, spot.person, spot.currency, self.house)
             for _ in range(20):
                 text = FORMATS[fmt](draw)
-                if low <= len(text) <= high:
+                if low <= len(text) <= high and (pattern is None or _search(pattern, text)):
                     return text
-            raise _Failed(spot.where, f"no {fmt} string of length {low}..{high}")
+            if pattern is None:
+                raise _Failed(spot.where, f"no {fmt} string of length {low}..{high}")
+        if pattern is not None:  # with a format too: the pattern is the stricter, usually
+            return _from_pattern(pattern, rng, low, high, spot.where)
         if "contentMediaType" in s:
             text = self.content(s, spot)
             if low <= len(text) <= high:
@@ -719,6 +724,7 @@ class _Walk:
 
 
 _NOTHING = object()
+_NAMED_GROUP = re.compile(r"\(\?<([A-Za-z_][A-Za-z0-9_]*)>")
 
 
 def _order(key: str) -> int:
@@ -782,9 +788,22 @@ def _walk_same(a: Any, b: Any) -> bool:
     return True
 
 
+def _python_regex(pattern: str) -> str:
+    """An ECMA-262 pattern in Python's syntax, where they differ in a way that matters here."""
+    return _NAMED_GROUP.sub(r"(?P<\1>", pattern)
+
+
+def _search(pattern: str, text: str) -> bool:
+    try:
+        return re.search(_python_regex(pattern), text) is not None
+    except re.error:
+        return False
+
+
 def _from_pattern(pattern: str, rng: random.Random, low: float, high: float, where: str) -> str:
     """A string `pattern` matches (searched, as JSON Schema means it), of length low..high."""
     try:
+        pattern = _python_regex(pattern)
         compiled = re.compile(pattern)
         xeger = _Xeger(rng)
         for attempt in range(40):
