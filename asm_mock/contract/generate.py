@@ -29,8 +29,17 @@ from urllib.parse import unquote
 
 import orjson
 from jsonschema import Draft202012Validator
-from rstr.xeger import Xeger
 
+from asm_mock.contract.keywords import (
+    UNMERGED,
+    in_bounds,
+    json_kind,
+    merge,
+    negation,
+    same_json,
+    types_of,
+)
+from asm_mock.contract.patterns import matching_string, search
 from asm_mock.contract.realistic import (
     FORMATS,
     Candidate,
@@ -50,11 +59,9 @@ _OPTIONAL_DEPTH = 12
 _MAX_DEPTH = 48  # a required chain this deep is a recursive schema no finite value satisfies
 _BUDGET = 20_000  # schema nodes per value: a bound on time, whatever the schema
 _ATTEMPTS = 8  # draws of a node whose keywords are checked rather than constructed
-_CONFLICT = "$asm-mock-unmerged"  # marks a flattened schema whose allOf did not merge exactly
-_CHECKED = ("oneOf", "not", "if", "dependentSchemas", "propertyNames", "maxContains", _CONFLICT)
+_CHECKED = ("oneOf", "not", "if", "dependentSchemas", "propertyNames", "maxContains", UNMERGED)
 _PAGE_FIELDS = ("currentPage", "pageSize", "totalPages", "totalResults")
 _WORDS = ("alpha", "basket", "cobalt", "delta", "ember", "falcon", "garnet", "harbor", "indigo")
-_PLAIN = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
 class UnsatisfiableSchema(ValueError):
@@ -146,143 +153,6 @@ class _Failed(Exception):
         self.where, self.problem = where, problem
 
 
-class _Xeger(Xeger):
-    """rstr's Xeger with reproducible, realistic output.
-
-    rstr draws negated classes from a `set`, whose order depends on PYTHONHASHSEED, and repeats
-    `*`/`+` up to 100 times; here classes are sorted and open repeats stay short. Lookarounds
-    generate nothing: the caller's `re.search` check and redraws enforce them.
-    """
-
-    def __init__(self, rng: random.Random) -> None:
-        super().__init__(
-            rng,
-            printable=_PLAIN + " -_.",
-            nonword=" -.,:;/@#",
-            whitespace=" ",
-            nonwhitespace=_PLAIN + "-_.",
-        )
-
-    def _handle_in(self, value: Any) -> Any:
-        candidates = [c for state in value for c in self._handle_state(state)]
-        if candidates and candidates[0] is False:
-            excluded = set(candidates[1:])
-            candidates = [c for c in _PLAIN + " -_." if c not in excluded]
-        return self._random.choice(candidates)
-
-    stretch = 0  # at least this many repeats where a quantifier allows: for a long minLength
-
-    def _handle_repeat(self, start_range: int, end_range: int, value: Any) -> str:
-        least = max(start_range, min(self.stretch, end_range))
-        times = self._random.randint(least, min(end_range, least + 6))
-        return "".join("".join(self._handle_state(s) for s in value) for _ in range(times))
-
-    def _handle_state(self, state: Any) -> Any:
-        if state[0].name.lower() in ("assert", "assert_not"):
-            return ""
-        return super()._handle_state(state)
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
-        return "integer"
-    names = {float: "number", str: "string", list: "array", dict: "object", type(None): "null"}
-    return names.get(type(value), "object")
-
-
-def _types(s: Mapping[str, Any]) -> list[str]:
-    if "type" in s:
-        return [s["type"]] if isinstance(s["type"], str) else list(s["type"])
-    hints = {
-        "object": (
-            "properties",
-            "required",
-            "additionalProperties",
-            "minProperties",
-            "patternProperties",
-            "propertyNames",
-            "maxProperties",
-            "dependentRequired",
-        ),
-        "array": ("items", "prefixItems", "minItems", "maxItems", "contains", "uniqueItems"),
-        "number": ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"),
-        "string": ("pattern", "minLength", "maxLength", "format", "contentMediaType"),
-    }
-    return [next((t for t, keys in hints.items() if any(k in s for k in keys)), "any")]
-
-
-def _in_bounds(v: float, s: Mapping[str, Any]) -> bool:
-    m = s.get("multipleOf")
-    # jsonschema checks a float divisor by division and an integer one by remainder.
-    if m is not None and not ((v / m).is_integer() if isinstance(m, float) else v % m == 0):
-        return False
-    inclusive = s.get("minimum", -math.inf) <= v <= s.get("maximum", math.inf)
-    exclusive = s.get("exclusiveMinimum", -math.inf) < v < s.get("exclusiveMaximum", math.inf)
-    return bool(inclusive and exclusive)
-
-
-def _merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
-    """allOf of two schemas as one: properties unite, bounds tighten, sets intersect. A keyword
-    both define that cannot be merged exactly keeps `a`'s and marks the result for checking."""
-    out = dict(a)
-    for k, v in b.items():
-        old = out.get(k, _CONFLICT)
-        if old is _CONFLICT or old == v:
-            out[k] = v
-        elif k in ("properties", "patternProperties"):
-            out[k] = {**old, **{p: {"allOf": [old[p], s]} if p in old else s for p, s in v.items()}}
-        elif k == "prefixItems":
-            pairs = [{"allOf": [x, y]} for x, y in zip(old, v, strict=False)]
-            out[k] = pairs + list(old[len(v) :]) + list(v[len(old) :])
-        elif k == "required":
-            out[k] = list(dict.fromkeys([*old, *v]))
-        elif k == "dependentRequired":
-            out[k] = {**old, **{p: [*old.get(p, ()), *d] for p, d in v.items()}}
-        elif k == "type":
-            olds, news = ([t] if isinstance(t, str) else list(t) for t in (old, v))
-            both = [t for t in olds if t in news or (t == "integer" and "number" in news)]
-            out[k] = both + (["integer"] if "number" in olds and "integer" in news else [])
-        elif k == "enum":
-            out[k] = [x for x in old if x in v]
-        elif k in (
-            "minimum",
-            "exclusiveMinimum",
-            "minLength",
-            "minItems",
-            "minProperties",
-            "minContains",
-        ):
-            out[k] = max(old, v)
-        elif k in (
-            "maximum",
-            "exclusiveMaximum",
-            "maxLength",
-            "maxItems",
-            "maxProperties",
-            "maxContains",
-        ):
-            out[k] = min(old, v)
-        elif k == "uniqueItems":
-            out[k] = bool(old or v)
-        elif k in (
-            "items",
-            "additionalProperties",
-            "propertyNames",
-            "unevaluatedProperties",
-            "unevaluatedItems",
-        ):
-            out[k] = False if False in (old, v) else {"allOf": [old, v]}
-        elif k in ("$defs", "definitions"):
-            out[k] = {**old, **v}
-        elif k in ("title", "description", "examples", "example", "default", "$comment"):
-            pass  # annotations: the first wins, no value depends on the other
-        else:  # two patterns, formats, multipleOfs, oneOfs, nots...: checked after generation
-            out[_CONFLICT] = True
-    return out
-
-
 class _Walk:
     """One `generate()` call: the document, the reference time and the nodes' caches."""
 
@@ -319,14 +189,14 @@ class _Walk:
         s, at = dict(schema), where
         if "$ref" in s:
             target, at = self.resolve(s.pop("$ref"), where)
-            s = _merge(self.flat(target, at, hops + 1)[0], s)
+            s = merge(self.flat(target, at, hops + 1)[0], s)
         if "$dynamicRef" in s:  # resolved like $ref: the contract's own anchors are local
             target, _ = self.resolve(s.pop("$dynamicRef"), where)
-            s = _merge(self.flat(target, where, hops + 1)[0], s)
+            s = merge(self.flat(target, where, hops + 1)[0], s)
         for i, sub in enumerate(s.pop("allOf", ())):
-            s = _merge(s, self.flat(sub, f"{where}/allOf/{i}", hops + 1)[0])
-        if "not" in s and (positive := _negation(self.flat(s["not"], where, hops + 1)[0])):
-            s = _merge(s, positive)  # `not` itself stays, to be checked
+            s = merge(s, self.flat(sub, f"{where}/allOf/{i}", hops + 1)[0])
+        if "not" in s and (positive := negation(self.flat(s["not"], where, hops + 1)[0])):
+            s = merge(s, positive)  # `not` itself stays, to be checked
         self._flat[id(schema)] = (schema, s, at)
         return s, at
 
@@ -385,7 +255,7 @@ class _Walk:
             ]
             rng.shuffle(options)
             return self.first_of(options, spot, "if/then/else")
-        types = _types(s)
+        types = types_of(s)
         if not types:
             raise _Failed(spot.where, "no type is left (allOf of types with nothing in common)")
         others = [t for t in types if t != "null"]
@@ -457,8 +327,8 @@ class _Walk:
     def fits(self, value: Any, s: Mapping[str, Any], *, format_known: bool = False) -> bool:
         """Whether a realistic value satisfies the flattened schema (jsonschema for the rest);
         `format_known`: the value was made for the schema's format, so it is not checked."""
-        kind = _json_kind(value)
-        if "type" in s and not {kind, "number" if kind == "integer" else kind} & {*_types(s)}:
+        kind = json_kind(value)
+        if "type" in s and not {kind, "number" if kind == "integer" else kind} & {*types_of(s)}:
             return False
         if ("const" in s and value != s["const"]) or ("enum" in s and value not in s["enum"]):
             return False
@@ -467,9 +337,9 @@ class _Walk:
                 return False
             if not s.get("minLength", 0) <= len(value) <= s.get("maxLength", math.inf):
                 return False
-            if "pattern" in s and not _search(s["pattern"], value):
+            if "pattern" in s and not search(s["pattern"], value):
                 return False
-        elif kind in ("integer", "number") and not _in_bounds(value, s):
+        elif kind in ("integer", "number") and not in_bounds(value, s):
             return False
         simple = {
             "type",
@@ -510,7 +380,7 @@ class _Walk:
             merged = dict(s)
             deps = merged.pop("dependentSchemas")
             for k in dependents:
-                merged = _merge(merged, self.flat(deps[k], f"{spot.where}/dependentSchemas/{k}")[0])
+                merged = merge(merged, self.flat(deps[k], f"{spot.where}/dependentSchemas/{k}")[0])
             s, props = merged, merged.get("properties", {})
             required = list(dict.fromkeys([*required, *merged.get("required", ())]))
             keys = self.object_keys(s, props, required, spot, rng)
@@ -530,7 +400,7 @@ class _Walk:
                 continue
             if "currency" in k.lower() and isinstance(out[k], str) and len(out[k]) == 3:
                 inner = inner._replace(currency=out[k])
-            elif _json_kind(out[k]) in ("integer", "number") and is_amount(k, at.parent):
+            elif json_kind(out[k]) in ("integer", "number") and is_amount(k, at.parent):
                 inner = inner._replace(amount=out[k])
         out = {k: out[k] for k in keys if k in out}
         if len(out) < s.get("minProperties", 0):
@@ -588,7 +458,7 @@ class _Walk:
     def extra_key(self, s: Mapping[str, Any], spot: _Spot, rng: random.Random, n: int) -> str:
         patterns = list(s.get("patternProperties", {}))
         if patterns:
-            return _from_pattern(rng.choice(patterns), rng, 1, 40, spot.where)
+            return self.pattern(rng.choice(patterns), rng, 1, 40, spot.where)
         if "propertyNames" in s:
             key = self.value(s["propertyNames"], spot.child(f"#name{n}", spot.where, ""))
             return key if isinstance(key, str) else f"{rng.choice(_WORDS)}{n}"
@@ -657,7 +527,7 @@ class _Walk:
             elif "maxContains" in s:
                 sub = {"allOf": [sub, {"not": contains}]}
             item = self.value(sub, spot.child(f"{n}.{i}", where, spot.name))
-            if not s.get("uniqueItems") or not any(_same(item, o) for o in out):
+            if not s.get("uniqueItems") or not any(same_json(item, o) for o in out):
                 out.append(item)
         if len(out) < low or any(m >= len(out) for m in matches):
             raise _Failed(spot.where, "not enough distinct items for uniqueItems")
@@ -672,12 +542,12 @@ class _Walk:
             draw = Draw(rng, self.now, spot.person, spot.currency, self.house)
             for _ in range(20):
                 text = FORMATS[fmt](draw)
-                if low <= len(text) <= high and (pattern is None or _search(pattern, text)):
+                if low <= len(text) <= high and (pattern is None or search(pattern, text)):
                     return text
             if pattern is None:
                 raise _Failed(spot.where, f"no {fmt} string of length {low}..{high}")
         if pattern is not None:  # with a format too: the pattern is the stricter, usually
-            return _from_pattern(pattern, rng, low, high, spot.where)
+            return self.pattern(pattern, rng, low, high, spot.where)
         if "contentMediaType" in s:
             text = self.content(s, spot)
             if low <= len(text) <= high:
@@ -688,6 +558,14 @@ class _Walk:
             text += " " + (draw.words(3) if len(text) < 200 else text)
         text = text[: int(min(high, len(text)))].rstrip() if high < len(text) else text
         return text if len(text) >= low else text + "x" * (low - len(text))
+
+    @staticmethod
+    def pattern(pattern: str, rng: random.Random, low: float, high: float, where: str) -> str:
+        text = matching_string(pattern, rng, low, high)
+        if text is None:
+            problem = f"no string of length {low}..{high} matches the pattern {pattern!r}"
+            raise _Failed(where, problem)
+        return text
 
     def content(self, s: Mapping[str, Any], spot: _Spot) -> str:
         """A string holding a document: JSON from `contentSchema`, base64 when so encoded."""
@@ -718,52 +596,17 @@ class _Walk:
                 break
             v = rng.randint(*ks) * step
             result = int(v) if integer or v.denominator == 1 else float(v)
-            if _in_bounds(result, s):
+            if in_bounds(result, s):
                 return result
         raise _Failed(spot.where, f"no {'integer' if integer else 'number'} within the bounds")
 
 
 _NOTHING = object()
-_NAMED_GROUP = re.compile(r"\(\?<([A-Za-z_][A-Za-z0-9_]*)>")
 
 
 def _order(key: str) -> int:
     lowered = key.lower()
     return 0 if "currency" in lowered else 2 if lowered.startswith("formatted") else 1
-
-
-_ALL_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
-_OPPOSITES = {
-    "minimum": "exclusiveMaximum",
-    "maximum": "exclusiveMinimum",
-    "exclusiveMinimum": "maximum",
-    "exclusiveMaximum": "minimum",
-}
-_ANNOTATIONS = {"title", "description", "examples", "default", "$comment", "deprecated"}
-
-
-def _negation(n: Mapping[str, Any]) -> dict[str, Any] | None:
-    """A schema whose values fail `n`, for the `not`s that have one (a type, a bound, a length,
-    a required property), so `not` is mostly constructed rather than found by redrawing."""
-    keys = set(n) - _ANNOTATIONS
-    if len(keys) != 1:
-        return None
-    (key,) = keys
-    v = n[key]
-    if key == "type":
-        excluded = {v} if isinstance(v, str) else set(v)
-        if "number" in excluded:
-            excluded.add("integer")
-        return {"type": [t for t in _ALL_TYPES if t not in excluded and t != "integer"]}
-    if key in _OPPOSITES:
-        return {_OPPOSITES[key]: v}
-    if key in ("minLength", "minItems", "minProperties") and v > 0:
-        return {key.replace("min", "max"): v - 1}
-    if key in ("maxLength", "maxItems", "maxProperties"):
-        return {key.replace("max", "min"): v + 1}
-    if key == "required" and len(v) == 1:
-        return {"properties": {v[0]: False}}
-    return None
 
 
 def _format_ok(candidate: Candidate, fmt: Any) -> bool:
@@ -773,48 +616,3 @@ def _format_ok(candidate: Candidate, fmt: Any) -> bool:
 
 def _flag(schema: Any, key: str) -> bool:
     return isinstance(schema, Mapping) and bool(schema.get(key))
-
-
-def _same(a: Any, b: Any) -> bool:
-    """JSON equality, as uniqueItems sees it: true is not 1."""
-    return _json_kind(a) == _json_kind(b) and a == b and _walk_same(a, b)
-
-
-def _walk_same(a: Any, b: Any) -> bool:
-    if isinstance(a, dict):
-        return all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return True
-
-
-def _python_regex(pattern: str) -> str:
-    """An ECMA-262 pattern in Python's syntax, where they differ in a way that matters here."""
-    return _NAMED_GROUP.sub(r"(?P<\1>", pattern)
-
-
-def _search(pattern: str, text: str) -> bool:
-    try:
-        return re.search(_python_regex(pattern), text) is not None
-    except re.error:
-        return False
-
-
-def _from_pattern(pattern: str, rng: random.Random, low: float, high: float, where: str) -> str:
-    """A string `pattern` matches (searched, as JSON Schema means it), of length low..high."""
-    try:
-        pattern = _python_regex(pattern)
-        compiled = re.compile(pattern)
-        xeger = _Xeger(rng)
-        for attempt in range(40):
-            xeger.stretch = 0 if attempt < 10 else int(low * (attempt - 9) / 10)
-            text = xeger.xeger(pattern)
-            if not compiled.search(text):
-                continue
-            if len(text) < low and not pattern.endswith("$"):
-                text += "".join(rng.choice(_PLAIN) for _ in range(int(low) - len(text)))
-            if low <= len(text) <= high and compiled.search(text):
-                return text
-    except (re.error, KeyError, IndexError, ValueError, TypeError):
-        pass
-    raise _Failed(where, f"no string of length {low}..{high} matches the pattern {pattern!r}")
