@@ -28,7 +28,6 @@ from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 import orjson
-from jsonschema import Draft202012Validator
 
 from asm_mock.contract.keywords import (
     UNMERGED,
@@ -203,6 +202,9 @@ class _Walk:
     def valid(self, value: Any, schema: Any) -> bool:
         """jsonschema's verdict (formats checked) on a value for a schema inside the document."""
         if self._validator is None:
+            # ~0.1 s to import: only schemas with checked keywords need it, not start-up.
+            from jsonschema import Draft202012Validator
+
             document = self.root if isinstance(self.root, Mapping) else {}
             self._validator = Draft202012Validator(
                 document, format_checker=Draft202012Validator.FORMAT_CHECKER
