@@ -230,3 +230,21 @@ def test_the_same_seed_gives_the_same_value_in_fresh_processes() -> None:
     here = [generate(DETERMINISM, seed=s, name="customer") for s in seeds]
     assert runs[0] == runs[1] == json.loads(json.dumps(here))
     assert len({json.dumps(v) for v in here}) == 5
+
+
+def test_a_name_path_gives_context() -> None:
+    agents = values(STRING, "Agent/uid")
+    assert all(re.fullmatch(r"(as|cs\.)[a-z.]+", uid) for uid in agents)
+    assert all("@" in uid for uid in values(STRING, "customers/uid"))
+    assert all(re.fullmatch("US-[A-Z]{2}", v) for v in values(STRING, "address/region/isocode"))
+    # Context is the nearest enclosing names: an agent's customer is a customer.
+    nested = {
+        "$defs": {
+            "Customer": {"type": "object", "required": ["uid"], "properties": {"uid": STRING}}
+        },
+        "type": "object",
+        "required": ["customers"],
+        "properties": {"customers": {"type": "array", "items": {"$ref": "#/$defs/Customer"}}},
+    }
+    for agent in values(nested, "Agent"):
+        assert all("@" in customer["uid"] for customer in agent["customers"])

@@ -85,7 +85,11 @@ def generate(
     `root` is the document `schema`'s local `$ref`s point into (the OpenAPI document; by default
     `schema` itself). `name` is the property the value is for, when the caller knows it: it picks
     a realistic kind of value (`phone`, `email`, `currency`, `createdAt`...) and is mixed into the
-    seed, so one record's properties differ from each other. Dates are relative to
+    seed, so one record's properties differ from each other. It may be a path whose earlier
+    segments are the enclosing properties or components (`"Agent/uid"` is an agent's id,
+    `"overview/address/country"` a country), as names mean different things in different
+    places. Inside the value, property names and `$ref`'d component names do the same for each
+    property and item. Dates are relative to
     `reference_time`. Raises `UnsatisfiableSchema` (a ValueError) for a schema no value could be
     generated for, and ValueError for a non-local or unresolvable `$ref`.
     """
@@ -96,7 +100,8 @@ def generate(
         # A named component is generated through its $ref, so its name can guide the values.
         found = next((n for n, s in named.items() if s is schema or s == schema), None)
         start = schema if found is None else {"$ref": f"#/components/schemas/{found}"}
-    spot = _Spot(seed=_mix(seed, name or ""), where="#", name=name or "", parent="", depth=0)
+    parent, _, leaf = (name or "").rpartition("/")
+    spot = _Spot(seed=_mix(seed, name or ""), where="#", name=leaf, parent=parent, depth=0)
     walk = _Walk(document, reference_time, pick_currency(random.Random(spot.seed)))
     try:
         return walk.value(start, spot)

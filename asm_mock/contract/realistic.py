@@ -428,11 +428,13 @@ def name_tokens(name: str) -> list[str]:
 
 @functools.lru_cache(maxsize=4096)
 def candidates_for(name: str, parent: str) -> list[Candidate]:
-    """Realistic candidates for property `name` inside `parent` (the enclosing names, joined)."""
+    """Realistic candidates for property `name` inside `parent` (the enclosing property and
+    component names, joined with '/')."""
     tokens = name_tokens(name)
     if not tokens:
         return []
-    whole, where = "".join(tokens), parent.lower()
+    # Only the two nearest enclosing names: a customer inside an agent's answer is no agent.
+    whole, where = "".join(tokens), "/".join(parent.lower().split("/")[-2:])
     for (inside, field_name), found in _IN_CONTEXT.items():
         if field_name == whole and inside in where:
             return found
