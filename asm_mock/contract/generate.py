@@ -190,6 +190,8 @@ class _Walk:
             raise _Failed(where, "a $ref/allOf cycle with no value in between")
         if isinstance(schema, bool):
             return ({} if schema else {"not": {}}), where
+        if not isinstance(schema, Mapping):
+            raise _Failed(where, f"not a schema (a JSON {json_kind(schema)})")
         s, at = dict(schema), where
         if "$ref" in s:
             target, at = self.resolve(s.pop("$ref"), where)
@@ -246,12 +248,15 @@ class _Walk:
         rng = random.Random(spot.seed)
         if s.get("not") == {} or s.get("not") is True:
             raise _Failed(spot.where, "the schema is `false`")
-        if "const" in s:
-            return copy.deepcopy(s["const"])
-        if "enum" in s:
-            if not s["enum"]:
-                raise _Failed(spot.where, "an empty enum (allOf of enums with nothing in common)")
-            return copy.deepcopy(rng.choice(s["enum"]))
+        if "const" in s or "enum" in s:
+            rest = {k: v for k, v in s.items() if k not in ("const", "enum")}
+            allowed = [s["const"]] if "const" in s else list(s["enum"])
+            allowed = [v for v in allowed if "enum" not in s or v in s["enum"]]
+            if s.keys() & {"type", "minLength", "maxLength", "pattern", "minimum", "maximum"}:
+                allowed = [v for v in allowed if self.fits(v, rest)]  # e.g. a const of another type
+            if not allowed:
+                raise _Failed(spot.where, "no const or enum value satisfies the other keywords")
+            return copy.deepcopy(rng.choice(allowed))
         if "oneOf" in s or "anyOf" in s:
             return self.branch(s, spot, rng)
         if "if" in s:
@@ -314,7 +319,10 @@ class _Walk:
         self, s: Mapping[str, Any], spot: _Spot, rng: random.Random, kinds: tuple[str, ...]
     ) -> Any:
         """The schema's own example or a value by the property's name, if one fits."""
-        examples = list(s.get("examples", ())) + ([s["example"]] if "example" in s else [])
+        listed = s.get("examples")
+        examples = (list(listed) if isinstance(listed, list) else []) + (
+            [s["example"]] if "example" in s else []
+        )
         if examples and rng.random() < 0.5:
             example = rng.choice(examples)
             if self.fits(example, s):
@@ -410,6 +418,17 @@ class _Walk:
             elif json_kind(out[k]) in ("integer", "number") and is_amount(k, at.parent):
                 inner = inner._replace(amount=out[k])
         out = {k: out[k] for k in keys if k in out}
+        for _ in range(len(out)):  # a present key whose dependencies could not be made goes
+            missing = [
+                k
+                for k in out
+                if any(d not in out for d in s.get("dependentRequired", {}).get(k, ()))
+            ]
+            if not missing:
+                break
+            if any(k in required for k in missing):
+                raise _Failed(spot.where, f"the dependentRequired of {missing} cannot be made")
+            out = {k: v for k, v in out.items() if k not in missing}
         if len(out) < s.get("minProperties", 0):
             raise _Failed(spot.where, "fewer properties can be generated than minProperties")
         self.paginate(out, props, random.Random(_mix(spot.seed, "pagination")))
@@ -436,6 +455,8 @@ class _Walk:
         for k in keys:  # grows while iterating, so dependencies of dependencies are added too
             keys += [d for d in s.get("dependentRequired", {}).get(k, ()) if d not in keys]
         most = s.get("maxProperties", math.inf)
+        if len(required) > most:
+            raise _Failed(spot.where, f"{len(required)} required properties, maxProperties {most}")
         if len(keys) > most:
             keep = set(required)
             for k in keys:

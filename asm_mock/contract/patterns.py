@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import re
+import warnings
 from typing import Any
 
 from rstr.xeger import Xeger
@@ -62,9 +63,15 @@ def _python_regex(pattern: str) -> str:
     return _NAMED_GROUP.sub(r"(?P<\1>", pattern)
 
 
+def _compile(pattern: str) -> re.Pattern[str]:
+    with warnings.catch_warnings():  # "possible nested set" and the like: the pattern is the
+        warnings.simplefilter("ignore", FutureWarning)  # contract's, nothing to act on here
+        return re.compile(_python_regex(pattern))
+
+
 def search(pattern: str, text: str) -> bool:
     try:
-        return re.search(_python_regex(pattern), text) is not None
+        return _compile(pattern).search(text) is not None
     except re.error:
         return False
 
@@ -72,19 +79,25 @@ def search(pattern: str, text: str) -> bool:
 def matching_string(pattern: str, rng: random.Random, low: float, high: float) -> str | None:
     """A string `pattern` matches (searched, as JSON Schema means it), of length low..high, or
     None if none was found in a bounded number of draws."""
-    try:
-        pattern = _python_regex(pattern)
-        compiled = re.compile(pattern)
-        xeger = _Xeger(rng)
-        for attempt in range(40):
-            xeger.stretch = 0 if attempt < 10 else int(low * (attempt - 9) / 10)
-            text = xeger.xeger(pattern)
-            if not compiled.search(text):
-                continue
-            if len(text) < low and not pattern.endswith("$"):
-                text += "".join(rng.choice(_PLAIN) for _ in range(int(low) - len(text)))
-            if low <= len(text) <= high and compiled.search(text):
-                return text
-    except (re.error, KeyError, IndexError, ValueError, TypeError):
-        pass
+    with warnings.catch_warnings():  # rstr parses the pattern again: the same warnings
+        warnings.simplefilter("ignore", FutureWarning)
+        try:
+            return _draw_matching(_compile(pattern), rng, low, high)
+        except (re.error, KeyError, IndexError, ValueError, TypeError):
+            return None
+
+
+def _draw_matching(
+    compiled: re.Pattern[str], rng: random.Random, low: float, high: float
+) -> str | None:
+    xeger = _Xeger(rng)
+    for attempt in range(40):
+        xeger.stretch = 0 if attempt < 10 else int(low * (attempt - 9) / 10)
+        text = xeger.xeger(compiled.pattern)
+        if not compiled.search(text):
+            continue
+        if len(text) < low and not compiled.pattern.endswith("$"):
+            text += "".join(rng.choice(_PLAIN) for _ in range(int(low) - len(text)))
+        if low <= len(text) <= high and compiled.search(text):
+            return text
     return None
