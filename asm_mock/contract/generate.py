@@ -20,7 +20,6 @@ import copy
 import hashlib
 import math
 import random
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from fractions import Fraction
@@ -59,6 +58,12 @@ _MAX_DEPTH = 48  # a required chain this deep is a recursive schema no finite va
 _BUDGET = 20_000  # schema nodes per value: a bound on time, whatever the schema
 _ATTEMPTS = 8  # draws of a node whose keywords are checked rather than constructed
 _CHECKED = ("oneOf", "not", "if", "dependentSchemas", "propertyNames", "maxContains", UNMERGED)
+# The keywords `fits` checks itself (and annotations); a schema with others asks jsonschema.
+_LEAF_KEYWORDS = frozenset(
+    "type const enum minLength maxLength pattern format minimum maximum exclusiveMinimum "
+    "exclusiveMaximum multipleOf title description examples example default readOnly writeOnly "
+    "deprecated $comment nullable xml externalDocs".split()
+)
 _PAGE_FIELDS = ("currentPage", "pageSize", "totalPages", "totalResults")
 _WORDS = ("alpha", "basket", "cobalt", "delta", "ember", "falcon", "garnet", "harbor", "indigo")
 
@@ -356,33 +361,9 @@ class _Walk:
                 return False
         elif kind in ("integer", "number") and not in_bounds(value, s):
             return False
-        simple = {
-            "type",
-            "const",
-            "enum",
-            "minLength",
-            "maxLength",
-            "pattern",
-            "format",
-            "minimum",
-            "maximum",
-            "exclusiveMinimum",
-            "exclusiveMaximum",
-            "multipleOf",
-            "title",
-            "description",
-            "examples",
-            "example",
-            "default",
-            "readOnly",
-            "writeOnly",
-            "deprecated",
-            "$comment",
-            "nullable",
-            "xml",
-            "externalDocs",
-        }
-        return kind not in ("array", "object") and set(s) <= simple or self.valid(value, dict(s))
+        if kind not in ("array", "object") and s.keys() <= _LEAF_KEYWORDS:
+            return True  # every keyword was checked above
+        return self.valid(value, dict(s))
 
     def object(self, s: dict[str, Any], spot: _Spot, rng: random.Random) -> dict[str, Any]:
         props: Mapping[str, Any] = s.get("properties", {})
@@ -494,7 +475,7 @@ class _Walk:
 
     def property_schema(self, s: Mapping[str, Any], props: Mapping[str, Any], key: str) -> Any:
         matching = [
-            p for pattern, p in s.get("patternProperties", {}).items() if re.search(pattern, key)
+            p for pattern, p in s.get("patternProperties", {}).items() if search(pattern, key)
         ]
         if key in props:
             return {"allOf": [props[key], *matching]} if matching else props[key]
