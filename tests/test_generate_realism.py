@@ -202,6 +202,14 @@ DETERMINISM = {
         "city": STRING,
         "createdAt": STRING,
         "choice": {"oneOf": [{"type": "integer", "multipleOf": 2}, {"type": "integer"}]},
+        **{
+            f"as {f}": {"type": "string", "format": f}
+            for f in ("hostname", "ipv4", "ipv6", "uri", "email", "date", "duration")
+        },
+        "country": STRING,
+        "street": STRING,
+        "company": STRING,
+        "description": STRING,
     },
 }
 
