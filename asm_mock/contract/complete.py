@@ -19,7 +19,6 @@ latest activity) is completed after the edit.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -28,7 +27,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from asm_mock.domain.dynamic import generate
+from asm_mock.contract.generate import generate, seed_of
 
 __all__ = ["IDENTITY_FIELDS", "Completion", "Completions", "completions"]
 
@@ -84,19 +83,12 @@ _NOT_GENERATED = object()
 
 
 def _value(schema: Any, seed: int, name: str, root: Mapping[str, Any] | None) -> Any:
-    """The one call into the generator: a realistic value for property `name`.
-
-    The property is generated inside a one-property object so that the generator's
-    name-driven realism (an `email` looks like one) applies to it.
-    """
-    holder = {"type": "object", "properties": {name: schema}, "required": [name]}
-    return generate(holder, seed=seed, root=root)[name]
+    """The one call into the generator: a realistic value for property `name`."""
+    return generate(schema, seed=seed, root=root, name=name)
 
 
 def _seed(world_seed: int, identity: str, key: str) -> int:
-    # hashlib, not hash(): Python salts str hashes per process, and values must survive restarts
-    digest = hashlib.sha256(f"{world_seed}\x1f{identity}\x1f{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big")
+    return seed_of(world_seed, identity, key)
 
 
 def _identity(value: Mapping[str, Any]) -> str | None:

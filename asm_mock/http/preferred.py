@@ -18,8 +18,8 @@ import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from asm_mock.contract import CompiledContract, Operation
+from asm_mock.contract.generate import generate, seed_of
 from asm_mock.domain.controls import Controls
-from asm_mock.domain.dynamic import generate
 from asm_mock.domain.errors import ERROR_TYPES, ApiError
 from asm_mock.http.prefer import EXTENSION, Preferences, invalid_preference
 from asm_mock.http.send import send_answer, send_json
@@ -125,10 +125,8 @@ class ContractAnswers:
             if schema is None:
                 return None, status
             given = {k: v for k, v in arguments.items() if k in names}
-            key = orjson.dumps(
-                [seed, operation.operation_id, given], default=str, option=orjson.OPT_SORT_KEYS
-            )
-            request_seed = int.from_bytes(hashlib.sha256(key).digest()[:8], "big")
+            request = orjson.dumps(given, default=str, option=orjson.OPT_SORT_KEYS).decode()
+            request_seed = seed_of(seed, operation.operation_id, request)
             return generate(schema, seed=request_seed, root=root), status
 
         answer_from_contract.__name__ = operation.operation_id
