@@ -23,8 +23,10 @@ import jsonschema_rs
 import pytest
 import yaml
 
+from asm_mock.contract import CompiledContract, compile_contract, load_compiled
 from asm_mock.contract.complete import Completions, completions
 from asm_mock.contract.load import (
+    Contract,
     check_contract,
     copy_document,
     load_contract,
@@ -50,7 +52,14 @@ def packaged() -> Document:
     return document
 
 
-NATIVE = load_contract(REPO / "openapi.yaml").spec
+NATIVE_SPEC = load_contract(REPO / "openapi.yaml").spec
+NATIVE = load_compiled(REPO / "openapi.yaml")
+
+
+def compiled(document: Document) -> CompiledContract:
+    """`document` (its $refs resolved or not) compiled as the app compiles what it serves."""
+    spec = resolve_references(copy_document(document))
+    return compile_contract(Contract(raw=document, spec=spec, base_uri=""))
 
 
 def evolved(edit: Callable[[Document], None]) -> Document:
@@ -126,8 +135,8 @@ async def answers(client: httpx.AsyncClient, agent: dict[str, str]) -> Answers:
 
 def test_an_unchanged_contract_costs_nothing() -> None:
     answer = {"uid": "asagent", "name": "Ann", "email": "ann@example.com", "groups": []}
-    for served in (NATIVE, load_contract(REPO / "openapi.yaml").spec, packaged()):
-        plans = completions(served, NATIVE)
+    for served in (NATIVE_SPEC, load_contract(REPO / "openapi.yaml").spec, packaged()):
+        plans = completions(compiled(served), NATIVE)
         assert plans.changed == frozenset()
         assert not plans("getAgent", 200).changes_answers
         assert plans("getAgent", 200).apply(answer, seed=SEED) is answer
@@ -144,7 +153,7 @@ async def test_a_new_optional_property_appears_realistic_and_deterministic(
         )
 
     served = evolved(grow)
-    plans = completions(served, NATIVE)
+    plans = completions(compiled(served), NATIVE)
     assert plans.changed == {("getAgent", 200)}
     agent = complete(plans, "getAgent", answers["getAgent"])
     assert_valid(served, "getAgent", 200, agent)
@@ -152,7 +161,7 @@ async def test_a_new_optional_property_appears_realistic_and_deterministic(
     assert isinstance(agent["phone"], str) and agent["phone"]
     assert datetime.fromisoformat(agent["hiredOn"]).tzinfo is not None
     assert agent["workEmail"].count("@") == 1
-    again = completions(evolved(grow), NATIVE)("getAgent", 200)
+    again = completions(compiled(evolved(grow)), NATIVE)("getAgent", 200)
     assert again.apply(answers["getAgent"], seed=SEED) == agent
     other_world = again.apply(answers["getAgent"], seed=SEED + 1)
     assert other_world != agent
@@ -174,7 +183,7 @@ async def test_a_required_property_two_levels_deep_inside_an_array(answers: Answ
         order["required"] = ["shipping"]
 
     served = evolved(grow)
-    plans = completions(served, NATIVE)
+    plans = completions(compiled(served), NATIVE)
     assert plans.changed == {("getCustomer360", 200)}
     seen = []
     for view in answers["getCustomer360"].values():
@@ -196,7 +205,7 @@ async def test_a_new_enum_value_keeps_the_worlds_values(answers: Answers) -> Non
         schemas(document)["AssistedSession"]["properties"]["status"]["enum"].append("EXPIRED")
 
     served = evolved(grow)
-    plans = completions(served, NATIVE)
+    plans = completions(compiled(served), NATIVE)
     assert ("createAssistedSession", 201) in plans.changed
     session = answers["createAssistedSession"]
     done = complete(plans, "createAssistedSession", session, status=201)
@@ -229,7 +238,7 @@ async def test_a_new_ref_schema_is_the_same_for_one_customer_in_search_and_360(
         overview["required"] = ["loyalty"]
 
     served = evolved(grow)
-    plans = completions(served, NATIVE)
+    plans = completions(compiled(served), NATIVE)
     assert plans.changed == {("searchCustomers", 200), ("getCustomer360", 200)}
     page = complete(plans, "searchCustomers", answers["searchCustomers"])
     assert_valid(served, "searchCustomers", 200, page)
@@ -258,7 +267,7 @@ async def test_a_removed_property_is_dropped_where_the_schema_forbids_extras(
         schemas(document)["CartSummary"]["properties"]["total"] = False
 
     served = evolved(shrink)
-    plans = completions(served, NATIVE)
+    plans = completions(compiled(served), NATIVE)
     agent = complete(plans, "getAgent", answers["getAgent"])
     assert_valid(served, "getAgent", 200, agent)
     assert agent == {k: v for k, v in answers["getAgent"].items() if k != "groups"}
@@ -275,7 +284,7 @@ async def test_a_removed_property_stays_where_the_schema_allows_extras(answers: 
     def shrink(document: Document) -> None:
         del schemas(document)["Agent"]["properties"]["groups"]
 
-    plans = completions(evolved(shrink), NATIVE)
+    plans = completions(compiled(evolved(shrink)), NATIVE)
     assert plans("getAgent", 200).apply(answers["getAgent"], seed=SEED) is answers["getAgent"]
 
 
@@ -287,7 +296,7 @@ async def test_a_changed_type_is_converted_or_regenerated_to_fit(answers: Answer
         schemas(document)["OrderSummary"]["properties"]["total"] = {"type": "string"}
 
     served = evolved(change)
-    plans = completions(served, NATIVE)
+    plans = completions(compiled(served), NATIVE)
     carts = answers["getCustomerCarts"]
     done = complete(plans, "getCustomerCarts", carts)
     assert_valid(served, "getCustomerCarts", 200, done)
@@ -311,7 +320,7 @@ async def test_a_changed_format_keeps_valid_values_and_regenerates_the_others(
         agent["name"] = {"type": "string", "pattern": "^[A-Z]{3}-[0-9]{4}$"}
 
     served = evolved(change)
-    plans = completions(served, NATIVE)
+    plans = completions(compiled(served), NATIVE)
     agent = complete(plans, "getAgent", answers["getAgent"])
     assert_valid(served, "getAgent", 200, agent)
     assert agent["email"] == answers["getAgent"]["email"]
@@ -337,7 +346,7 @@ async def test_completion_goes_through_all_of(answers: Answers) -> None:
         }
 
     served = evolved(grow)
-    plans = completions(served, NATIVE)
+    plans = completions(compiled(served), NATIVE)
     agent = complete(plans, "getAgent", answers["getAgent"])
     assert_valid(served, "getAgent", 200, agent)
     assert agent["region"] in regions
@@ -383,7 +392,7 @@ async def test_completion_goes_through_one_of_within_the_matching_branch(
         }
 
     served = evolved(grow)
-    plans = completions(served, NATIVE)
+    plans = completions(compiled(served), NATIVE)
     views = list(answers["getCustomer360"].values())
     # the small world's tickets on this site are all closed: one is reopened for the test
     view = next(v for v in views if v["supportTickets"])
@@ -420,11 +429,13 @@ async def test_known_properties_the_answer_lacks_stay_absent_unless_now_required
         grow(document)
         schemas(document)["CustomerSearchEntry"]["required"] = ["lastCartId"]
 
-    optional = completions(evolved(grow), NATIVE)
+    optional = completions(compiled(evolved(grow)), NATIVE)
     done = complete(optional, "searchCustomers", page)
     assert all("lastCartId" not in e and e["segment"] in ("B2C", "B2B") for e in done["entries"])
     served = evolved(require)
-    done = complete(completions(served, NATIVE), "searchCustomers", answers["searchCustomers"])
+    done = complete(
+        completions(compiled(served), NATIVE), "searchCustomers", answers["searchCustomers"]
+    )
     assert_valid(served, "searchCustomers", 200, done)
     assert all(isinstance(e["lastCartId"], str) for e in done["entries"])
 
@@ -447,7 +458,7 @@ def test_unresolved_and_recursive_schemas_are_completed() -> None:
     served = packaged()
     grow(served)
     check_contract(served)
-    plans = completions(served, packaged())  # $refs left in both: resolved against each root
+    plans = completions(compiled(served), compiled(packaged()))  # $refs left in both
     answer = {"uid": "asagent", "name": "Ann", "email": "ann@example.com", "groups": ["x"]}
     done = complete(plans, "getAgent", answer)
     assert isinstance(done["team"]["name"], str)
@@ -465,11 +476,11 @@ def test_values_do_not_depend_on_the_process(tmp_path: Path) -> None:
     program = (
         "import json, sys\n"
         "from asm_mock.contract.complete import completions\n"
-        "from asm_mock.contract.load import resolve_references\n"
+        "from pathlib import Path\n"
+        "from asm_mock.contract import load_compiled\n"
         "from tests.helpers import REPO\n"
-        "import yaml\n"
-        "served = resolve_references(json.load(open(sys.argv[1])))\n"
-        "native = resolve_references(yaml.safe_load((REPO / 'openapi.yaml').read_text()))\n"
+        "served = load_compiled(Path(sys.argv[1]))\n"
+        "native = load_compiled(REPO / 'openapi.yaml')\n"
         "answer = {'uid': 'asagent', 'name': 'Ann', 'email': 'a@example.com', 'groups': []}\n"
         "print(json.dumps(completions(served, native)('getAgent', 200).apply(answer, seed=7)))\n"
     )
@@ -598,7 +609,7 @@ async def test_every_single_change_to_every_answered_property_is_completed_valid
             owner, name = owner_and_schema(document, place)
             mutate(owner, name)
             served = resolve_references(document)
-            plans = completions(served, NATIVE)
+            plans = completions(compiled(served), NATIVE)
             changed += bool(plans.changed)  # not all: a string retyped to string is no change
             validators = {
                 (operation_id, status): jsonschema_rs.Draft202012Validator(
@@ -631,7 +642,7 @@ async def test_an_object_failing_a_new_object_rule_is_filled_not_replaced(
         schemas(document)["CartList"]["properties"]["owner"]["writeOnly"] = True
 
     served = evolved(rule)
-    plans = completions(served, NATIVE)
+    plans = completions(compiled(served), NATIVE)
     page = answers["searchCustomers"]
     assert any("lastCartId" not in entry for entry in page["entries"])
     done = complete(plans, "searchCustomers", page)

@@ -10,8 +10,8 @@ so an unchanged contract yields empty plans whose `apply` hands the answer back 
 A generated value is seeded by (world seed, identity of the object it goes in, property name),
 never by the request, so one customer gets one `loyaltyTier` wherever it is shown, on every run.
 
-Use: `plans = completions(served.spec, native.spec)` once per contract pair (a reload makes a
-new one); `plans(operation_id, status).apply(answer, seed=world.seed)` on each world-backed
+Use: `plans = completions(served, native)` (compiled contracts) once per contract pair (a
+reload makes a new one); `plans(operation_id, status).apply(answer, seed=world.seed)` on each world-backed
 JSON answer before it is validated. An answer that is a pure function of the world can be
 completed once, when its world-memo entry is computed; one edited per request (a 360 view's
 latest activity) is completed after the edit.
@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema_rs
 
+from asm_mock.contract.compiled import CompiledContract
 from asm_mock.contract.generate import generate, seed_of
 
 __all__ = ["IDENTITY_FIELDS", "Completion", "Completions", "completions"]
@@ -592,37 +593,28 @@ class Completions:
         return frozenset(self.plans)
 
 
-def _json_schemas(spec: Mapping[str, Any]) -> Iterable[tuple[str, int, Any]]:
-    """(operationId, status, schema) of every JSON response the document describes."""
-    for item in spec.get("paths", {}).values():
-        for operation in item.values() if isinstance(item, dict) else ():
-            if not isinstance(operation, dict) or "operationId" not in operation:
-                continue
-            for status, response in operation.get("responses", {}).items():
-                content = response.get("content", {}) if isinstance(response, dict) else {}
-                for media, body in content.items():
-                    json_media = media.split(";")[0].strip()
-                    if json_media == "application/json" or json_media.endswith("+json"):
-                        if isinstance(body, dict) and "schema" in body and str(status).isdigit():
-                            yield operation["operationId"], int(status), body["schema"]
-                            break
+def completions(served: CompiledContract, native: CompiledContract) -> Completions:
+    """Every response plan of the `served` contract for answers shaped by `native`.
 
-
-def completions(served_spec: Mapping[str, Any], native_spec: Mapping[str, Any]) -> Completions:
-    """Every response plan of the `served_spec` contract for answers shaped by `native_spec`.
-
-    Both are whole OpenAPI 3.1 documents, their `$ref`s resolved (`load_contract(path).spec`)
-    or not (then resolved here against each document's root). Computed once per contract
-    pair; an operation the native contract lacks has no plan (its answers are not the world's).
+    Computed once per contract pair from the compiled contracts' operations (their JSON
+    response schemas, references resolved); an operation the native contract lacks has no plan
+    (its answers are not the world's).
     """
-    if served_spec is native_spec:
+    if served is native:
         return Completions({})
-    native = {(op, status): schema for op, status, schema in _json_schemas(native_spec)}
-    compiler = _Compiler(served_spec, native_spec)
+    native_schemas = {
+        (operation.operation_id, status): response.schema
+        for operation in native.operations
+        for status, response in operation.responses.items()
+        if response.schema is not None
+    }
+    compiler = _Compiler(served.document.spec, native.document.spec)
     tops = {
-        (operation_id, status): compiler.plan(schema, native[(operation_id, status)])
-        for operation_id, status, schema in _json_schemas(served_spec)
-        if (operation_id, status) in native
+        key: compiler.plan(response.schema, native_schemas[key])
+        for operation in served.operations
+        for status, response in operation.responses.items()
+        if response.schema is not None
+        and (key := (operation.operation_id, status)) in native_schemas
     }
     live = compiler.finish()
     return Completions({key: Completion(top) for key, top in tops.items() if id(top) in live})
