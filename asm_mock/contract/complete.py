@@ -11,10 +11,10 @@ A generated value is seeded by (world seed, identity of the object it goes in, p
 never by the request, so one customer gets one `loyaltyTier` wherever it is shown, on every run.
 
 Use: `plans = completions(served, native)` (compiled contracts) once per contract pair (a
-reload makes a new one); `plans(operation_id, status).apply(answer, seed=world.seed)` on each world-backed
-JSON answer before it is validated. An answer that is a pure function of the world can be
-completed once, when its world-memo entry is computed; one edited per request (a 360 view's
-latest activity) is completed after the edit.
+reload makes a new one); `plans(operation_id, status).apply(answer, seed=world.seed)` on each
+world-backed JSON answer before it is validated. An answer that is a pure function of the
+world can be completed once per answer object (the world memo shares them); one made per
+request (a session) is completed as it is made.
 """
 
 from __future__ import annotations
