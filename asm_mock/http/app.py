@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING, Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from asm_mock.contract import CompiledContract, Router, load_compiled
+from asm_mock.contract.complete import completions
 from asm_mock.domain.controls import Controls, Latency, RuntimeSettings
 from asm_mock.domain.fixtures import load_fixtures
 from asm_mock.domain.generate import Progress, build_world
 from asm_mock.domain.journal import Journal
 from asm_mock.domain.service import MockService
 from asm_mock.http.admin_guard import AdminGuard, is_admin_path
+from asm_mock.http.completing import CompletedAnswers
 from asm_mock.http.cors import CorsMiddleware
 from asm_mock.http.deferred import Background, DeferredApp
 from asm_mock.http.fast_lane import FastLane
@@ -63,15 +65,25 @@ class OperationSources:
     the operationId, else one answering from the contract (`ContractAnswers`), so a revision's
     new operations are served too."""
 
-    def __init__(self, contract: CompiledContract, handlers: OperationHandlers, *, seed: int):
+    def __init__(
+        self,
+        contract: CompiledContract,
+        handlers: OperationHandlers,
+        *,
+        native: CompiledContract,
+        completed: CompletedAnswers,
+        seed: int,
+    ):
         self._contract = contract
+        self._native = native
         self._handlers = handlers
+        self._completed = completed
         self._answers = ContractAnswers(contract, seed=seed)
 
     def lookup(self, operation_id: str) -> Callable[..., Any]:
         own = self._own(operation_id)
         if own is not None:
-            return own
+            return self._completed.wrap(operation_id, own)
         operation = self._contract.operation(operation_id)
         if operation is None:
             raise LookupError(f"no operation {operation_id!r} in the contract")
@@ -125,10 +137,9 @@ class OperationSources:
 
     def dropped(self) -> list[str]:
         """The operations of the packaged contract (all the mock's own) the served one lacks."""
-        packaged = load_compiled(contract_path())
         return [
             op.operation_id
-            for op in packaged.operations
+            for op in self._native.operations
             if op.operation_id not in self._contract.by_id
         ]
 
@@ -311,7 +322,21 @@ def create_app(
             )
     service.mark_start()
     controls.mark_start()
-    handlers = OperationSources(contract, OperationHandlers(lambda: service), seed=settings.seed)
+    # the packaged contract shapes the world's answers; a revision's are completed to fit it
+    packaged = contract_path()
+    native = (
+        contract
+        if settings.contract is None or settings.contract.resolve() == packaged.resolve()
+        else load_compiled(packaged, cache_dir=settings.cache_dir)
+    )
+    completed = CompletedAnswers(completions(contract, native), seed=lambda: service.world().seed)
+    handlers = OperationSources(
+        contract,
+        OperationHandlers(lambda: service),
+        native=native,
+        completed=completed,
+        seed=settings.seed,
+    )
     connexion = Background(
         _connexion_loader(
             contract,
