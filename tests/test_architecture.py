@@ -39,6 +39,14 @@ def test_domain_imports_no_http_library(path: Path) -> None:
     assert offending(imported_modules(path), HTTP_LIBRARIES) == set()
 
 
+CONTRACT_FILES = sorted((PACKAGE / "contract").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", CONTRACT_FILES, ids=lambda p: p.name)
+def test_the_contract_model_imports_no_http_library(path: Path) -> None:
+    assert offending(imported_modules(path), HTTP_LIBRARIES) == set()
+
+
 def test_the_rule_checker_catches_a_violation(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("import starlette.requests\nfrom connexion import AsyncApp\nimport json\n")
