@@ -29,6 +29,7 @@ import jsonschema_rs
 
 from asm_mock.contract.compiled import CompiledContract
 from asm_mock.contract.generate import generate, seed_of
+from asm_mock.contract.load import InvalidContractError, resolve_pointer
 
 __all__ = ["IDENTITY_FIELDS", "Completion", "Completions", "completions"]
 
@@ -386,14 +387,10 @@ class _Compiler:
     def _target(self, root: Mapping[str, Any], reference: str) -> Any:
         if not reference.startswith("#"):
             return True  # a remote document: nothing is known of it
-        node: Any = root
-        for part in filter(None, reference[1:].split("/")):
-            name = part.replace("~1", "/").replace("~0", "~")
-            try:
-                node = node[int(name)] if isinstance(node, list) else node[name]
-            except (KeyError, IndexError, ValueError, TypeError):
-                return True
-        return node
+        try:
+            return resolve_pointer(root, reference)
+        except InvalidContractError:
+            return True  # points at nothing: nothing is known of it
 
     def both(self, a: Any, b: Any) -> dict[str, Any]:
         made = self.made.setdefault((id(a), id(b)), {"allOf": [a, b]})

@@ -24,7 +24,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from fractions import Fraction
 from typing import Any, NamedTuple
-from urllib.parse import unquote
 
 import orjson
 
@@ -37,6 +36,7 @@ from asm_mock.contract.keywords import (
     same_json,
     types_of,
 )
+from asm_mock.contract.load import InvalidContractError, resolve_pointer
 from asm_mock.contract.patterns import matching_string, search
 from asm_mock.contract.realistic import (
     FORMATS,
@@ -177,14 +177,10 @@ class _Walk:
     def resolve(self, ref: str, where: str) -> tuple[Any, str]:
         if not (ref == "#" or ref.startswith("#/")):
             raise ValueError(f"{where}: only local JSON-pointer $refs are supported, not {ref!r}")
-        node: Any = self.root
         try:
-            for part in filter(None, ref[1:].split("/")):
-                key = unquote(part).replace("~1", "/").replace("~0", "~")
-                node = node[int(key)] if isinstance(node, list) else node[key]
-        except (KeyError, IndexError, ValueError, TypeError) as e:
+            return resolve_pointer(self.root, ref), ref
+        except InvalidContractError as e:
             raise ValueError(f"{where}: unresolvable $ref {ref!r}") from e
-        return node, ref
 
     def flat(self, schema: Any, where: str, hops: int = 0) -> tuple[dict[str, Any], str]:
         """The schema with `$ref` and `allOf` merged in, and where its first `$ref` led."""

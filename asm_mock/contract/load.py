@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import orjson
 import yaml
@@ -224,7 +224,8 @@ def resolve_pointer(document: Any, pointer: str) -> Any:
     if not path.startswith("/"):
         raise InvalidContractError(f"{pointer!r} is not a JSON pointer")
     for part in path[1:].split("/"):
-        key = part.replace("~1", "/").replace("~0", "~")
+        # a $ref is a URI fragment: percent-decoded first, then the pointer's own escapes
+        key = unquote(part).replace("~1", "/").replace("~0", "~")
         try:
             node = node[int(key)] if isinstance(node, list) else node[key]
         except (KeyError, IndexError, ValueError, TypeError):
