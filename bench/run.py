@@ -4,8 +4,10 @@ Start-up time (spawn -> first 200 to the customer search, and spawn -> first ref
 invalid search: the validation stack may load after the happy path), wrk throughput and latency
 per operation (with the non-2xx count: a fast server that answers errors is not fast), world build
 time and RSS by world size, search latency in a 100k-customer world, and what the pytest plugin's
-fixtures cost a test. Prints tables and writes bench/results/<UTC timestamp>.json; `--only
-startup` (or operations, world, fixtures) runs one part. Servers start through asm_mock.testing.
+fixtures cost a test. The "grown" part runs chosen operations again with both servers serving a
+grown revision of the contract (asm-mock's `--contract`; grown_contract.py makes it). Prints
+tables and writes bench/results/<UTC timestamp>.json; `--only startup` (or operations, grown,
+world, fixtures) runs one part. Servers start through asm_mock.testing.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from grown_contract import NEW_OPERATION_PATH, write_grown
 
+from asm_mock.resources import contract_path
 from asm_mock.testing import MockServerError, ServerProcess, free_port, scrubbed_environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +53,23 @@ OPERATIONS: dict[str, str] = {
     "carts": f"/customers/{CUSTOMER}/carts?baseSite=electronics-spa",
     "agent": "/agents/asagent",
     "session cycle": "session_cycle.lua",
+}
+# The grown contract's rows: the operations whose answers grew (search entries, the 360 view's
+# orders, the agent), and the operation it adds, which asm-mock answers from the contract.
+GROWN_OPERATIONS: dict[str, str] = {
+    "search": OPERATIONS["search"],
+    "360": OPERATIONS["360"],
+    "agent": OPERATIONS["agent"],
+    "coupons (new operation)": NEW_OPERATION_PATH.replace("{customerId}", CUSTOMER)
+    + "?baseSite=electronics-spa",
+}
+# What the grown contract adds to each row's answer ("a[]": every item of a non-empty array a):
+# a row is only worth its req/s if the answer shows them, optional ones included.
+GROWN_FIELDS: dict[str, tuple[str, ...]] = {
+    "search": ("entries[].loyaltyTier",),
+    "360": ("recentOrders[].shipping.carrier",),
+    "agent": ("phone", "region"),
+    "coupons (new operation)": ("coupons",),
 }
 # Start-up probes. Readiness: the "search" row's request answered 200. Every path ready: the same
 # search with a pageSize the contract refuses (the contract types it integer, with no minimum, so
@@ -95,9 +116,20 @@ class Server:
     first 4xx to an invalid one. `oauth`: log in at the token endpoint first (else any bearer
     token will do)."""
 
-    def __init__(self, name: str, argv: Sequence[str], port: int, prefix: str, oauth: bool) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        port: int,
+        prefix: str,
+        oauth: bool,
+        ready_on_any_answer: bool = False,
+    ) -> None:
         self.name, self.argv, self.port, self.prefix = name, list(argv), port, prefix
         self.oauth = oauth
+        # a throughput-only run waits for the server to answer, not for it to answer 200: a
+        # server that answers a revision with errors is still measured (and its errors counted)
+        self.ready_on_any_answer = ready_on_any_answer
         self.token = "x"
         self.process: ServerProcess | None = None
 
@@ -124,7 +156,8 @@ class Server:
             if login.status_code != 200:
                 return False
             self.token = str(login.json()["access_token"])
-        return self._search(client, READY_PATH).status_code == 200
+        status = self._search(client, READY_PATH).status_code
+        return status == 200 or self.ready_on_any_answer
 
     def first_refusal(self) -> Refusal:
         """Call right after `start()`; its timeout counts from the same spawn."""
@@ -158,9 +191,13 @@ class Server:
             process.close()
 
 
-def asm_mock(port: int, customers: int = 200, cache_dir: Path | None = None) -> Server:
+def asm_mock(
+    port: int, customers: int = 200, cache_dir: Path | None = None, contract: Path | None = None
+) -> Server:
     # no access log, as Prism runs at log level warn
     cache = ["--cache-dir", str(cache_dir)] if cache_dir is not None else []
+    if contract is not None:
+        cache += ["--contract", str(contract)]
     argv = [
         str(ASM_MOCK),
         "serve",
@@ -172,12 +209,15 @@ def asm_mock(port: int, customers: int = 200, cache_dir: Path | None = None) -> 
         "--log-format",
         "off",
     ]
-    return Server("asm-mock", [*argv, "--customers", str(customers)], port, BASE_PATH, oauth=True)
+    name = "asm-mock" if contract is None else "asm-mock --contract"
+    argv += ["--customers", str(customers)]
+    return Server(name, argv, port, BASE_PATH, oauth=True, ready_on_any_answer=contract is not None)
 
 
-def prism(port: int) -> Server:
+def prism(port: int, contract: Path | None = None) -> Server:
     argv = [str(PRISM), "mock", "-h", "127.0.0.1", "-p", str(port), "-v", PRISM_LOG_LEVEL]
-    return Server("Prism", [*argv, "openapi.yaml"], port, "", oauth=False)
+    document = "openapi.yaml" if contract is None else str(contract)
+    return Server("Prism", [*argv, document], port, "", oauth=False)
 
 
 def to_ms(value: str, unit: str) -> float:
@@ -205,16 +245,16 @@ def parse_wrk(output: str) -> Result:
     }
 
 
-def wrk(server: Server, operation: str, token: str, seconds: int) -> Result:
+def wrk(server: Server, path: str, token: str, seconds: int) -> Result:
+    """wrk against `path` (an operation's path, or its wrk script)."""
     command = ["wrk", "-t1", "-c16", f"-d{seconds}s", "--latency", "--timeout", "10s"]
-    path = OPERATIONS[operation]
     if path.endswith(".lua"):
         command += ["-s", str(BENCH / path), server.url, "--", server.prefix, token]
     else:
         command += ["-H", f"Authorization: Bearer {token}", server.url + server.prefix + path]
     run = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
     if run.returncode != 0:
-        raise RuntimeError(f"wrk failed for {server.name} {operation}: {run.stderr}")
+        raise RuntimeError(f"wrk failed for {server.name} {path}: {run.stderr}")
     return parse_wrk(run.stdout)
 
 
@@ -269,30 +309,63 @@ def measure_startups(starts: int = 3) -> Result:
     return results
 
 
-def measure_operations(seconds: int, rounds: int) -> list[Result]:
+def measure_operations(
+    seconds: int,
+    rounds: int,
+    operations: dict[str, str] = OPERATIONS,
+    contract: Path | None = None,
+    fields: dict[str, tuple[str, ...]] | None = None,
+) -> list[Result]:
     """Per operation, `rounds` rounds of wrk, asm-mock then Prism in each: a round's two runs are
     minutes closer in time than two whole passes would be, so this shared machine's drift weighs
     on both alike. A server's figures are those of its median round; the ratio is the median of
-    the rounds' ratios."""
-    servers = [asm_mock(free_port()), prism(free_port())]
+    the rounds' ratios. `contract`: both serve that revision instead of the packaged one;
+    `fields`: per operation, the fields one answer of each server is checked for."""
+    servers = [asm_mock(free_port(), contract=contract), prism(free_port(), contract)]
     try:
         for server in servers:
             server.start()
             server.first_refusal()  # every check on before the first wrk run
         rows = []
-        for operation in OPERATIONS:
-            runs: dict[str, list[Result]] = {server.name: [] for server in servers}
+        for operation, path in operations.items():
+            runs: dict[str, list[Result]] = {"asm-mock": [], "Prism": []}
             for server in servers:
-                wrk(server, operation, server.token, 1)  # warm-up, discarded
+                wrk(server, path, server.token, 1)  # warm-up, discarded
             for round_number in range(1, rounds + 1):
-                for server in servers:
+                for server, name in zip(servers, runs, strict=True):
                     print(f"  wrk {operation} -> {server.name}, round {round_number}", flush=True)
-                    runs[server.name].append(wrk(server, operation, server.token, seconds))
-            rows.append(operation_row(operation, runs))
+                    runs[name].append(wrk(server, path, server.token, seconds))
+            row = operation_row(operation, runs)
+            for server, name in zip(servers, runs, strict=True):
+                if fields is not None and not path.endswith(".lua"):
+                    row[name]["sample"] = sample(server, path, fields[operation])
+            rows.append(row)
         return rows
     finally:
         for server in servers:
             server.stop()
+
+
+def sample(server: Server, path: str, fields: Sequence[str]) -> Result:
+    """One answer's status, and which of `fields` it shows."""
+    headers = {"Authorization": f"Bearer {server.token}"}
+    answer = httpx.get(server.url + server.prefix + path, headers=headers, timeout=30)
+    try:
+        document = answer.json()
+    except ValueError:
+        document = None
+    return {"status": answer.status_code, "shows": {f: shows(document, f) for f in fields}}
+
+
+def shows(document: Any, field: str) -> bool:
+    """Whether `document` holds `field` ("a.b", "a[].b": in every item of a non-empty a)."""
+    name, _, rest = field.partition(".")
+    if not isinstance(document, dict) or name.removesuffix("[]") not in document:
+        return False
+    value = document[name.removesuffix("[]")]
+    if name.endswith("[]"):
+        return isinstance(value, list) and bool(value) and all(shows(v, rest) for v in value)
+    return shows(value, rest) if rest else True
 
 
 def operation_row(operation: str, runs: dict[str, list[Result]]) -> Result:
@@ -312,6 +385,13 @@ def operation_row(operation: str, runs: dict[str, list[Result]]) -> Result:
     row["ratio_rounds"] = ratios
     row["ratio"] = statistics.median(ratios) if ratios else None
     return row
+
+
+def measure_grown(seconds: int, rounds: int) -> list[Result]:
+    """The grown rows: both servers serve the same grown revision of the packaged contract."""
+    with tempfile.TemporaryDirectory(prefix="grown-contract-") as folder:
+        contract = write_grown(contract_path(), Path(folder) / "openapi.grown.yaml")
+        return measure_operations(seconds, rounds, GROWN_OPERATIONS, contract, GROWN_FIELDS)
 
 
 def search_latency(server: Server, token: str, count: int = 240) -> Result:
@@ -529,10 +609,10 @@ def show(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> N
     Console(width=max(shutil.get_terminal_size().columns, 160)).print(table)
 
 
-def report_operations(results: Result) -> None:
+def report_operations(results: Result, part: str = "operations", title: str = "") -> None:
     seconds, rounds = results["seconds"], results.get("rounds", 1)
     rows = []
-    for row in results["operations"]:
+    for row in results[part]:
         cells = [row["operation"]]
         for name in ("asm-mock", "Prism"):
             r = row[name]
@@ -545,13 +625,21 @@ def report_operations(results: Result) -> None:
     headers += ["Prism req/s", "Prism p50", "Prism p99", "Prism non-2xx", "asm/Prism"]
     headers.append("each round")
     show(
-        f"wrk -t1 -c16 -d{seconds}s on loopback, {rounds} interleaved rounds per operation: each "
-        "server's median round; asm/Prism is the median of the rounds' ratios; latencies in ms",
+        f"{title}wrk -t1 -c16 -d{seconds}s on loopback, {rounds} interleaved rounds per "
+        "operation: each server's median round; asm/Prism is the median of the rounds' ratios; "
+        "latencies in ms",
         headers,
         rows,
     )
     print("  non-2xx: every round's; session cycle: req/s counts requests, 3 per cycle")
-    for row in results["operations"]:
+    for row in results[part]:
+        for name in ("asm-mock", "Prism"):
+            if "sample" in row[name]:
+                found = row[name]["sample"]
+                fields = ", ".join(f"{f} {'yes' if s else 'no'}" for f, s in found["shows"].items())
+                print(f"  {row['operation']} {name}: one answer {found['status']}; {fields}")
+        if row["asm-mock"]["non_2xx_3xx"]:
+            print(f"  {row['operation']}: asm-mock's req/s counts error answers, not served ones")
         for name in ("asm-mock", "Prism"):
             if row[name]["session_requests"]:
                 print(f"  {row['operation']} {name}: {row[name]['session_requests']}")
@@ -631,6 +719,9 @@ def report_world(world: Sequence[Result], search: Result | None) -> None:
 def report(results: Result) -> None:
     if "operations" in results:
         report_operations(results)
+    if "grown" in results:
+        title = "asm-mock --contract and Prism, serving one grown contract (grown_contract.py): "
+        report_operations(results, "grown", title)
     if "startup" in results:
         report_startup(results["startup"])
     if "world" in results:
@@ -639,7 +730,7 @@ def report(results: Result) -> None:
         report_fixtures(results["fixtures"])
 
 
-PARTS = ("startup", "operations", "world", "fixtures")
+PARTS = ("startup", "operations", "grown", "world", "fixtures")
 
 
 def measure(results: Result, args: argparse.Namespace, sizes: Sequence[int]) -> None:
@@ -650,6 +741,9 @@ def measure(results: Result, args: argparse.Namespace, sizes: Sequence[int]) -> 
     if "operations" in parts:
         print("operations", flush=True)
         results["operations"] = measure_operations(args.seconds, args.rounds)
+    if "grown" in parts:
+        print("operations, grown contract", flush=True)
+        results["grown"] = measure_grown(args.seconds, args.rounds)
     if "world" in parts:
         print("world sizes", flush=True)
         results["world"], results["search_latency"] = measure_world(sizes)
@@ -687,7 +781,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parts = [args.only] if args.only else list(PARTS)
     begun = time.perf_counter()
     versions = {"python": platform.python_version()}
-    if set(parts) & {"startup", "operations"}:  # the parts with Prism and wrk
+    if set(parts) & {"startup", "operations", "grown"}:  # the parts with Prism and wrk
         ensure_tools()
         prism_version = subprocess.run([str(PRISM), "--version"], capture_output=True, text=True)
         versions["prism"] = prism_version.stdout.strip()

@@ -5,6 +5,14 @@ question for everything else: the fast lane's route (Starlette's rule: the first
 contract's order, matching both path and method), the journal's and access log's operation
 names, and the `Allow` header of a 405 (every documented method of the resource, RFC 9110,
 where Starlette lists those of the first route that matched the path only).
+
+A path holding a line feed has no route here. Connexion mounts the API under its base path with
+Starlette's `Mount`, whose `{path:path}` pattern (`.*`, no DOTALL) stops at a line feed: a line
+feed inside the path fails the mount, and a trailing one leaves the mount's inner router a path
+that still starts with the base path, which no operation's route matches. (`.` excludes `\n`
+only: a carriage return or any other character routes as usual.) The one corner where Starlette
+routes anyway, a trailing line feed after a doubled slash (`/base//agents/x\n`), has no route
+here either: the lane then hands the request on, and Connexion answers it alone.
 """
 
 from __future__ import annotations
@@ -62,12 +70,16 @@ class Router:
 
     def match(self, method: str, path: str) -> tuple[Route, re.Match[str]] | None:
         """The first route matching both `method` and `path`, with the path's match."""
+        if "\n" in path:
+            return None
         for route in self.routes:
             if route.operation.method == method and (found := route.pattern.match(path)):
                 return route, found
         return None
 
     def _operations(self, path: str) -> Mapping[str, Operation] | None:
+        if "\n" in path:
+            return None
         return next((ops for pattern, ops in self._paths if pattern.match(path)), None)
 
     def allow(self, path: str) -> str | None:
