@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
-from starlette.types import Receive, Scope, Send
+import pytest
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from asm_mock.contract import load_compiled
 from asm_mock.domain.controls import Controls, RuntimeSettings
 from asm_mock.domain.errors import InvalidTokenError
 from asm_mock.domain.tokens import Principal
+from asm_mock.http.app import AsmMockApp
 from asm_mock.http.fast_lane import FastLane
 from asm_mock.resources import contract_path
 
@@ -166,3 +169,43 @@ def make_lane(
         authorize=authorize,
         controls=controls or Controls(RuntimeSettings(), seed=1),
     )
+
+
+# --- who answered: the fast lane, or Connexion's stack --------------------------------------
+
+
+class HandOnCount:
+    """Wraps an app's Connexion stack (through connexion_stack.connexion_apps, its public
+    seam) and counts the requests that reach it."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def around(self, build: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            apps = build(*args, **kwargs)
+            return replace(apps, api=self.counting(apps.api))
+
+        return counted
+
+    def counting(self, app: ASGIApp) -> ASGIApp:
+        async def counted(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http":
+                self.count += 1
+            await app(scope, receive, send)
+
+        return counted
+
+
+def load_counting_hand_ons(app: AsmMockApp) -> HandOnCount:
+    """Loads `app`'s Connexion stack with its API wrapped in a `HandOnCount`."""
+    # imported here, as the app loads it: collecting a test module does not import Connexion
+    import asm_mock.http.connexion_stack as connexion_stack
+
+    hand_ons = HandOnCount()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            connexion_stack, "connexion_apps", hand_ons.around(connexion_stack.connexion_apps)
+        )
+        app.load_fully()
+    return hand_ons

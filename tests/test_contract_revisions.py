@@ -25,7 +25,7 @@ from asm_mock.contract import load_compiled
 from asm_mock.http.app import AsmMockApp, create_app
 from asm_mock.settings import Settings
 from asm_mock.testing import AsmMockServer
-from tests.helpers import BASE, REPO, password_token
+from tests.helpers import BASE, REPO, load_counting_hand_ons, password_token
 
 pytestmark = pytest.mark.anyio
 
@@ -254,3 +254,24 @@ async def test_a_value_the_new_parameter_refuses_is_a_validation_error(
     )
     assert refused.status_code == 400
     assert refused.json()["errors"][0]["type"] == "ValidationError"
+
+
+async def test_a_generated_operation_is_served_by_the_fast_lane_alike(revision: Path) -> None:
+    """The revision's new operation: the lane answers it itself, as Connexion would, and the
+    same request gets the same body (kept, not generated again); another request another."""
+    answers = {}
+    for fast_lane in (True, False):
+        app = create_app(Settings(customers=CUSTOMERS, contract=revision), fast_lane=fast_lane)
+        hand_ons = load_counting_hand_ons(app)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            client.headers["Authorization"] = f"Bearer {await password_token(client)}"
+            url = f"{BASE}/customers/{CUSTOMER}/addresses"
+            first = await client.get(url, params={"baseSite": SITE})
+            again = await client.get(url, params={"baseSite": SITE})
+            other = await client.get(url, params={"baseSite": "apparel-uk-spa"})
+        assert first.status_code == again.status_code == other.status_code == 200
+        assert first.content == again.content != other.content
+        assert hand_ons.count == (0 if fast_lane else 3)
+        answers[fast_lane] = (first.content, other.content)
+    assert answers[True] == answers[False]

@@ -24,8 +24,8 @@ import os
 import random
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
@@ -39,13 +39,20 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope
 
 from asm_mock.domain.world import World
 from asm_mock.http.app import AsmMockApp, create_app
 from asm_mock.resources import contract_path
 from asm_mock.settings import Settings
-from tests.helpers import BASE, SMALL_WORLD, TOKEN_URL, password_token
+from tests.helpers import (
+    BASE,
+    SMALL_WORLD,
+    TOKEN_URL,
+    HandOnCount,
+    load_counting_hand_ons,
+    password_token,
+)
 
 EXAMPLES = int(os.environ.get("ASM_MOCK_PARITY_EXAMPLES", "200"))
 SEED = 13  # of the choices beside hypothesis': known values, credentials, media types
@@ -303,29 +310,6 @@ def route_variant(
 # --- sending ------------------------------------------------------------------------------------
 
 
-class HandOnCount:
-    """Wraps an app's Connexion stack (through connexion_stack.connexion_apps, its public
-    seam) and counts the requests that reach it."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def around(self, build: Callable[..., Any]) -> Callable[..., Any]:
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            apps = build(*args, **kwargs)
-            return replace(apps, api=self.counting(apps.api))
-
-        return counted
-
-    def counting(self, app: ASGIApp) -> ASGIApp:
-        async def counted(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http":
-                self.count += 1
-            await app(scope, receive, send)
-
-        return counted
-
-
 async def call(app: AsmMockApp, request: Request, authorization: str | None) -> Answer:
     """One request straight through ASGI, with the scope uvicorn would make of it."""
     raw_path, _, query = request.target.partition("?")
@@ -410,16 +394,8 @@ async def credentials(app: AsmMockApp) -> dict[str, str | None]:
 
 
 async def mock_under_test(fast_lane: bool) -> MockUnderTest:
-    # imported here, as the app loads it: collecting this module does not import Connexion
-    import asm_mock.http.connexion_stack as connexion_stack
-
     app = create_app(Settings(customers=SMALL_WORLD), fast_lane=fast_lane)
-    hand_ons = HandOnCount()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(
-            connexion_stack, "connexion_apps", hand_ons.around(connexion_stack.connexion_apps)
-        )
-        app.load_fully()
+    hand_ons = load_counting_hand_ons(app)
     authorization = await credentials(app)
     hand_ons.count = 0  # the token endpoint never reaches Connexion; counted from here on
     return MockUnderTest(app, authorization, hand_ons)

@@ -10,7 +10,9 @@ body generated from its schema, deterministic per seed and request.
 
 from __future__ import annotations
 
-import hashlib
+import inspect
+import keyword
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,6 +27,9 @@ from asm_mock.http.prefer import EXTENSION, Preferences, invalid_preference
 from asm_mock.http.send import send_answer, send_json
 
 __all__ = ["EXAMPLE", "GENERATED", "ContractAnswers", "PreferredAnswer"]
+
+_GENERATED_KEPT = 1024  # generated bodies kept per operation, one per distinct request
+_NOT_YET = object()
 
 EXAMPLE, GENERATED = "example", "generated"  # where ContractAnswers takes an answer from
 
@@ -109,15 +114,17 @@ class ContractAnswers:
         return EXAMPLE if operation.first_example() is not None else GENERATED
 
     def handler(self, operation: Operation) -> Callable[..., Awaitable[tuple[Any, int]]]:
-        """A handler Connexion calls with every argument (it takes **arguments); the fast lane
-        leaves such handlers to Connexion."""
+        """A handler answering `operation`'s first 2xx named example, else a body generated
+        from its schema, deterministic per seed and request (and kept per request: the same
+        request gets the same object, which the fast lane encodes once)."""
         example = operation.first_example()
         successes = [s for s in sorted(operation.responses) if 200 <= s < 300]
         status = example[0] if example else (successes or sorted(operation.responses))[0]
         schema = operation.responses[status].raw_schema
-        names = {p.name for p in operation.parameters} | {"body"}
+        names = [p.name for p in operation.parameters] + (["body"] if operation.body else [])
         root = self._contract.document.raw
         seed = self._seed
+        generated: OrderedDict[str, Any] = OrderedDict()
 
         async def answer_from_contract(**arguments: Any) -> tuple[Any, int]:
             if example is not None:
@@ -126,10 +133,23 @@ class ContractAnswers:
                 return None, status
             given = {k: v for k, v in arguments.items() if k in names}
             request = orjson.dumps(given, default=str, option=orjson.OPT_SORT_KEYS).decode()
-            request_seed = seed_of(seed, operation.operation_id, request)
-            return generate(schema, seed=request_seed, root=root), status
+            body = generated.get(request, _NOT_YET)
+            if body is _NOT_YET:
+                body = generate(
+                    schema, seed=seed_of(seed, operation.operation_id, request), root=root
+                )
+                generated[request] = body
+                if len(generated) > _GENERATED_KEPT:
+                    generated.popitem(last=False)
+            return body, status
 
         answer_from_contract.__name__ = operation.operation_id
+        if all(name.isidentifier() and not keyword.iskeyword(name) for name in names):
+            # Its parameters by name, as the mock's own handlers have them: Connexion passes
+            # just those, and the fast lane can serve the operation (it leaves **kwargs alone).
+            answer_from_contract.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+                [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY) for name in names]
+            )
         return answer_from_contract
 
 
@@ -143,5 +163,4 @@ def _generic_error(status: int) -> ApiError:
 
 def _request_seed(scope: Scope) -> int:
     """The same request gets the same dynamic answer, run after run."""
-    key = f"{scope['method']} {scope['path']}?{scope.get('query_string', b'').decode('latin-1')}"
-    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
+    return seed_of(scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"))
