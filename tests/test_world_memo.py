@@ -121,3 +121,21 @@ async def test_the_360_shows_a_session_started_after_it_was_memoized(
     )
     del after["overview"]["latestActivity"], before["overview"]["latestActivity"]
     assert after == before
+
+
+@pytest.mark.anyio
+async def test_world_answers_are_one_shared_object_per_request(app: AsmMockApp) -> None:
+    """Search pages, carts, the 360 view and agents come from the memo: the handler answers the
+    same object each time, which the fast lane then judges and encodes once."""
+    handlers = app.operations
+    calls = [
+        ("searchCustomers", {"query": "a", "baseSite": "electronics-spa"}),
+        ("getCustomerCarts", {"customerId": CUSTOMER, **ELECTRONICS}),
+        ("getCustomer360", {"customerId": CUSTOMER, **ELECTRONICS}),
+        ("getAgent", {"agentId": "asagent"}),
+    ]
+    for operation_id, arguments in calls:
+        handler = handlers.lookup(operation_id)
+        first, _ = await handler(**arguments)
+        again, _ = await handler(**arguments)
+        assert first is again, operation_id

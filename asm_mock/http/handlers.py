@@ -101,7 +101,13 @@ class OperationHandlers:
         return serialize.session(session), 200
 
     async def getAgent(self, agentId: str) -> Answer:  # noqa: N802,N803
-        return serialize.agent(self._service().agent(agentId)), 200
+        service = self._service()
+        # a pure function of the world: one object per agent, so it is validated, completed
+        # and encoded once
+        answer = self._memo.get(
+            service.world(), ("agent", agentId), lambda: serialize.agent(service.agent(agentId))
+        )
+        return answer, 200
 
     def lookup(self, operation_id: str) -> Callable[..., Any]:
         handler = getattr(self, operation_id, None)
