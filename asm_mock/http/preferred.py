@@ -27,6 +27,9 @@ from asm_mock.http.send import send_answer, send_json
 __all__ = ["EXAMPLE", "GENERATED", "ContractAnswers", "PreferredAnswer"]
 
 EXAMPLE, GENERATED = "example", "generated"  # where ContractAnswers takes an answer from
+# marks a scenario's canned answer, as X-Asm-Mock-Injected marks an injected error: the
+# journal counts the controls that shaped answers for the conformance report
+_CANNED = (b"x-asm-mock-canned", b"scenario")
 
 
 class PreferredAnswer:
@@ -45,17 +48,19 @@ class PreferredAnswer:
         if scope["type"] != "http" or operation is None:
             await self._app(scope, receive, send)
             return
+        marks: list[tuple[bytes, bytes]] = []  # Prefer's answers carry Preference-Applied
         if prefs is not None and prefs.shapes_the_answer:
             status, body = self._preferred(operation, prefs, scope)
         elif (canned := self._controls.canned(operation.operation_id)) is not None:
             status, body = canned.status, canned.body
+            marks = [_CANNED]
         else:
             await self._app(scope, receive, send)
             return
         if body is None:
-            await send_answer(send, status, [(b"content-length", b"0")])
+            await send_answer(send, status, [(b"content-length", b"0"), *marks])
         else:
-            await send_json(send, status, orjson.dumps(body))
+            await send_json(send, status, orjson.dumps(body), marks)
 
     def _preferred(self, operation: Operation, prefs: Preferences, scope: Scope) -> tuple[int, Any]:
         documented = sorted(operation.responses)
