@@ -228,6 +228,25 @@ async def test_canned_answers_and_injected_errors_are_counted_as_controls(
     ]
 
 
+@pytest.mark.anyio
+async def test_a_refusal_of_a_value_the_contract_allows_is_coverage_not_a_violation(
+    report_client: httpx.AsyncClient,
+) -> None:
+    token = await drive_async(report_client)
+    await report_client.delete("/__admin/report")
+    # the contract's pageSize is any integer; the world refuses more than SAP's 100
+    refused = await report_client.get(
+        f"{BASE}/customers/search",
+        params={**SEARCH, "pageSize": "500"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert refused.status_code == 400
+    report = (await report_client.get("/__admin/report")).json()
+    assert report["violations"] == []
+    searched = next(c for c in report["coverage"] if c["operationId"] == "searchCustomers")
+    assert {s["status"]: s["count"] for s in searched["statuses"]}[400] == 1
+
+
 def test_a_problem_is_grouped_whatever_value_was_sent_and_never_repeats_it() -> None:
     def bad(value: str) -> JournalEntry:
         message = f"Request body field password is invalid: {value} is not of type 'integer'"

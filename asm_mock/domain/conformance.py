@@ -127,12 +127,14 @@ def _without_value(rule: str) -> str:
     return rule
 
 
-def _problem(detail: ErrorDetail) -> str:
-    reason = detail.reason or "invalid"
+def _problem(detail: ErrorDetail) -> str | None:
+    """`missing`, or `invalid: ` and the schema's rule broken; None for a refusal that names
+    no rule: the world's (a cart not of that customer, a page size past SAP's limit), which
+    the contract documents as a 400 for values its schemas allow."""
+    if detail.reason == "missing":
+        return "missing"
     _, colon, rule = detail.message.partition(": ")
-    if reason != "invalid" or not colon:
-        return reason
-    return f"invalid: {_without_value(rule)}"
+    return f"invalid: {_without_value(rule)}" if colon else None
 
 
 def _violations(entry: JournalEntry) -> list[tuple[str, str | None, str]]:
@@ -151,8 +153,9 @@ def _violations(entry: JournalEntry) -> list[tuple[str, str | None, str]]:
             detail.subject_type in _REQUEST_PARTS
             and detail.reason in _BROKEN
             and not (detail.subject or "").startswith(_PREFERENCE_SOURCES)
+            and (problem := _problem(detail)) is not None
         ):
-            found.append((detail.subject_type or "", detail.subject, _problem(detail)))
+            found.append((detail.subject_type or "", detail.subject, problem))
     return found
 
 
