@@ -1,9 +1,9 @@
 """The client conformance report: GET/DELETE /__admin/report and `asm-mock report`.
 
-One client breaks the contract three ways (a parameter of the wrong type, twice; a required
-body field left out; a body that is not JSON) and covers some statuses; the JSON document, the
-JUnit XML (valid against Jenkins' junit-10.xsd) and the markdown must say exactly that, and
-never repeat its bearer token or password.
+One client breaks the contract four ways (a parameter of the wrong type, twice; a required
+body field left out; a body that is not JSON; a path no operation has) and covers some
+statuses; the JSON document, the JUnit XML (valid against Jenkins' junit-10.xsd) and the
+markdown must say exactly that, and never repeat its bearer token or password.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ CLIENT_CALLS: list[Call] = [
     ("GET", "/agents/asagent", {}, None, None, False, None),
     ("GET", "/agents/asagent", {}, None, None, True, None),
     ("GET", "/customers/search", SEARCH, None, None, True, "code=403"),
+    ("GET", "/shops", SEARCH, None, None, True, None),
 ]  # fmt: skip
 
 NOT_CONSUMED = "not a media type the operation consumes"
@@ -51,6 +52,7 @@ VIOLATIONS = {
     ("searchCustomers", "parameter", "pageSize", "invalid: value is not of type 'integer'"): 2,
     ("createAssistedSession", "body", "customerId", "missing"): 1,
     ("createAssistedSession", "header", "Content-Type", NOT_CONSUMED): 1,
+    (None, "path", None, "no operation documents this path"): 1,
 }
 EXERCISED = {
     "searchCustomers": {200: 2, 400: 2, 403: 1},
@@ -106,8 +108,8 @@ def assert_says_exactly_what_the_client_did(report: dict[str, Any]) -> None:
         for v in report["violations"]
     }
     assert groups == VIOLATIONS
-    assert report["summary"]["violatingRequests"] == 4
-    assert report["summary"]["violationKinds"] == 3
+    assert report["summary"]["violatingRequests"] == 5
+    assert report["summary"]["violationKinds"] == 4
     coverage = {c["operationId"]: c for c in report["coverage"]}
     for operation_id, statuses in coverage.items():
         answered = {s["status"]: s["count"] for s in statuses["statuses"] if s["count"]}
@@ -132,9 +134,12 @@ def assert_junit_says_it(xml: str) -> None:
     root = ElementTree.fromstring(xml)
     failures = root.findall(".//testcase/failure")
     assert sorted(f.get("message") for f in failures) == sorted(
-        f"{n} x {where} {name}: {problem}" for (_, where, name, problem), n in VIOLATIONS.items()
+        f"{n} x {where}{f' {name}' if name else ''}: {problem}"
+        for (_, where, name, problem), n in VIOLATIONS.items()
     )
-    assert root.get("failures") == "3"
+    assert root.get("failures") == "4"
+    unrouted = root.find("testsuite[@name='(no operation)']")
+    assert unrouted is not None and unrouted.get("failures") == "1"
     suite = root.find("testsuite[@name='searchCustomers']")
     assert suite is not None
     skipped = [c.get("name") for c in suite.findall("testcase") if c.find("skipped") is not None]
@@ -153,7 +158,8 @@ def assert_markdown_says_it(text: str) -> None:
         in text
     )
     assert "| prefer | code=403 | searchCustomers | 1 |" in text
-    assert "4 broke the contract (3 kinds)" in text
+    assert "| (no operation) | path | no operation documents this path | 1 |" in text
+    assert "5 broke the contract (4 kinds)" in text
 
 
 def assert_no_secret(text: str, token: str) -> None:
@@ -179,7 +185,7 @@ async def test_the_report_says_how_the_client_broke_the_contract_and_what_it_cov
     answer = await report_client.get("/__admin/report")
     assert answer.status_code == 200
     report = answer.json()
-    assert report["window"] == {"requests": 10, "reported": 10, "complete": True}
+    assert report["window"] == {"requests": 11, "reported": 11, "complete": True}
     assert_says_exactly_what_the_client_did(report)
     assert_junit_says_it(render(report, "junit"))
     assert_markdown_says_it(render(report, "markdown"))
@@ -306,7 +312,7 @@ def test_asm_mock_report_prints_each_format_and_fails_on_what_it_is_asked(
 
         status, _, err = _report(capsys, *url, "--fail-on", "violations")
         assert status == 1
-        assert err == "asm-mock: failing on violations: 4 requests broke the contract (3 kinds)\n"
+        assert err == "asm-mock: failing on violations: 5 requests broke the contract (4 kinds)\n"
         status, _, err = _report(capsys, *url, "--fail-on", "uncovered")
         assert status == 1 and err.startswith("asm-mock: failing on uncovered: ")
 
