@@ -21,10 +21,11 @@ import xmlschema
 from asm_mock.cli import main
 from asm_mock.domain.conformance import DocumentedOperation, conformance_report
 from asm_mock.domain.journal import ErrorDetail, JournalEntry
-from asm_mock.http.app import AsmMockApp
+from asm_mock.http.app import AsmMockApp, create_app
 from asm_mock.report_render import render
+from asm_mock.settings import Settings
 from asm_mock.testing import AsmMockServer
-from tests.helpers import BASE, TOKEN_URL
+from tests.helpers import BASE, SMALL_WORLD, TOKEN_URL
 
 JUNIT_XSD = Path(__file__).with_name("data") / "junit-10.xsd"
 PASSWORD = "pw4all"
@@ -338,3 +339,28 @@ def test_asm_mock_report_refuses_in_one_line(
     assert (status, out) == (1, "")
     assert err.startswith("asm-mock: no report from http://127.0.0.1:1/__admin/report: ")
     assert err.count("\n") == 1
+
+
+@pytest.mark.anyio
+async def test_a_report_of_a_window_the_journal_outgrew_says_so() -> None:
+    app = create_app(Settings(customers=SMALL_WORLD, journal_size=3))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:9002") as client:
+        await drive_async(client)
+        report = (await client.get("/__admin/report")).json()
+    assert report["window"] == {"requests": 11, "reported": 3, "complete": False}
+    assert "Only the newest 3 requests are reported on." in render(report, "markdown")
+
+
+def test_asm_mock_report_sends_the_admin_token_and_says_when_one_is_needed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    admin_token = "report-admin-token-7"
+    with AsmMockServer("--customers", "10", "--admin-token", admin_token) as server:
+        status, out, err = _report(capsys, "--url", server.url)
+        assert (status, out) == (1, "")
+        assert err.startswith(f"asm-mock: no report from {server.url}/__admin/report: 401 ")
+        assert "--admin-token" in err and err.count("\n") == 1
+        status, out, _ = _report(capsys, "--url", server.url, "--admin-token", admin_token)
+        assert status == 0 and json.loads(out)["violations"] == []  # the launcher polled only
+        assert admin_token not in out
