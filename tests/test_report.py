@@ -270,7 +270,12 @@ def test_a_problem_is_grouped_whatever_value_was_sent_and_never_repeats_it() -> 
             (detail,),  # type: ignore[arg-type]
         )
 
-    sent = ["'hunter2 is secret'", "{'a': 'is not'}", "'x'"]
+    sent = [
+        "'hunter2 is secret'",
+        "{'a': 'is not', 'b': [\"it's\"]}",
+        "'x'",
+        "'" + "is " * 4000 + "'",
+    ]
     report = conformance_report(
         [bad(v) for v in sent], [DocumentedOperation("op", "POST", "/p", frozenset({201, 400}))]
     )
@@ -278,9 +283,11 @@ def test_a_problem_is_grouped_whatever_value_was_sent_and_never_repeats_it() -> 
     assert (group.name, group.problem, group.count) == (
         "password",
         "invalid: value is not of type 'integer'",
-        3,
+        4,
     )
-    assert report.coverage[0].exercised == {201: 0, 400: 3}
+    assert report.coverage[0].exercised == {201: 0, 400: 4}
+    unterminated = conformance_report([bad("'hunter2 is not")], [])
+    assert [g.problem for g in unterminated.violations] == ["invalid"]  # nothing of the value
 
 
 # -- a live server and the CLI ---------------------------------------------------------------

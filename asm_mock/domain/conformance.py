@@ -8,7 +8,6 @@ operation x documented status; the mock's controls that shaped answers, counted.
 
 from __future__ import annotations
 
-import ast
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -111,20 +110,61 @@ def scrubbed_query(query: str) -> str:
     )
 
 
-def _without_value(rule: str) -> str:
+_OPENERS = {"[": "]", "{": "}", "(": ")"}
+
+
+def _string_end(text: str, at: int) -> int | None:
+    """The index after the quoted string (a repr or JSON string) opening at `at`."""
+    quote, i = text[at], at + 1
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+        elif text[i] == quote:
+            return i + 1
+        else:
+            i += 1
+    return None
+
+
+def _value_end(text: str) -> int | None:
+    """The index after the literal (string, number, list, object...) that `text` opens with;
+    one pass, whatever the value holds."""
+    closing: list[str] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char in "'\"":
+            after = _string_end(text, i)
+            if after is None:
+                return None
+            i = after
+        elif char in _OPENERS:
+            closing.append(_OPENERS[char])
+            i += 1
+        elif closing and char == closing[-1]:
+            closing.pop()
+            i += 1
+        elif not closing and char == " ":
+            return i
+        else:
+            i += 1
+        if not closing and i < len(text) and text[i] == " ":
+            return i
+    return None
+
+
+def _without_value(rule: str) -> str | None:
     """A schema message without the value it quotes first (`'abc' is not of type 'integer'` ->
     `value is not of type 'integer'`): a group is one problem whatever was sent, and what a
-    client sent (a password) is never repeated."""
-    for verb in (" is ", " does ", " has ", " should ", " was "):
-        start = 0
-        while (at := rule.find(verb, start)) > 0:
-            try:
-                ast.literal_eval(rule[:at])
-            except (ValueError, SyntaxError, MemoryError, RecursionError):
-                start = at + 1
-                continue
-            return "value" + rule[at:]
-    return rule
+    client sent (a password) is never repeated. None when the value cannot be told apart."""
+    if rule.startswith(_RULES_WITHOUT_VALUE):
+        return rule
+    end = _value_end(rule)
+    return None if end is None or end == 0 else "value" + rule[end:]
+
+
+# schema messages that open with the rule, not with the value
+_RULES_WITHOUT_VALUE = ("Additional properties", "Unevaluated properties", "Expecting ")
 
 
 def _problem(detail: ErrorDetail) -> str | None:
@@ -134,7 +174,10 @@ def _problem(detail: ErrorDetail) -> str | None:
     if detail.reason == "missing":
         return "missing"
     _, colon, rule = detail.message.partition(": ")
-    return f"invalid: {_without_value(rule)}" if colon else None
+    if not colon:
+        return None
+    without = _without_value(rule)
+    return "invalid" if without is None else f"invalid: {without}"
 
 
 def _violations(entry: JournalEntry) -> list[tuple[str, str | None, str]]:
