@@ -21,6 +21,7 @@ from asm_mock import __version__
 from asm_mock.cli_options import (
     check_together,
     error_line,
+    report_options,
     serve_options,
     settings_from,
     wait_options,
@@ -135,6 +136,28 @@ def wait(url: str, timeout: float, admin_token: str | None) -> int:
     waited = "" if last.final else f" after {timeout:g} s"
     print(f"asm-mock: not ready{waited}: {url}{READY_PATH}: {last.why}", file=sys.stderr)
     return 1
+
+
+@command.command(params=report_options(), epilog=_EPILOG)
+def report(
+    url: str, output_format: str, fail_on: tuple[str, ...] | None, admin_token: str | None
+) -> int:
+    """Print a mock's client conformance report (GET /__admin/report): requests that broke
+    the contract, coverage of documented statuses, controls used. Exit 1 when a --fail-on
+    condition holds or the mock cannot be asked, else 0."""
+    from asm_mock.report import REPORT_PATH, ReportUnavailable, failed_conditions, fetch
+    from asm_mock.report_render import render
+
+    try:
+        document = fetch(url, token=admin_token)
+    except ReportUnavailable as error:
+        print(f"asm-mock: no report from {url}{REPORT_PATH}: {error}", file=sys.stderr)
+        return 1
+    print(render(document, output_format), flush=True)
+    held = failed_conditions(document, fail_on or ())
+    for line in held:
+        print(f"asm-mock: failing on {line}", file=sys.stderr)
+    return 1 if held else 0
 
 
 def parse_settings(argv: Sequence[str]) -> tuple[str, Settings]:

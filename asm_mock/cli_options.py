@@ -29,6 +29,7 @@ __all__ = [
     "LOG_FORMATS",
     "check_together",
     "error_line",
+    "report_options",
     "serve_options",
     "settings_from",
     "wait_options",
@@ -335,6 +336,61 @@ def wait_options() -> list[click.Option]:
             _text,
             "the bearer token of a mock started with --admin-token (the same variable)",
             metavar="TOKEN",
+        ),
+    ]
+
+
+def _report_format(text: str) -> str:
+    from asm_mock.report_render import FORMATS
+
+    value = text.strip().lower()
+    if value not in FORMATS:
+        raise ValueError(f"{text!r} is not one of {', '.join(FORMATS)}")
+    return value
+
+
+def _fail_conditions(text: str) -> tuple[str, ...]:
+    from asm_mock.report import FAIL_CONDITIONS
+
+    names = tuple(n.strip().lower() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in FAIL_CONDITIONS]
+    if unknown:
+        raise ValueError(f"{unknown[0]!r} is not one of {', '.join(FAIL_CONDITIONS)}")
+    return names
+
+
+def report_options() -> list[click.Option]:
+    """`report`'s options: which mock, in which format, failing on what."""
+    return [
+        _option(
+            "url",
+            _base_url,
+            "the mock's base URL (its /__admin/report is fetched)",
+            default="http://127.0.0.1:9002",
+            metavar="URL",
+        ),
+        _option(
+            "admin_token",
+            _text,
+            "the bearer token of a mock started with --admin-token (the same variable)",
+            metavar="TOKEN",
+        ),
+        _option(
+            "format",
+            _report_format,
+            "json (GET /__admin/report as it is), junit (XML for CI's test reports) or "
+            "markdown (a job summary)",
+            default="json",
+            metavar="FORMAT",
+            field="output_format",
+            variable="report_format",
+        ),
+        _option(
+            "fail_on",
+            _fail_conditions,
+            "exit 1 when one of these holds: violations (a request broke the contract), "
+            "uncovered (a documented status was never exercised); comma-separated",
+            metavar="CONDITIONS",
         ),
     ]
 

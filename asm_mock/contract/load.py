@@ -43,7 +43,7 @@ __all__ = [
 VALIDATED_DOCUMENTS = frozenset(
     {
         "ca8028791fdcad653c145f47b5f5008656ee1e8cfc8d1eda44a20bf292485889",  # openapi.yaml
-        "e15661f2af459b5650bc1aef02f6f3956bff0368b272cb35b109ef6b35c93f02",  # admin.yaml
+        "64b2050ae9c84516c323dcaafcd60aaabc7696827b188c4335f8db66c195d65d",  # admin.yaml
     }
 )
 

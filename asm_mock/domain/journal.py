@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 __all__ = [
     "DEFAULT_JOURNAL_SIZE",
+    "ErrorDetail",
     "Journal",
     "JournalEntry",
     "NotedRequest",
@@ -18,6 +19,15 @@ __all__ = [
 ]
 
 DEFAULT_JOURNAL_SIZE = 10_000
+
+
+class ErrorDetail(NamedTuple):
+    """One error of an error answer, as SAP's error body names it: what was wrong and where."""
+
+    message: str
+    reason: str | None = None  # missing, invalid, notFound...
+    subject: str | None = None  # a parameter, body field (dotted path) or header name
+    subject_type: str | None = None  # parameter, body, header
 
 
 class JournalEntry(NamedTuple):
@@ -32,17 +42,35 @@ class JournalEntry(NamedTuple):
     status: int
     duration_ms: float
     problems: tuple[str, ...] = ()
+    errors: tuple[ErrorDetail, ...] = ()  # the error body's errors, each with where and what
+    # the mock's controls that shaped the answer, as (kind, detail): ("prefer", "code=404"),
+    # ("canned", "scenario"), ("injected", "error-rate"), ("fault", "reset")
+    controls: tuple[tuple[str, str], ...] = ()
 
 
 # A request as `Journal.note()` takes it, kept as it is until read: time in seconds since the
-# epoch, method, path, the raw query string, status, duration in ms, problems.
-NotedRequest = tuple[float, str, str, bytes, int, float, tuple[str, ...]]
+# epoch, method, path, the raw query string, status, duration in ms, problems, and optionally
+# their details and the controls used.
+NotedRequest = (
+    tuple[float, str, str, bytes, int, float, tuple[str, ...]]
+    | tuple[
+        float,
+        str,
+        str,
+        bytes,
+        int,
+        float,
+        tuple[str, ...],
+        tuple[ErrorDetail, ...],
+        tuple[tuple[str, str], ...],
+    ]
+)
 # names a request's operation from its method and path
 OperationOf = Callable[[str, str], "str | None"]
 
 
 def noted_entry(noted: NotedRequest, operation_of: OperationOf) -> JournalEntry:
-    at, method, path, query, status, duration_ms, problems = noted
+    at, method, path, query, status, duration_ms, problems = noted[:7]
     return JournalEntry(
         datetime.fromtimestamp(at, UTC),
         method,
@@ -52,6 +80,7 @@ def noted_entry(noted: NotedRequest, operation_of: OperationOf) -> JournalEntry:
         status,
         duration_ms,
         problems,
+        *noted[7:],
     )
 
 

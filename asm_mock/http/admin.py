@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from asm_mock import __version__
 from asm_mock.contract import Contract, load_contract
+from asm_mock.domain.conformance import DocumentedOperation, conformance_report
 from asm_mock.domain.controls import Controls
 from asm_mock.domain.errors import (
     FixtureError,
@@ -26,6 +27,7 @@ from asm_mock.domain.scenarios import (
 )
 from asm_mock.domain.service import MockService
 from asm_mock.http.readiness import Readiness
+from asm_mock.http.report_format import report_document
 from asm_mock.http.serialize import timestamp
 from asm_mock.http.settings_format import settings_view
 from asm_mock.http.state_format import dump_state, load_state
@@ -72,8 +74,11 @@ class AdminHandlers:
         *,
         canned: CannedCheck,
         scenarios: Path | None = None,
+        operations: Sequence[DocumentedOperation] = (),
     ) -> None:
-        """`canned` checks scenarios' canned answers against the served contract."""
+        """`canned` checks scenarios' canned answers against the served contract; `operations`
+        are the served contract's, which the conformance report covers."""
+        self._operations = tuple(operations)
         self._service = service
         self._journal = journal
         self._controls = controls
@@ -127,6 +132,21 @@ class AdminHandlers:
     async def clearRequests(self) -> Answer:  # noqa: N802
         self._journal.clear()
         return self._journal_body([]), 200
+
+    # -- the client conformance report: a function of the journal, so both clear it ----------
+
+    def _report(self) -> dict[str, Any]:
+        report = conformance_report(self._journal.entries(), self._operations)
+        # a request answered between the two reads is in `total` at worst, never missing from it
+        total = max(self._journal.total, report.requests)
+        return report_document(report, total=total, capacity=self._journal.capacity)
+
+    async def getReport(self) -> Answer:  # noqa: N802
+        return self._report(), 200
+
+    async def clearReport(self) -> Answer:  # noqa: N802
+        self._journal.clear()
+        return self._report(), 200
 
     # -- state ------------------------------------------------------------------------------
 

@@ -255,6 +255,7 @@ def _connexion_loader(
         from asm_mock.contract.canned import canned_answers  # jsonschema: on this thread
         from asm_mock.http.admin import AdminHandlers
         from asm_mock.http.connexion_stack import admin_app, api_app, connexion_apps
+        from asm_mock.http.report_format import documented_operations
 
         return connexion_apps(
             api=lambda: api_app(
@@ -266,7 +267,12 @@ def _connexion_loader(
             ),
             admin=lambda: admin_app(
                 AdminHandlers(
-                    service, journal, controls, scenarios=scenarios, canned=canned_answers(contract)
+                    service,
+                    journal,
+                    controls,
+                    scenarios=scenarios,
+                    canned=canned_answers(contract),
+                    operations=documented_operations(contract),
                 ),
                 schemas=contract.schemas,
             ),

@@ -32,6 +32,9 @@ _GENERATED_KEPT = 1024  # generated bodies kept per operation, one per distinct 
 _NOT_YET = object()
 
 EXAMPLE, GENERATED = "example", "generated"  # where ContractAnswers takes an answer from
+# marks a scenario's canned answer, as X-Asm-Mock-Injected marks an injected error: the
+# journal counts the controls that shaped answers for the conformance report
+_CANNED = (b"x-asm-mock-canned", b"scenario")
 
 
 class PreferredAnswer:
@@ -50,17 +53,19 @@ class PreferredAnswer:
         if scope["type"] != "http" or operation is None:
             await self._app(scope, receive, send)
             return
+        marks: list[tuple[bytes, bytes]] = []  # Prefer's answers carry Preference-Applied
         if prefs is not None and prefs.shapes_the_answer:
             status, body = self._preferred(operation, prefs, scope)
         elif (canned := self._controls.canned(operation.operation_id)) is not None:
             status, body = canned.status, canned.body
+            marks = [_CANNED]
         else:
             await self._app(scope, receive, send)
             return
         if body is None:
-            await send_answer(send, status, [(b"content-length", b"0")])
+            await send_answer(send, status, [(b"content-length", b"0"), *marks])
         else:
-            await send_json(send, status, orjson.dumps(body))
+            await send_json(send, status, orjson.dumps(body), marks)
 
     def _preferred(self, operation: Operation, prefs: Preferences, scope: Scope) -> tuple[int, Any]:
         documented = sorted(operation.responses)

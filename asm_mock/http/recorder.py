@@ -1,5 +1,6 @@
 """Watches each HTTP request once and makes one record of it: operation, status, duration, what
-was wrong. API requests go into the journal; every request goes to the access log (when on)."""
+was wrong and where, the controls used. API requests go into the journal; every request goes to the
+access log (when on)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ class RequestRecorder:
             await self._app(scope, receive, watch.send)
         finally:
             method = scope["method"]
+            details = watch.details()
             noted: NotedRequest = (
                 time.time(),
                 method,
@@ -54,7 +56,9 @@ class RequestRecorder:
                 scope.get("query_string", b""),
                 watch.answered_status,
                 watch.duration_ms,
-                watch.problems(),
+                tuple(d.message for d in details),
+                details,
+                watch.controls,
             )
             if journaled:
                 self._journal().note(noted)  # it names the operation when read
