@@ -43,7 +43,7 @@ __all__ = [
 VALIDATED_DOCUMENTS = frozenset(
     {
         "ca8028791fdcad653c145f47b5f5008656ee1e8cfc8d1eda44a20bf292485889",  # openapi.yaml
-        "e15661f2af459b5650bc1aef02f6f3956bff0368b272cb35b109ef6b35c93f02",  # admin.yaml
+        "ec2e27287090d06215bdd8b8f9b1ee8de8e8071814e333c931411f6368b42dbd",  # admin.yaml
     }
 )
 
