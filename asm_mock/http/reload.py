@@ -146,8 +146,14 @@ def changes_between(old: ServedVersion, new: ServedVersion) -> list[str]:
 # -- watching -------------------------------------------------------------------------------------
 
 
+# What a bad or missing file raises; anything else is a bug of ours, logged with its traceback.
+_FILE_PROBLEMS = (AsmMockError, OSError)
+
+
 def _problem(error: BaseException) -> str:
     """One line: the file, the place and the problem, as the loaders word them."""
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"{error.filename}: {error.strerror or error}"  # a file gone mid-save, unreadable
     text = " ".join(str(error).split())
     return text if isinstance(error, AsmMockError) else f"{type(error).__name__}: {text}"
 
@@ -216,6 +222,8 @@ class Watcher:
                 *paths, watch_filter=relevant, recursive=recursive, stop_event=stop
             ):
                 self._changed.put_nowait({path for _, path in changes})
+        except OSError as error:  # e.g. the directory was removed: say so, keep serving
+            logger.warning("stopped watching %s: %s", ", ".join(map(str, paths)), error)
         finally:
             stop.set()  # the watching thread ends at its next poll, not at interpreter exit
 
@@ -230,7 +238,7 @@ class Watcher:
             problem = _problem(error)
             if self._status.failed(problem, files):
                 kept = "reload failed, still serving the previous version"
-                if isinstance(error, AsmMockError):
+                if isinstance(error, _FILE_PROBLEMS):
                     logger.warning("%s: %s", kept, problem)
                 else:  # not a bad file but a bug of ours: its traceback, once
                     logger.error(kept, exc_info=error)
