@@ -10,12 +10,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
+import orjson
 import pytest
 import yaml
 
+from asm_mock.http.app import create_app
+from asm_mock.settings import Settings
 from asm_mock.testing import AsmMockServer
-from tests.helpers import BASE, REPO
+from tests.helpers import BASE, REPO, password_token
 
 SITE = "electronics-spa"
 JAMES = "james.weber@example.com"
@@ -280,3 +284,66 @@ def _wait_for(condition: Any) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("the expected log line never came")
         time.sleep(0.05)
+
+
+@pytest.mark.anyio
+async def test_a_request_in_flight_finishes_on_the_version_it_arrived_on(tmp_path: Path) -> None:
+    contract = tmp_path / "openapi.yaml"
+    shutil.copy(REPO / "openapi.yaml", contract)
+    app = create_app(Settings(watch=True, contract=contract, customers=0, cache_dir=None))
+    assert app.watcher is not None
+    app.load_fully()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:9002") as client:
+        token = await password_token(client)
+        body_sent = anyio.Event()
+        answer: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            await body_sent.wait()  # the request has arrived; its body is still on its way
+            body = orjson.dumps({"customerId": JAMES, "baseSite": SITE})
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            answer.append(message)
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": f"{BASE}/sessions",
+            "raw_path": f"{BASE}/sessions".encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [
+                (b"host", b"127.0.0.1:9002"),
+                (b"authorization", f"Bearer {token}".encode()),
+                (b"content-type", b"application/json"),
+            ],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 9002),
+        }
+        async with anyio.create_task_group() as requests:
+            requests.start_soon(app, scope, receive, send)
+            await anyio.sleep(0)  # it is dispatched: its version is chosen
+            # the new version serves the sessions under another path
+            contract.write_text(contract.read_text().replace("  /sessions:\n", "  /moved:\n", 1))
+            assert await app.watcher.reload([str(contract)])
+            assert answer == []  # still waiting for its body, across the swap
+            body_sent.set()
+        assert answer[0]["status"] == 201  # answered by the version it arrived on
+        after = await client.post(
+            f"{BASE}/sessions",
+            json={"customerId": JAMES, "baseSite": SITE},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert after.status_code == 404  # the new version has no such path
+        session = orjson.loads(answer[1]["body"])["sessionId"]
+        kept = await client.get(
+            f"{BASE}/sessions/{session}", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert kept.status_code == 200  # the session made by the old version lives on
+        moved = await client.get(f"{BASE}/moved", headers={"Authorization": f"Bearer {token}"})
+        assert moved.status_code == 405  # /moved is the new version's path: it only takes POST
