@@ -347,3 +347,37 @@ async def test_a_request_in_flight_finishes_on_the_version_it_arrived_on(tmp_pat
         assert kept.status_code == 200  # the session made by the old version lives on
         moved = await client.get(f"{BASE}/moved", headers={"Authorization": f"Bearer {token}"})
         assert moved.status_code == 405  # /moved is the new version's path: it only takes POST
+
+
+@pytest.mark.anyio
+async def test_the_changes_name_properties_at_any_depth_under_the_schema_declaring_them(
+    tmp_path: Path,
+) -> None:
+    contract = tmp_path / "openapi.yaml"
+    shutil.copy(REPO / "openapi.yaml", contract)
+    app = create_app(Settings(watch=True, contract=contract, customers=0, cache_dir=None))
+    assert app.watcher is not None
+    address = "            address:\n              type: object\n              properties:\n"
+    shifts = (
+        "        shifts:\n          type: array\n          items:\n            type: object\n"
+        "            properties:\n              day:\n                type: string\n"
+    )
+    text = contract.read_text()
+    assert address in text
+    text = text.replace(
+        address, address + "                region:\n                  type: string\n"
+    )
+    contract.write_text(text.replace(AGENT_SCHEMA, AGENT_SCHEMA + shifts, 1))
+
+    assert await app.watcher.reload([str(contract)])
+
+    assert app.reload_status.body()["changes"] == [
+        "Agent properties added: shifts, shifts[].day",
+        "Customer360Data properties added: overview.address.region",
+    ]
+    assert (
+        "region"
+        in app.contract.document.spec["components"]["schemas"]["Customer360Data"]["properties"][
+            "overview"
+        ]["properties"]["address"]["properties"]
+    )

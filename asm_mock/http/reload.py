@@ -99,18 +99,35 @@ class ReloadStatus:
 # -- what changed ---------------------------------------------------------------------------------
 
 
-def _properties(schema: Any) -> set[str]:
-    """A schema's property names, its `allOf` parts' included (how a contract extends one)."""
-    if not isinstance(schema, Mapping):
+_MAX_DEPTH = 32  # a schema nested deeper is not a contract a person edits
+
+
+def _property_paths(schema: Any, prefix: str = "", depth: int = 0) -> set[str]:
+    """A schema's properties at any depth, as paths (`address.town`, `groups[].region`),
+    through `allOf`/`anyOf`/`oneOf`, `items`, `prefixItems` and `additionalProperties`. A `$ref`
+    is not followed: what it reaches is reported under the schema it names."""
+    if not isinstance(schema, Mapping) or "$ref" in schema or depth > _MAX_DEPTH:
         return set()
-    names = set(schema.get("properties") or ())
-    for part in schema.get("allOf") or ():
-        names |= _properties(part)
-    return names
+    paths: set[str] = set()
+    properties = schema.get("properties")
+    for name, sub in properties.items() if isinstance(properties, Mapping) else ():
+        paths.add(prefix + str(name))
+        paths |= _property_paths(sub, f"{prefix}{name}.", depth + 1)
+    for keyword in ("allOf", "anyOf", "oneOf"):
+        for part in schema.get(keyword) or ():
+            paths |= _property_paths(part, prefix, depth + 1)
+    element = prefix.removesuffix(".") + "[]."
+    paths |= _property_paths(schema.get("items"), element, depth + 1)
+    for item in schema.get("prefixItems") or ():
+        paths |= _property_paths(item, element, depth + 1)
+    paths |= _property_paths(schema.get("additionalProperties"), f"{prefix}*.", depth + 1)
+    return paths
 
 
 def _schemas(contract: CompiledContract) -> Mapping[str, Any]:
-    components = contract.document.spec.get("components") or {}
+    """The component schemas as written (`raw`: other files' `$ref`s bundled in, the document's
+    own kept), so a property is reported once, under the schema that declares it."""
+    components = contract.document.raw.get("components") or {}
     schemas = components.get("schemas") or {}
     return schemas if isinstance(schemas, Mapping) else {}
 
@@ -122,7 +139,7 @@ def _listed(label: str, names: Iterable[str]) -> list[str]:
 
 def changes_between(old: ServedVersion, new: ServedVersion) -> list[str]:
     """What a reload changed, one line a kind: operations and schemas added or removed,
-    properties added or removed per schema, customers added or removed."""
+    properties (at any depth) added or removed per schema, customers added or removed."""
     lines: list[str] = []
     old_ops, new_ops = set(old.contract.by_id), set(new.contract.by_id)
     lines += _listed("operations added", new_ops - old_ops)
@@ -131,7 +148,8 @@ def changes_between(old: ServedVersion, new: ServedVersion) -> list[str]:
     lines += _listed("schemas added", set(new_schemas) - set(old_schemas))
     lines += _listed("schemas removed", set(old_schemas) - set(new_schemas))
     for name in sorted(set(old_schemas) & set(new_schemas)):
-        before, after = _properties(old_schemas[name]), _properties(new_schemas[name])
+        before = _property_paths(old_schemas[name])
+        after = _property_paths(new_schemas[name])
         lines += _listed(f"{name} properties added", after - before)
         lines += _listed(f"{name} properties removed", before - after)
     old_customers = {c.customer_id for c in old.world.customers}
@@ -140,7 +158,7 @@ def changes_between(old: ServedVersion, new: ServedVersion) -> list[str]:
         lines.append(f"customers added: {len(new_customers - old_customers)}")
     if old_customers - new_customers:
         lines.append(f"customers removed: {len(old_customers - new_customers)}")
-    return lines or ["nothing the mock serves differently"]
+    return lines or ["no operation, schema, property or customer added or removed"]
 
 
 # -- watching -------------------------------------------------------------------------------------
