@@ -16,7 +16,7 @@ import orjson
 import pytest
 import yaml
 
-from asm_mock.http.app import create_app
+from asm_mock.http.app import AsmMockApp, create_app
 from asm_mock.settings import Settings
 from asm_mock.testing import AsmMockServer
 from tests.helpers import BASE, REPO, password_token
@@ -381,3 +381,12 @@ async def test_the_changes_name_properties_at_any_depth_under_the_schema_declari
             "overview"
         ]["properties"]["address"]["properties"]
     )
+
+
+@pytest.mark.anyio
+async def test_without_watch_nothing_watches_and_health_says_off(
+    app: AsmMockApp, client: httpx.AsyncClient
+) -> None:
+    assert app.watcher is None
+    health = await client.get("/__admin/health")
+    assert health.status_code == 200 and health.json()["reload"] == {"status": "off"}
