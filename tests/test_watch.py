@@ -390,3 +390,19 @@ async def test_without_watch_nothing_watches_and_health_says_off(
     assert app.watcher is None
     health = await client.get("/__admin/health")
     assert health.status_code == 200 and health.json()["reload"] == {"status": "off"}
+
+
+@pytest.mark.anyio
+async def test_a_bad_scenario_file_fails_the_reload_and_names_the_file(tmp_path: Path) -> None:
+    fixtures = tmp_path / "fixtures"
+    shutil.copytree(REPO / "fixtures", fixtures)
+    app = create_app(Settings(watch=True, fixtures=fixtures, customers=0, cache_dir=None))
+    assert app.watcher is not None
+    version = app.version
+    (fixtures / "scenarios" / "broken.yaml").write_text("settings: [\n")
+
+    assert not await app.watcher.reload([str(fixtures / "scenarios" / "broken.yaml")])
+
+    report = app.reload_status.body()
+    assert report["status"] == "failed" and "broken.yaml" in report["error"], report
+    assert app.version is version  # the old version keeps serving
