@@ -178,6 +178,39 @@ class _EnvOption(click.Option):
         return os.environ.get(str(self.envvar))
 
 
+class _EnvFlag(_EnvOption):
+    """A flag whose variable goes through its parser: click reads an unknown word in a flag's
+    variable as unset, so a typo (ASM_MOCK_WATCH=ture) would silently mean "off"."""
+
+    def value_from_envvar(self, ctx: click.Context) -> Any:
+        return self.resolve_envvar_value(ctx)
+
+
+def _boolean(text: str) -> bool:
+    """A flag's variable: ASM_MOCK_WATCH=1 / true / yes / on, or 0 / false / no / off / empty."""
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{text!r} is not a boolean (1/true/yes/on or 0/false/no/off)")
+
+
+def _flag(name: str, help: str) -> click.Option:
+    """An on/off option: `--name` turns it on; its variable takes `_boolean`'s words (click's
+    own flag type would refuse an empty variable, which here means "off" as for other options)."""
+    return _EnvFlag(
+        ["--" + name.replace("_", "-"), name],
+        is_flag=True,
+        flag_value=True,
+        type=_Parsed("BOOLEAN", _boolean),
+        envvar=ENV_PREFIX + name.upper(),
+        show_envvar=True,
+        default=False,
+        help=help,
+    )
+
+
 def _option(
     name: str,
     parse: Callable[[str], Any],
@@ -301,6 +334,11 @@ def serve_options() -> list[click.Option]:
             _text,
             "require this bearer token on /__admin (default: loopback clients only)",
             metavar="TOKEN",
+        ),
+        _flag(
+            "watch",
+            "reload the contract, every file its $refs reach and the fixtures directory when "
+            "they change; an invalid edit keeps the running version (see /__admin/health)",
         ),
         _option(
             "journal_size",

@@ -52,3 +52,4 @@ class Settings:
     error_rate: float = 0.0  # share of API requests answered 503 (seeded)
     cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS  # "*", exact origins, "scheme://host:*"
     cache_dir: Path | None = None  # where Faker's name pools are cached; None: nowhere
+    watch: bool = False  # reload the contract, its $ref'd files and the fixtures when they change

@@ -43,7 +43,7 @@ __all__ = [
 VALIDATED_DOCUMENTS = frozenset(
     {
         "ca8028791fdcad653c145f47b5f5008656ee1e8cfc8d1eda44a20bf292485889",  # openapi.yaml
-        "64b2050ae9c84516c323dcaafcd60aaabc7696827b188c4335f8db66c195d65d",  # admin.yaml
+        "a866434ed811a983617b58a85e662696e93e56b96a3dd6e9d05ef8326d1e450c",  # admin.yaml
     }
 )
 

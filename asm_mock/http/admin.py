@@ -75,15 +75,18 @@ class AdminHandlers:
         canned: CannedCheck,
         scenarios: Path | None = None,
         operations: Sequence[DocumentedOperation] = (),
+        reload: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         """`canned` checks scenarios' canned answers against the served contract; `operations`
-        are the served contract's, which the conformance report covers."""
+        are the served contract's, which the conformance report covers; `reload` says how
+        --watch's last reload went (None: the mock does not watch)."""
         self._operations = tuple(operations)
         self._service = service
         self._journal = journal
         self._controls = controls
         self._canned = canned
         self._scenario_dir = scenarios  # None: the packaged fixtures/scenarios
+        self._reload = reload
 
     def _health(self) -> dict[str, Any]:
         return {
@@ -95,6 +98,7 @@ class AdminHandlers:
             "tokens": self._service.store.token_count(),
             "requests": self._journal.total,
             "authMode": "permissive" if self._controls.settings.permissive_auth else "strict",
+            "reload": self._reload() if self._reload is not None else {"status": "off"},
         }
 
     async def health(self) -> Answer:

@@ -12,12 +12,14 @@ validation error, a 404, the admin API, Swagger UI) wait for it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from asm_mock.contract import CompiledContract, Router, load_compiled
 from asm_mock.contract.complete import completions
@@ -38,6 +40,7 @@ from asm_mock.http.prefer import PreferenceGate
 from asm_mock.http.preferred import EXAMPLE, GENERATED, ContractAnswers
 from asm_mock.http.readiness import ReadinessProbe
 from asm_mock.http.recorder import RequestRecorder
+from asm_mock.http.reload import ReloadStatus, ServedVersion, Watcher
 from asm_mock.http.security import authorizer
 from asm_mock.resources import contract_path, default_fixtures_dir
 from asm_mock.settings import AuthMode, Settings
@@ -45,6 +48,7 @@ from asm_mock.settings import AuthMode, Settings
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from asm_mock.domain.world import World
     from asm_mock.http.connexion_stack.apps import ConnexionApps
 
 __all__ = [
@@ -145,40 +149,41 @@ class OperationSources:
 
 
 class AsmMockApp:
-    """The whole mock as one ASGI app; `service` is its state, `journal` what it answered."""
+    """The whole mock as one ASGI app; `service` is its state, `journal` what it answered.
+
+    What the contract, fixtures and scenarios determine is one `ServedVersion`; with --watch a
+    `Watcher` swaps in a rebuilt one after an edit. Each request is handled by the version
+    current when it arrives; the service's store, the journal and the controls outlive versions.
+    """
 
     def __init__(
         self,
         service: MockService,
         settings: Settings,
         *,
-        contract: CompiledContract,
-        operations: OperationSources,
-        api: ASGIApp,
-        admin: ASGIApp,
-        routes: Router,
+        version: ServedVersion,
         journal: Journal,
         controls: Controls,
-        connexion: Background[ConnexionApps],
+        reload_status: ReloadStatus,
+        rebuild: Callable[[], ServedVersion] | None = None,
     ) -> None:
         self.service = service
         self.settings = settings
-        self.contract = contract
-        self.operations = operations
         self.journal = journal
         self.controls = controls
-        self._connexion = connexion
-        self._token_endpoint = TokenEndpoint(lambda: service.tokens)
-        self._api = BodyGuard(api)
-        self._routes = routes
-        self._admin = AdminGuard(
-            BodyGuard(
-                admin,
-                limit=MAX_ADMIN_BODY_BYTES,
-                methods=frozenset({"POST", "PUT", "PATCH"}),
-            ),
-            token=settings.admin_token,
+        self.reload_status = reload_status
+        self._version = version
+        self._watcher = (
+            None
+            if rebuild is None
+            else Watcher(
+                current=lambda: self._version,
+                build=rebuild,
+                swap=self._swap,
+                status=reload_status,
+            )
         )
+        self._token_endpoint = TokenEndpoint(lambda: service.tokens)
         # CORS outermost: its headers (and refused preflights) reach every answer, admin's too.
         self._app = CorsMiddleware(
             RequestRecorder(
@@ -190,49 +195,84 @@ class AsmMockApp:
             origins=settings.cors_origins,
         )
 
+    @property
+    def version(self) -> ServedVersion:
+        """The version serving now."""
+        return self._version
+
+    @property
+    def contract(self) -> CompiledContract:
+        return self._version.contract
+
+    @property
+    def operations(self) -> OperationSources:
+        return self._version.operations
+
+    @property
+    def watcher(self) -> Watcher | None:
+        """The --watch watcher (None without it); `reload()` also runs one rebuild on demand."""
+        return self._watcher
+
+    def _swap(self, version: ServedVersion) -> None:
+        """Make `version` current, in one step on the event loop: its world replaces the old
+        one with every session and token kept (a session whose customer is gone stays
+        readable), and `/__admin/reset` returns to it from now on."""
+        self.service.restore(version.world, self.service.store.all_sessions())
+        self.service.mark_start()
+        self._version = version
+
     def operation_id(self, method: str, path: str) -> str | None:
         """What a request is journaled and logged as: the contract's operationId, or ours."""
-        return request_operation_id(self._routes, method, path)
+        return request_operation_id(self._version.contract.router, method, path)
 
     @property
     def fully_loaded(self) -> bool:
         """Whether Connexion's stack has loaded (until then, only the fast lane answers)."""
-        return self._connexion.ready
+        return self._version.connexion.ready
 
     def load_fully(self, timeout: float | None = None) -> None:
         """Load Connexion's stack now, and wait for it (blocks the calling thread)."""
-        self._connexion.result(timeout)
+        self._version.connexion.result(timeout)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
+        connexion = self._version.connexion
         await self._app(scope, receive, send)
-        if not self._connexion.started:
-            self._connexion.start()  # the first answer has left: load the rest now
+        if not connexion.started:
+            connexion.start()  # the first answer has left: load the rest now
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         timer: asyncio.TimerHandle | None = None
+        watching: asyncio.Task[None] | None = None
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 loop = asyncio.get_running_loop()
-                timer = loop.call_later(LOAD_AFTER_START_S, self._connexion.start)
+                timer = loop.call_later(LOAD_AFTER_START_S, self._version.connexion.start)
+                if self._watcher is not None:
+                    watching = asyncio.create_task(self._watcher.run(), name="asm-mock watch")
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if timer is not None:
                     timer.cancel()  # a quick shutdown must not start an import while exiting
+                if watching is not None:
+                    watching.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await watching
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        version = self._version  # the whole request is served by one version
         path = scope.get("path", "")
         if is_admin_path(path):
-            await self._admin(scope, receive, send)
+            await version.admin(scope, receive, send)
         elif path == TOKEN_PATH and scope["type"] == "http":
             await self._token_endpoint(scope, receive, send)
         else:
-            await self._api(scope, receive, send)
+            await version.api(scope, receive, send)
 
 
 def request_operation_id(routes: Router, method: str, path: str) -> str | None:
@@ -242,15 +282,23 @@ def request_operation_id(routes: Router, method: str, path: str) -> str | None:
     return "oauthToken" if path == TOKEN_PATH else routes.operation_id(method, path)
 
 
+@dataclass(frozen=True)
+class _Live:
+    """What outlives served versions: the state, what was answered, the run-time settings."""
+
+    settings: Settings
+    service: MockService
+    journal: Journal
+    controls: Controls
+    reload_status: ReloadStatus
+    fast_lane: bool
+
+
 def _connexion_loader(
-    contract: CompiledContract,
-    service: MockService,
-    handlers: OperationSources,
-    *,
-    journal: Journal,
-    controls: Controls,
-    scenarios: Path,
+    contract: CompiledContract, handlers: OperationSources, live: _Live, *, scenarios: Path
 ) -> Callable[[], ConnexionApps]:
+    service, controls = live.service, live.controls
+
     def load() -> ConnexionApps:
         from asm_mock.contract.canned import canned_answers  # jsonschema: on this thread
         from asm_mock.http.admin import AdminHandlers
@@ -268,11 +316,12 @@ def _connexion_loader(
             admin=lambda: admin_app(
                 AdminHandlers(
                     service,
-                    journal,
+                    live.journal,
                     controls,
                     scenarios=scenarios,
                     canned=canned_answers(contract),
                     operations=documented_operations(contract),
+                    reload=live.reload_status.body,
                 ),
                 schemas=contract.schemas,
             ),
@@ -281,53 +330,10 @@ def _connexion_loader(
     return load
 
 
-def create_app(
-    settings: Settings | None = None,
-    *,
-    service: MockService | None = None,
-    progress: Progress | None = None,
-    fast_lane: bool = True,
-    **overrides: Any,
-) -> AsmMockApp:
-    settings = settings or Settings(**overrides)
-    # the contract first: a revision it refuses is refused before the world is built
-    contract = load_compiled(settings.contract or contract_path(), cache_dir=settings.cache_dir)
-    if service is None:
-        fixtures = load_fixtures(settings.fixtures or default_fixtures_dir())
-        world = build_world(
-            seed=settings.seed,
-            customers=settings.customers,
-            fixtures=fixtures,
-            progress=progress,
-            pools_cache=settings.cache_dir,
-        )
-        service = MockService(world)
-    routes = contract.router
-    # the journal names each request's operation when it is read, not as it is answered
-    journal = Journal(settings.journal_size, operation_of=partial(request_operation_id, routes))
-    controls = Controls(
-        RuntimeSettings(
-            latency=Latency.parse(settings.latency),
-            error_rate=settings.error_rate,
-            permissive_auth=settings.auth == AuthMode.PERMISSIVE,
-        ),
-        seed=settings.seed,
-    )
-    scenarios = (settings.fixtures or default_fixtures_dir()) / "scenarios"
-    if settings.scenarios:
-        from asm_mock.contract.canned import canned_answers  # only asked-for scenarios pay
-        from asm_mock.domain.scenarios import apply_scenario
-
-        for name in settings.scenarios:  # atomic each; a bad one raises before the app exists
-            apply_scenario(
-                name,
-                service=service,
-                controls=controls,
-                directory=scenarios,
-                canned=canned_answers(contract),
-            )
-    service.mark_start()
-    controls.mark_start()
+def _served_version(contract: CompiledContract, world: World, live: _Live) -> ServedVersion:
+    """The ASGI apps serving `contract` and `world`; Connexion's stack still to load."""
+    settings, service, controls = live.settings, live.service, live.controls
+    fixtures = settings.fixtures or default_fixtures_dir()
     # the packaged contract shapes the world's answers; a revision's are completed to fit it
     packaged = contract_path()
     native = (
@@ -344,14 +350,7 @@ def create_app(
         seed=settings.seed,
     )
     connexion = Background(
-        _connexion_loader(
-            contract,
-            service,
-            handlers,
-            journal=journal,
-            controls=controls,
-            scenarios=scenarios,
-        ),
+        _connexion_loader(contract, handlers, live, scenarios=fixtures / "scenarios"),
         name="Connexion stack",
     )
     full_stack = DeferredApp(connexion, lambda apps: apps.api)
@@ -362,20 +361,134 @@ def create_app(
         authorize=authorizer(lambda: service.tokens, lambda: controls.settings.permissive_auth),
         controls=controls,
     )
+    routes = contract.router
     api = PreferenceGate(
-        lane if fast_lane else full_stack,
+        lane if live.fast_lane else full_stack,
         controls=controls,
         is_operation=lambda method, path: routes.operation_id(method, path) is not None,
     )
-    return AsmMockApp(
-        service,
-        settings,
+    admin = AdminGuard(
+        BodyGuard(
+            ReadinessProbe(DeferredApp(connexion, lambda apps: apps.admin), stack=connexion),
+            limit=MAX_ADMIN_BODY_BYTES,
+            methods=frozenset({"POST", "PUT", "PATCH"}),
+        ),
+        token=settings.admin_token,
+    )
+    return ServedVersion(
         contract=contract,
+        world=world,
         operations=handlers,
-        api=api,
-        admin=ReadinessProbe(DeferredApp(connexion, lambda apps: apps.admin), stack=connexion),
-        routes=routes,
+        api=BodyGuard(api),
+        admin=admin,
+        connexion=connexion,
+        fixtures=fixtures,
+    )
+
+
+def _contract(settings: Settings) -> CompiledContract:
+    return load_compiled(settings.contract or contract_path(), cache_dir=settings.cache_dir)
+
+
+def _world(settings: Settings, progress: Progress | None = None) -> World:
+    return build_world(
+        seed=settings.seed,
+        customers=settings.customers,
+        fixtures=load_fixtures(settings.fixtures or default_fixtures_dir()),
+        progress=progress,
+        pools_cache=settings.cache_dir,
+    )
+
+
+def _rebuild(live: _Live) -> ServedVersion:
+    """The next version, from the files as they are now, loaded and checked in full (Connexion's
+    stack included) before anything serves it; raises what the first bad file raises. The live
+    state is not touched: start-up scenarios are applied to a scratch service."""
+    from asm_mock.contract.canned import canned_answers
+    from asm_mock.domain.scenarios import apply_scenario, load_scenarios
+
+    settings = live.settings
+    contract = _contract(settings)
+    world = _world(settings)
+    scenarios = (settings.fixtures or default_fixtures_dir()) / "scenarios"
+    canned = canned_answers(contract)
+    if scenarios.is_dir():  # every scenario, applied or not: /__admin/scenarios lists them
+        load_scenarios(scenarios, canned=canned)
+    if settings.scenarios:
+        scratch = MockService(world)
+        for name in settings.scenarios:  # their run-time settings stay as they are now
+            apply_scenario(
+                name,
+                service=scratch,
+                controls=Controls(live.controls.settings, seed=settings.seed),
+                directory=scenarios,
+                canned=canned,
+            )
+        world = scratch.world()
+    version = _served_version(contract, world, live)
+    version.connexion.result()  # raises what Connexion refuses, before the version serves
+    return version
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    service: MockService | None = None,
+    progress: Progress | None = None,
+    fast_lane: bool = True,
+    **overrides: Any,
+) -> AsmMockApp:
+    settings = settings or Settings(**overrides)
+    # the contract first: a revision it refuses is refused before the world is built
+    contract = _contract(settings)
+    if service is None:
+        service = MockService(_world(settings, progress))
+    holder: list[AsmMockApp] = []
+    # the journal names each request's operation when it is read, not as it is answered, by
+    # the contract serving then
+    journal = Journal(
+        settings.journal_size,
+        operation_of=lambda method, path: holder[0].operation_id(method, path),
+    )
+    controls = Controls(
+        RuntimeSettings(
+            latency=Latency.parse(settings.latency),
+            error_rate=settings.error_rate,
+            permissive_auth=settings.auth == AuthMode.PERMISSIVE,
+        ),
+        seed=settings.seed,
+    )
+    live = _Live(
+        settings=settings,
+        service=service,
         journal=journal,
         controls=controls,
-        connexion=connexion,
+        reload_status=ReloadStatus(watching=settings.watch),
+        fast_lane=fast_lane,
     )
+    if settings.scenarios:
+        from asm_mock.contract.canned import canned_answers  # only asked-for scenarios pay
+        from asm_mock.domain.scenarios import apply_scenario
+
+        scenarios = (settings.fixtures or default_fixtures_dir()) / "scenarios"
+        for name in settings.scenarios:  # atomic each; a bad one raises before the app exists
+            apply_scenario(
+                name,
+                service=service,
+                controls=controls,
+                directory=scenarios,
+                canned=canned_answers(contract),
+            )
+    service.mark_start()
+    controls.mark_start()
+    app = AsmMockApp(
+        service,
+        settings,
+        version=_served_version(contract, service.world(), live),
+        journal=journal,
+        controls=controls,
+        reload_status=live.reload_status,
+        rebuild=partial(_rebuild, live) if settings.watch else None,
+    )
+    holder.append(app)
+    return app
