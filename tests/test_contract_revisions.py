@@ -11,6 +11,8 @@ servers of one seed must answer byte for byte alike.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -275,3 +277,29 @@ async def test_a_generated_operation_is_served_by_the_fast_lane_alike(revision: 
         assert hand_ons.count == (0 if fast_lane else 3)
         answers[fast_lane] = (first.content, other.content)
     assert answers[True] == answers[False]
+
+
+@pytest.mark.parametrize("served", ["revision", "packaged"])
+def test_faker_loads_with_the_stack_only_when_answers_are_generated(
+    served: str, revision: Path, tmp_path: Path
+) -> None:
+    """A revision's first completed answer does not pay Faker's import: the background load
+    does. The packaged contract generates nothing, so it never imports Faker at all (with the
+    name pools cached, as after a first start)."""
+    cache = tmp_path / "cache"
+    warm = [sys.executable, "-m", "asm_mock", "check", "--customers", "5", "--cache-dir", cache]
+    assert subprocess.run(warm, capture_output=True, cwd=REPO, timeout=120).returncode == 0
+    contract = f"contract=Path({str(revision)!r}), " if served == "revision" else ""
+    program = (
+        "import sys\nfrom pathlib import Path\n"
+        "from asm_mock.http.app import create_app\nfrom asm_mock.settings import Settings\n"
+        f"app = create_app(Settings(customers=5, {contract}cache_dir=Path({str(cache)!r})))\n"
+        "assert 'faker' not in sys.modules, 'imported before the stack loads'\n"
+        "app.load_fully()\n"
+        "print('faker' in sys.modules)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == str(served == "revision")

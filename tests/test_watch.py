@@ -150,6 +150,9 @@ def test_a_valid_edit_is_served_without_restart_and_sessions_survive(watched: Wa
     assert "operations added: getAgentShifts" in report["changes"]
     assert report["files"] == [str(watched.contract.resolve())]
     assert "phone" in _agent_properties(watched.openapi())
+    # the world's answers are completed against the new revision at once
+    agent = watched.http.get(f"{BASE}/agents/asagent", headers=watched.agent)
+    assert agent.status_code == 200 and isinstance(agent.json()["phone"], str), agent.text
     shifts = watched.http.get(f"{BASE}/agents/asagent/shifts", headers=watched.agent)
     assert shifts.status_code == 200 and shifts.json() == {"shifts": ["morning", "evening"]}
     # the token issued before both reloads still works, and the session is still there

@@ -49,7 +49,7 @@ from asm_mock.contract.realistic import (
 )
 from asm_mock.domain.world import REFERENCE_TIME
 
-__all__ = ["UnsatisfiableSchema", "generate", "seed_of"]
+__all__ = ["UnsatisfiableSchema", "generate", "seed_of", "warm_up"]
 
 # Optional properties and extra array items stop inside a recursion (a $ref met again on the
 # way down) or from this nesting on, so recursive schemas end and values stay small.
@@ -74,6 +74,12 @@ class UnsatisfiableSchema(ValueError):
     def __init__(self, location: str, problem: str) -> None:
         super().__init__(f"cannot generate a value for {location or '#'}: {problem}")
         self.location, self.problem = location, problem
+
+
+def warm_up() -> None:
+    """Pays Faker's import and set-up now (tens of ms), e.g. on a loading thread, instead of in
+    the first answer that generates a value."""
+    generate({"type": "string"}, seed=0, name="phone")
 
 
 def generate(

@@ -113,6 +113,12 @@ class OperationSources:
         )
         return function if all(name in given for name in required) else None
 
+    @property
+    def generates(self) -> bool:
+        """Whether answers are generated from schemas: completed ones, or operations the mock
+        lacks and the contract gives no example for."""
+        return self._completed.changes_answers or GENERATED in self.sources().values()
+
     def sources(self) -> dict[str, str]:
         """operationId -> WORLD, or where ContractAnswers takes its answer from."""
         return {
@@ -305,6 +311,10 @@ def _connexion_loader(
         from asm_mock.http.connexion_stack import admin_app, api_app, connexion_apps
         from asm_mock.http.report_format import documented_operations
 
+        if handlers.generates:  # Faker's import (~0.3 s) here, not in the first such answer
+            from asm_mock.contract.generate import warm_up
+
+            warm_up()
         return connexion_apps(
             api=lambda: api_app(
                 contract,

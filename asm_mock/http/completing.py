@@ -32,6 +32,11 @@ class CompletedAnswers:
         # id(answer) -> (answer, completed): the answer is held, so its id is not reused
         self._done: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
 
+    @property
+    def changes_answers(self) -> bool:
+        """Whether any answer is completed (the served contract is not the packaged one)."""
+        return bool(self._changed)
+
     def wrap(self, operation_id: str, handler: Handler) -> Handler:
         """`handler`, its answers completed; `handler` itself where nothing changes them.
 
