@@ -76,6 +76,10 @@ def evolve(document: dict[str, Any]) -> None:
     del cart["properties"]["modified"]
     cart["additionalProperties"] = False
     cart["properties"]["totalItems"] = {"type": "string", "pattern": "^[0-9]+$"}
+    # and the error format grows a required field: every error answer must carry it
+    error = schemas["Error"]
+    error["properties"]["correlationId"] = {"type": "string", "format": "uuid"}
+    error["required"] = [*error.get("required", []), "correlationId"]
     # 7. a new query parameter with a default
     search = document["paths"]["/customers/search"]["get"]
     search["parameters"].append(
@@ -249,13 +253,48 @@ async def test_two_servers_of_one_seed_answer_alike(
 
 
 async def test_a_value_the_new_parameter_refuses_is_a_validation_error(
-    in_process: httpx.AsyncClient,
+    in_process: httpx.AsyncClient, revision: Path
 ) -> None:
     refused = await in_process.get(
         f"{BASE}/customers/search", params={"query": "", "baseSite": SITE, "sort": "age"}
     )
     assert refused.status_code == 400
     assert refused.json()["errors"][0]["type"] == "ValidationError"
+    assert_fits(revision, "GET", "/customers/search", 400, refused.json())
+
+
+async def test_error_answers_fit_the_revisions_error_format(
+    in_process: httpx.AsyncClient, revision: Path
+) -> None:
+    """Errors made by the domain (404), Connexion's validation (400), the token check (401)
+    and the body guard (415) all carry the field the revision made required."""
+    answers = [
+        ("GET", "/agents/nobody", 404, await in_process.get(f"{BASE}/agents/nobody")),
+        (
+            "GET",
+            "/customers/search",
+            400,
+            await in_process.get(f"{BASE}/customers/search", params={"query": "a"}),
+        ),
+        (
+            "GET",
+            "/agents/asagent",
+            401,
+            await in_process.get(f"{BASE}/agents/asagent", headers={"Authorization": ""}),
+        ),
+        (
+            "POST",
+            "/sessions",
+            415,
+            await in_process.post(
+                f"{BASE}/sessions", content=b"x", headers={"Content-Type": "text/plain"}
+            ),
+        ),
+    ]
+    for method, path, status, answer in answers:
+        assert answer.status_code == status, (path, answer.text)
+        assert_fits(revision, method, path, status, answer.json())
+        assert answer.headers["content-length"] == str(len(answer.content))
 
 
 async def test_a_generated_operation_is_served_by_the_fast_lane_alike(revision: Path) -> None:

@@ -29,7 +29,7 @@ from asm_mock.domain.generate import Progress, build_world
 from asm_mock.domain.journal import Journal
 from asm_mock.domain.service import MockService
 from asm_mock.http.admin_guard import AdminGuard, is_admin_path
-from asm_mock.http.completing import CompletedAnswers
+from asm_mock.http.completing import CompletedAnswers, CompletedErrors
 from asm_mock.http.cors import CorsMiddleware
 from asm_mock.http.deferred import Background, DeferredApp
 from asm_mock.http.fast_lane import FastLane
@@ -389,7 +389,9 @@ def _served_version(contract: CompiledContract, world: World, live: _Live) -> Se
         contract=contract,
         world=world,
         operations=handlers,
-        api=BodyGuard(api),
+        api=CompletedErrors(BodyGuard(api), completed=completed, operation_of=routes.operation_id)
+        if completed.changes_errors()
+        else BodyGuard(api),
         admin=admin,
         connexion=connexion,
         fixtures=fixtures,
