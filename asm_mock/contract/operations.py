@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -33,18 +33,15 @@ class Parameter:
     required: bool
     schema: Mapping[str, Any]
     check: CompiledSchema
+    # read from `schema` once: the fast lane asks them for every new request line
+    integer: bool = field(init=False)
+    has_default: bool = field(init=False)
+    default: Any = field(init=False)
 
-    @property
-    def integer(self) -> bool:
-        return self.schema.get("type") == "integer"
-
-    @property
-    def has_default(self) -> bool:
-        return "default" in self.schema
-
-    @property
-    def default(self) -> Any:
-        return self.schema.get("default", _NO_DEFAULT)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "integer", self.schema.get("type") == "integer")
+        object.__setattr__(self, "has_default", "default" in self.schema)
+        object.__setattr__(self, "default", self.schema.get("default", _NO_DEFAULT))
 
     def value(self, raw: str) -> Any:
         """`raw` coerced as Connexion coerces it and checked, or INVALID."""

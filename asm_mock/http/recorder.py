@@ -48,15 +48,16 @@ class RequestRecorder:
             await self._app(scope, receive, watch.send)
         finally:
             method = scope["method"]
-            details = watch.details()
+            status = watch.answered_status
+            details = watch.details() if status >= 400 else ()  # a 2xx/3xx has no problems
             noted: NotedRequest = (
                 time.time(),
                 method,
                 path,
                 scope.get("query_string", b""),
-                watch.answered_status,
+                status,
                 watch.duration_ms,
-                tuple(d.message for d in details),
+                tuple([d.message for d in details]) if details else (),
                 details,
                 watch.controls,
             )
