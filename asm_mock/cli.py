@@ -21,6 +21,7 @@ from asm_mock import __version__
 from asm_mock.cli_options import (
     check_together,
     error_line,
+    refuse,
     report_options,
     serve_options,
     settings_from,
@@ -193,9 +194,7 @@ def _listen_problem(host: str, port: int) -> tuple[str, str] | None:
 def _check_listening(ctx: click.Context, settings: Settings) -> None:
     problem = _listen_problem(settings.host, settings.port)
     if problem:
-        option, why = problem
-        param = next(p for p in ctx.command.params if p.name == option)
-        raise click.BadParameter(why, ctx=ctx, param=param)
+        raise refuse(ctx, *problem)
 
 
 def _check(settings: Settings) -> int:

@@ -29,6 +29,7 @@ __all__ = [
     "LOG_FORMATS",
     "check_together",
     "error_line",
+    "refuse",
     "report_options",
     "serve_options",
     "settings_from",
@@ -444,7 +445,8 @@ def settings_from(params: Mapping[str, Any]) -> Settings:
     return Settings(**fields)
 
 
-def _refuse(ctx: click.Context, name: str, message: str) -> click.BadParameter:
+def refuse(ctx: click.Context, name: str, message: str) -> click.BadParameter:
+    """The refusal of option `name` of the command `ctx` runs, as a parser's refusal reads."""
     param = next(p for p in ctx.command.params if p.name == name)
     return click.BadParameter(message, ctx=ctx, param=param)
 
@@ -457,7 +459,7 @@ def check_together(ctx: click.Context, settings: Settings) -> None:
     for name in settings.scenarios:
         if not (scenarios / f"{name}.yaml").is_file():
             known = sorted(p.stem for p in scenarios.glob("*.yaml")) if scenarios.is_dir() else []
-            raise _refuse(
+            raise refuse(
                 ctx,
                 "scenarios",
                 f"no scenario {name!r} in {scenarios} (known: {', '.join(known) or 'none'})",
@@ -470,7 +472,7 @@ def check_together(ctx: click.Context, settings: Settings) -> None:
     ):
         problem = _unusable_directory(settings.cache_dir)
         if problem:
-            raise _refuse(ctx, "cache_dir", problem)
+            raise refuse(ctx, "cache_dir", problem)
 
 
 def _unusable_directory(path: Path) -> str | None:

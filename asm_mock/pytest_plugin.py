@@ -45,7 +45,6 @@ from asm_mock.testing import (
 if TYPE_CHECKING:
     from asm_mock.domain.service import MockService
     from asm_mock.domain.store import IssuedToken
-    from asm_mock.domain.world import World
     from asm_mock.http.app import AsmMockApp
     from asm_mock.settings import Settings
 
@@ -129,7 +128,6 @@ class _BuiltMock:
     Connexion's stack loaded, and the fixture's token."""
 
     app: AsmMockApp
-    world: World  # as started: after the start-up scenarios
     token: str
     issued: IssuedToken
 
@@ -137,8 +135,7 @@ class _BuiltMock:
         """Everything a test may have changed, undone: back to the world as started, with no
         session, no token but the fixture's, an empty journal, the settings started with."""
         service = self.app.service
-        service.replace_world(self.world)  # ends every session
-        service.store.clear_tokens()
+        service.reset(drop_tokens=True)  # the world as started (after start-up scenarios)
         service.store.save_token(self.issued)  # as issued: even if a test expired it
         self.app.controls.reset()
         self.app.journal.clear()
@@ -155,17 +152,11 @@ def _build(settings: Settings) -> _BuiltMock:
         # now, under these filters, and before the tests' own threads import anything.
         warnings.simplefilter("ignore", DeprecationWarning)
         app.load_fully()
-    credentials = AGENT_CREDENTIALS
-    form = password_form(
-        credentials["username"],
-        credentials["password"],
-        credentials["client_id"],
-        credentials["client_secret"],
-    )
+    form = password_form(**AGENT_CREDENTIALS)
     token = app.service.tokens.grant(form).token.access_token
     issued = app.service.store.token(token)
     assert issued is not None, "a granted token is stored"
-    return _BuiltMock(app, app.service.world(), token, issued)
+    return _BuiltMock(app, token, issued)
 
 
 @pytest.fixture(scope="session")

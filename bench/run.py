@@ -34,7 +34,16 @@ import httpx
 from grown_contract import NEW_OPERATION_PATH, write_grown
 
 from asm_mock.resources import contract_path
-from asm_mock.testing import MockServerError, ServerProcess, free_port, scrubbed_environment
+from asm_mock.testing import (
+    AGENT_CREDENTIALS,
+    API_PATH,
+    TOKEN_PATH,
+    MockServerError,
+    ServerProcess,
+    free_port,
+    password_form,
+    scrubbed_environment,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -43,7 +52,7 @@ PRISM = BENCH / "node_modules" / ".bin" / "prism"
 # Prism logs ~6 lines per request at its default "info"; asm-mock serves at uvicorn's "warning"
 # (no access log), so Prism runs at "warn" too: neither pays for per-request logging.
 PRISM_LOG_LEVEL = "warn"
-BASE_PATH = "/assistedservicewebservices"  # asm-mock's; Prism serves the paths without it
+BASE_PATH = API_PATH  # asm-mock's; Prism serves the paths without it
 CUSTOMER = "james.weber@example.com"
 # a path, or the wrk script that drives the operation
 OPERATIONS: dict[str, str] = {
@@ -76,16 +85,9 @@ GROWN_FIELDS: dict[str, tuple[str, ...]] = {
 # 0 or -1 would be accepted by Prism) answered with any 4xx.
 READY_PATH = OPERATIONS["search"]
 REFUSED_PATH = READY_PATH + "&pageSize=x"
-TOKEN_PATH = "/authorizationserver/oauth/token"
 POLL_S = 0.01
 # the demo agent's password grant (asm-mock's default OAuth client; README, Demo accounts)
-AGENT_LOGIN = {
-    "grant_type": "password",
-    "client_id": "mobile_android",
-    "client_secret": "secret",
-    "username": "asagent",
-    "password": "pw4all",
-}
+AGENT_LOGIN = password_form(**AGENT_CREDENTIALS)
 SEARCH_QUERIES = ["a", "we", "mar", "son", "lin", "example", "ber", "an", "mu", "ch", "wolf", "e"]
 Result = dict[str, Any]
 

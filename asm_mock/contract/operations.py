@@ -81,7 +81,6 @@ class Operation:
     body: Body | None
     responses: Mapping[int, Response]
     security: tuple[Mapping[str, tuple[str, ...]], ...]  # requirements, any of which suffices
-    definition: Mapping[str, Any]  # the resolved operation object, for what is not above
 
     @property
     def statuses(self) -> frozenset[int]:
@@ -90,9 +89,6 @@ class Operation:
     @property
     def secured(self) -> bool:
         return bool(self.security)
-
-    def parameters_in(self, location: str) -> tuple[Parameter, ...]:
-        return tuple(p for p in self.parameters if p.location == location)
 
     def first_example(self) -> tuple[int, Any] | None:
         """The first named example of the lowest documented 2xx status that has one."""
@@ -146,7 +142,6 @@ def _operation(
             MappingProxyType({name: tuple(scopes) for name, scopes in requirement.items()})
             for requirement in security
         ),
-        definition=definition,
     )
 
 

@@ -21,7 +21,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from asm_mock.contract.complete import Completions
-from asm_mock.http.send import JSON
+from asm_mock.http.headers import first_header
 
 __all__ = ["CompletedAnswers", "CompletedErrors"]
 
@@ -107,7 +107,7 @@ class CompletedErrors:
 
         async def completing(message: Message) -> None:
             if message["type"] == "http.response.start":
-                if message["status"] < 400 or (_content_type(message) != JSON):
+                if message["status"] < 400 or _media_type(message) != "application/json":
                     await send(message)
                 else:
                     held.append(message)
@@ -138,8 +138,5 @@ class CompletedErrors:
         await send({"type": "http.response.body", "body": completed})
 
 
-def _content_type(start: Message) -> bytes | None:
-    for name, value in start["headers"]:
-        if name.lower() == b"content-type":
-            return bytes(value).split(b";")[0].strip()
-    return None
+def _media_type(start: Message) -> str:
+    return (first_header(start["headers"], b"content-type") or "").split(";")[0].strip()

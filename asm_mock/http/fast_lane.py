@@ -394,7 +394,7 @@ def _operation(route: Route, handler: Callable[[str], Callable[..., Any]]) -> _O
         if not body.required:
             return None  # an absent optional body has rules of its own in Connexion
     takes = accepts | {"body"} if body is not None else accepts
-    variables = set(re.findall(r"\{([^}]*)\}", contract_operation.template))
+    variables = set(route.pattern.groupindex)  # named: one group per template variable
     if variables != {p.name for p in parameters if p.location == "path"}:
         return None  # a template variable without its parameter, or the other way round
     arguments = [_Argument(p, p.name in takes) for p in parameters]
