@@ -48,6 +48,7 @@ from asm_mock.settings import AuthMode, Settings
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from asm_mock.domain.scenarios import CannedCheck
     from asm_mock.domain.world import World
     from asm_mock.http.connexion_stack.apps import ConnexionApps
 
@@ -298,6 +299,9 @@ class _Live:
     controls: Controls
     reload_status: ReloadStatus
     fast_lane: bool
+    # the packaged contract, which shapes the world's answers, where a revision is served:
+    # loaded once, as no reload changes it (None: the served contract is the packaged one)
+    native: CompiledContract | None
 
 
 def _connexion_loader(
@@ -345,12 +349,7 @@ def _served_version(contract: CompiledContract, world: World, live: _Live) -> Se
     settings, service, controls = live.settings, live.service, live.controls
     fixtures = settings.fixtures or default_fixtures_dir()
     # the packaged contract shapes the world's answers; a revision's are completed to fit it
-    packaged = contract_path()
-    native = (
-        contract
-        if settings.contract is None or settings.contract.resolve() == packaged.resolve()
-        else load_compiled(packaged, cache_dir=settings.cache_dir)
-    )
+    native = live.native or contract
     completed = CompletedAnswers(completions(contract, native), seed=lambda: service.world().seed)
     handlers = OperationSources(
         contract,
@@ -360,7 +359,7 @@ def _served_version(contract: CompiledContract, world: World, live: _Live) -> Se
         seed=settings.seed,
     )
     connexion = Background(
-        _connexion_loader(contract, handlers, live, scenarios=fixtures / "scenarios"),
+        _connexion_loader(contract, handlers, live, scenarios=_scenarios_dir(settings)),
         name="Connexion stack",
     )
     full_stack = DeferredApp(connexion, lambda apps: apps.api)
@@ -398,6 +397,34 @@ def _served_version(contract: CompiledContract, world: World, live: _Live) -> Se
     )
 
 
+def _native(settings: Settings) -> CompiledContract | None:
+    """The packaged contract where `settings` serve another one, else None."""
+    packaged = contract_path()
+    if settings.contract is None or settings.contract.resolve() == packaged.resolve():
+        return None
+    return load_compiled(packaged, cache_dir=settings.cache_dir)
+
+
+def _scenarios_dir(settings: Settings) -> Path:
+    return (settings.fixtures or default_fixtures_dir()) / "scenarios"
+
+
+def _apply_scenarios(
+    settings: Settings, service: MockService, controls: Controls, canned: CannedCheck
+) -> None:
+    """`settings.scenarios`, applied in order (atomic each: a bad one raises, nothing half-done)."""
+    from asm_mock.domain.scenarios import apply_scenario
+
+    for name in settings.scenarios:
+        apply_scenario(
+            name,
+            service=service,
+            controls=controls,
+            directory=_scenarios_dir(settings),
+            canned=canned,
+        )
+
+
 def _contract(settings: Settings) -> CompiledContract:
     return load_compiled(settings.contract or contract_path(), cache_dir=settings.cache_dir)
 
@@ -417,25 +444,20 @@ def _rebuild(live: _Live) -> ServedVersion:
     stack included) before anything serves it; raises what the first bad file raises. The live
     state is not touched: start-up scenarios are applied to a scratch service."""
     from asm_mock.contract.canned import canned_answers
-    from asm_mock.domain.scenarios import apply_scenario, load_scenarios
+    from asm_mock.domain.scenarios import load_scenarios
 
     settings = live.settings
     contract = _contract(settings)
     world = _world(settings)
-    scenarios = (settings.fixtures or default_fixtures_dir()) / "scenarios"
+    scenarios = _scenarios_dir(settings)
     canned = canned_answers(contract)
     if scenarios.is_dir():  # every scenario, applied or not: /__admin/scenarios lists them
         load_scenarios(scenarios, canned=canned)
     if settings.scenarios:
         scratch = MockService(world)
-        for name in settings.scenarios:  # their run-time settings stay as they are now
-            apply_scenario(
-                name,
-                service=scratch,
-                controls=Controls(live.controls.settings, seed=settings.seed),
-                directory=scenarios,
-                canned=canned,
-            )
+        # their run-time settings stay as they are now
+        controls = Controls(live.controls.settings, seed=settings.seed)
+        _apply_scenarios(settings, scratch, controls, canned)
         world = scratch.world()
     version = _served_version(contract, world, live)
     version.connexion.result()  # raises what Connexion refuses, before the version serves
@@ -477,20 +499,12 @@ def create_app(
         controls=controls,
         reload_status=ReloadStatus(watching=settings.watch),
         fast_lane=fast_lane,
+        native=_native(settings),
     )
-    if settings.scenarios:
+    if settings.scenarios:  # a bad one raises before the app exists
         from asm_mock.contract.canned import canned_answers  # only asked-for scenarios pay
-        from asm_mock.domain.scenarios import apply_scenario
 
-        scenarios = (settings.fixtures or default_fixtures_dir()) / "scenarios"
-        for name in settings.scenarios:  # atomic each; a bad one raises before the app exists
-            apply_scenario(
-                name,
-                service=service,
-                controls=controls,
-                directory=scenarios,
-                canned=canned_answers(contract),
-            )
+        _apply_scenarios(settings, service, controls, canned_answers(contract))
     service.mark_start()
     controls.mark_start()
     app = AsmMockApp(
