@@ -13,7 +13,15 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["AdminAnswer", "AdminUnreachable", "admin_get", "one_line", "parsed", "what_was_said"]
+__all__ = [
+    "AdminAnswer",
+    "AdminUnreachable",
+    "admin_get",
+    "one_line",
+    "parsed",
+    "refusal",
+    "what_was_said",
+]
 
 _MAX_LINE_CHARS = 300
 _MAX_REFUSAL_BYTES = 64 * 1024
@@ -53,6 +61,16 @@ def what_was_said(raw: bytes) -> str:
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         return f"{errors[0].get('type', '')}: {errors[0].get('message', '')}"
     return raw.decode("utf-8", "replace")
+
+
+def refusal(status: int, raw: bytes) -> str:
+    """A refused admin request in one line: the status, what the mock said, and for the admin
+    guard's 401/403 what would let the request through."""
+    said = what_was_said(raw)
+    if status in (401, 403):
+        hint = "the mock's --admin-token (ASM_MOCK_ADMIN_TOKEN) is needed, or a loopback client"
+        said = f"{said} ({hint})"
+    return one_line(f"{status} {said}")
 
 
 def admin_get(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from asm_mock.admin_client import AdminUnreachable, admin_get, one_line, parsed, what_was_said
+from asm_mock.admin_client import AdminUnreachable, admin_get, parsed, refusal
 
 __all__ = ["FAIL_CONDITIONS", "REPORT_PATH", "ReportUnavailable", "failed_conditions", "fetch"]
 
@@ -22,13 +22,6 @@ class ReportUnavailable(Exception):
     """No report: the mock could not be reached, or it refused; the message is one line."""
 
 
-def _refusal(status: int, raw: bytes) -> str:
-    said = what_was_said(raw)
-    if status in (401, 403):
-        said += " (the mock's --admin-token is needed, or a loopback client)"
-    return one_line(f"{status} {said}")
-
-
 def fetch(base_url: str, *, token: str | None, timeout: float = 30.0) -> dict[str, Any]:
     """The report document, or ReportUnavailable saying why not."""
     try:
@@ -38,7 +31,7 @@ def fetch(base_url: str, *, token: str | None, timeout: float = 30.0) -> dict[st
     except AdminUnreachable as error:
         raise ReportUnavailable(str(error)) from None
     if not 200 <= answer.status < 300:
-        raise ReportUnavailable(_refusal(answer.status, answer.body))
+        raise ReportUnavailable(refusal(answer.status, answer.body))
     report = parsed(answer.body)
     if not isinstance(report, dict) or not isinstance(report.get("summary"), dict):
         raise ReportUnavailable("the answer is not a conformance report (is that an asm-mock?)")

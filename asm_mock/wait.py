@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from asm_mock.admin_client import AdminUnreachable, admin_get, one_line, parsed, what_was_said
+from asm_mock.admin_client import AdminUnreachable, admin_get, one_line, parsed, refusal
 
 __all__ = ["READY_PATH", "Attempt", "ask_once", "wait_until_ready"]
 
@@ -40,11 +40,8 @@ def _not_ready(status: int, raw: bytes) -> Attempt:
             return Attempt(False, one_line(f"503: {problems}"), final=True)
         loading = ", ".join(map(str, body["waitingFor"]))
         return Attempt(False, one_line(f"503: still loading: {loading}"))
-    said = what_was_said(raw)
-    if status in (401, 403):  # the admin guard's verdict does not change while we wait
-        hint = "the mock's --admin-token (ASM_MOCK_ADMIN_TOKEN) is needed, or a loopback client"
-        return Attempt(False, one_line(f"{status} {said} ({hint})"), final=True)
-    return Attempt(False, one_line(f"{status} {said}"))
+    # the admin guard's verdict (401/403) does not change while we wait
+    return Attempt(False, refusal(status, raw), final=status in (401, 403))
 
 
 def ask_once(base_url: str, *, token: str | None, timeout: float) -> Attempt:
