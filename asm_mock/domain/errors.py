@@ -15,6 +15,8 @@
     │   ├── UnsupportedMediaTypeError   415
     │   ├── ContractViolation           500  (the mock's own bug, found by its checks)
     │   └── ServiceUnavailableError     503  (injected by --error-rate)
+    │       ├── StoreUnavailableError   503  the shared store (Redis) is down, slow or refusing
+    │       └── TenantLimitError        503  --max-tenants tenants are live; a new one must wait
     ├── OAuthError                      the token endpoint's, in OAuth2's flat form
     ├── FixtureError                    an unreadable or invalid fixture or scenario file
     └── InvalidContractError            a document that is not valid OpenAPI 3.1
@@ -43,6 +45,8 @@ __all__ = [
     "PayloadTooLargeError",
     "ScenarioError",
     "ServiceUnavailableError",
+    "StoreUnavailableError",
+    "TenantLimitError",
     "UnauthorizedError",
     "UnknownIdentifierError",
     "UnsupportedMediaTypeError",
@@ -153,6 +157,15 @@ class UnsupportedMediaTypeError(ApiError):
 class ServiceUnavailableError(ApiError):
     status_code = 503
     error_type = "ServiceUnavailableError"
+
+
+class StoreUnavailableError(ServiceUnavailableError):
+    """The shared store did not answer within its timeout, or refused: the request had no
+    effect that anyone can see. Its message names the store without its password."""
+
+
+class TenantLimitError(ServiceUnavailableError):
+    """Every one of the --max-tenants tenants is live: a new tenant is refused, never grown."""
 
 
 class ContractViolation(ApiError):
