@@ -9,6 +9,7 @@ import errno
 import gc
 import ipaddress
 import logging
+import os
 import socket
 import sys
 import time
@@ -30,7 +31,7 @@ from asm_mock.cli_options import (
 )
 from asm_mock.domain.errors import AsmMockError
 from asm_mock.progress import world_progress
-from asm_mock.settings import Settings
+from asm_mock.settings import Settings, settings_from_json, settings_json
 
 if TYPE_CHECKING:
     from asm_mock.http.app import AsmMockApp
@@ -42,7 +43,10 @@ __all__ = [
     "exposure_warning",
     "main",
     "parse_settings",
+    "worker_app",
 ]
+
+WORKER_SETTINGS = "ASM_MOCK_WORKER_SETTINGS_JSON"  # the parent's parsed settings, for workers
 
 
 class _AsmMockCommand(click.Group):
@@ -103,6 +107,8 @@ def _invoke(ctx: click.Context, name: str) -> object:
         if name == "check":
             return _check(settings)
         _check_listening(ctx, settings)
+        if settings.store != "memory":
+            _check_store(ctx, settings)
         return _serve(settings)
     except AsmMockError as error:  # a bad fixture or scenario file, found while building
         print("asm-mock:", *str(error).split(), file=sys.stderr)  # a YAML error spans lines
@@ -197,6 +203,16 @@ def _check_listening(ctx: click.Context, settings: Settings) -> None:
         raise refuse(ctx, *problem)
 
 
+def _check_store(ctx: click.Context, settings: Settings) -> None:
+    """A replica joins a store only if it can reach it and would serve the world it holds."""
+    from asm_mock.shared.fingerprint import store_refusal
+    from asm_mock.shared.replicas import DEFAULT_NAMESPACE
+
+    problem = store_refusal(settings, namespace=DEFAULT_NAMESPACE)
+    if problem:
+        raise refuse(ctx, "store", problem)
+
+
 def _check(settings: Settings) -> int:
     from asm_mock.http.app import create_app
 
@@ -250,12 +266,48 @@ def app_to_serve(settings: Settings) -> AsmMockApp:
     return app
 
 
+def worker_app() -> AsmMockApp:
+    """The app of one --workers worker process (uvicorn's factory): the parent's settings."""
+    settings = settings_from_json(os.environ[WORKER_SETTINGS])
+    configure_logging(settings.log_format)
+    return app_to_serve(settings)
+
+
+def _serve_workers(settings: Settings) -> int:
+    """N worker processes on one port (uvicorn's supervisor), each with its own world and the
+    shared store; SIGTERM reaches each, which finishes what it serves before it exits."""
+    import uvicorn
+
+    from asm_mock.shared.connection import masked_url
+
+    os.environ[WORKER_SETTINGS] = settings_json(settings)
+    print(
+        f"asm-mock serving http://{settings.host}:{settings.port} with {settings.workers} "
+        f"workers sharing {masked_url(settings.store)} (seed {settings.seed}, "
+        f"{settings.customers} generated customers, auth {settings.auth})",
+        flush=True,
+    )
+    configure_logging(settings.log_format)
+    uvicorn.run(
+        "asm_mock.cli:worker_app",
+        factory=True,
+        workers=settings.workers,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+    )
+    return 0
+
+
 def _serve(settings: Settings) -> int:
     import uvicorn
 
     warning = exposure_warning(settings.host)
     if warning:
         print(warning, file=sys.stderr, flush=True)
+    if settings.workers > 1:
+        return _serve_workers(settings)
     app = app_to_serve(settings)
     chaos = "".join(
         (

@@ -145,6 +145,16 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _store_url(text: str) -> str:
+    value = text.strip()
+    if value == "memory":
+        return value
+    parts = urlsplit(value)
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise ValueError("expected memory or redis://[:PASSWORD@]HOST:PORT/DB")
+    return value
+
+
 # -- the options --------------------------------------------------------------------------------
 
 
@@ -348,6 +358,22 @@ def serve_options() -> list[click.Option]:
             default=str(_DEFAULTS.journal_size),
             metavar="N",
         ),
+        _option(
+            "store",
+            _store_url,
+            "where sessions, tokens, the journal and run-time settings live: memory (this "
+            "process) or redis://[:PASSWORD@]HOST:PORT/DB (rediss:// with TLS), shared by "
+            "replicas and workers",
+            default=_DEFAULTS.store,
+            metavar="URL",
+        ),
+        _option(
+            "workers",
+            _at_least(1),
+            "worker processes serving one port (more than 1 needs --store redis://...)",
+            default=str(_DEFAULTS.workers),
+            metavar="N",
+        ),
     ]
 
 
@@ -464,6 +490,13 @@ def check_together(ctx: click.Context, settings: Settings) -> None:
                 "scenarios",
                 f"no scenario {name!r} in {scenarios} (known: {', '.join(known) or 'none'})",
             )
+    if settings.workers > 1 and settings.store == "memory":
+        raise refuse(
+            ctx,
+            "workers",
+            f"{settings.workers} workers need a shared store: add --store redis://HOST:PORT/DB "
+            "(with the memory store each worker would have its own sessions and tokens)",
+        )
     # The default directory stays best-effort (a read-only home only costs the time); one the
     # user names must be usable, or they would never learn why nothing is cached.
     if settings.cache_dir is not None and ctx.get_parameter_source("cache_dir") not in (

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+import typing
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from asm_mock.domain.generate import DEFAULT_CUSTOMERS, DEFAULT_SEED
 from asm_mock.domain.journal import DEFAULT_JOURNAL_SIZE
 
-__all__ = ["DEFAULT_CORS_ORIGINS", "AuthMode", "Settings", "parse_cors_origins"]
+__all__ = [
+    "DEFAULT_CORS_ORIGINS",
+    "AuthMode",
+    "Settings",
+    "parse_cors_origins",
+    "settings_from_json",
+    "settings_json",
+]
 
 # Browser frontends on this machine, any port (a dev server's port changes; Origin carries it).
 DEFAULT_CORS_ORIGINS = ("http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*")
@@ -53,3 +62,29 @@ class Settings:
     cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS  # "*", exact origins, "scheme://host:*"
     cache_dir: Path | None = None  # where Faker's name pools are cached; None: nowhere
     watch: bool = False  # reload the contract, its $ref'd files and the fixtures when they change
+    store: str = (
+        "memory"  # where sessions, tokens, the journal and settings live: memory or redis://
+    )
+    workers: int = 1  # worker processes behind one port (more than one needs a shared store)
+
+
+def settings_json(settings: Settings) -> str:
+    """`settings` as JSON: how the parsed settings reach --workers' worker processes."""
+    return json.dumps(asdict(settings), default=str)
+
+
+def settings_from_json(text: str) -> Settings:
+    """The `Settings` of `settings_json`'s text."""
+    values = json.loads(text)
+    hints = typing.get_type_hints(Settings)
+    for name, value in values.items():
+        hint = str(hints[name])
+        if value is None:
+            continue
+        if "Path" in hint:
+            values[name] = Path(value)
+        elif "tuple" in hint:
+            values[name] = tuple(value)
+        elif hints[name] is AuthMode:
+            values[name] = AuthMode(value)
+    return Settings(**values)

@@ -6,16 +6,18 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 __all__ = [
     "DEFAULT_JOURNAL_SIZE",
     "ErrorDetail",
     "Journal",
     "JournalEntry",
+    "JournalReader",
     "NotedRequest",
     "OperationOf",
     "noted_entry",
+    "selected_entries",
 ]
 
 DEFAULT_JOURNAL_SIZE = 10_000
@@ -88,6 +90,54 @@ def _no_operation(method: str, path: str) -> None:
     return None
 
 
+def selected_entries(
+    newest_first: Iterable[JournalEntry],
+    *,
+    path: str | None = None,
+    operation_id: str | None = None,
+    status: int | None = None,
+    limit: int | None = None,
+) -> list[JournalEntry]:
+    """The entries that match, in the order given; `path` matches as a prefix. Entries are
+    taken as they come: it stops once `limit` are found."""
+    selected: list[JournalEntry] = []
+    for e in newest_first:
+        if (
+            (path is None or e.path.startswith(path))
+            and (operation_id is None or e.operation_id == operation_id)
+            and (status is None or e.status == status)
+        ):
+            selected.append(e)
+            if limit is not None and limit > 0 and len(selected) == limit:
+                break
+    return selected if limit is None else selected[:limit]
+
+
+class JournalReader(Protocol):
+    """What the admin API reads of a journal: this process's `Journal`, or one shared by
+    replicas (which must ask the shared store, hence coroutines)."""
+
+    @property
+    def capacity(self) -> int: ...
+
+    async def count(self) -> int:
+        """`total`: requests recorded since the last clear."""
+        ...
+
+    async def read(
+        self,
+        *,
+        path: str | None = None,
+        operation_id: str | None = None,
+        status: int | None = None,
+        limit: int | None = None,
+    ) -> list[JournalEntry]:
+        """`entries()`: newest first, filtered."""
+        ...
+
+    async def clear_all(self) -> None: ...
+
+
 class Journal:
     """A ring: the newest `capacity` entries, oldest dropped first, plus a running total."""
 
@@ -140,18 +190,28 @@ class Journal:
         """Newest first, filtered; `path` matches as a prefix."""
         with self._lock:
             items = list(reversed(self._entries))
-        snapshot: Iterable[JournalEntry] = (
+        snapshot: Iterable[JournalEntry] = (  # made as read: most never are
             item if isinstance(item, JournalEntry) else noted_entry(item, self._operation_of)
             for item in items
         )
-        selected: list[JournalEntry] = []
-        for e in snapshot:  # entries are made as read: stop once `limit` are found
-            if (
-                (path is None or e.path.startswith(path))
-                and (operation_id is None or e.operation_id == operation_id)
-                and (status is None or e.status == status)
-            ):
-                selected.append(e)
-                if limit is not None and limit > 0 and len(selected) == limit:
-                    break
-        return selected if limit is None else selected[:limit]
+        return selected_entries(
+            snapshot, path=path, operation_id=operation_id, status=status, limit=limit
+        )
+
+    # -- JournalReader ----------------------------------------------------------------------
+
+    async def count(self) -> int:
+        return self.total
+
+    async def read(
+        self,
+        *,
+        path: str | None = None,
+        operation_id: str | None = None,
+        status: int | None = None,
+        limit: int | None = None,
+    ) -> list[JournalEntry]:
+        return self.entries(path=path, operation_id=operation_id, status=status, limit=limit)
+
+    async def clear_all(self) -> None:
+        self.clear()

@@ -89,6 +89,15 @@ class MockService:
                 ids=_unused_ids(SessionIds(world.seed), self.store),
             )
 
+    def adopt_world(self, world: World) -> None:
+        """Serve `world`, leaving the store as it is: another replica sharing the store has
+        changed it already (its reset, scenario or restored state)."""
+        with self._world_lock:
+            self._world = world
+            self.sessions = SessionService(
+                world=self.world, store=self.store, clock=self.clock, ids=SessionIds(world.seed)
+            )
+
     def expire_tokens(self) -> int:
         """Every issued token expires now (clients must refresh or log in again)."""
         return self.store.expire_tokens(self.clock())

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from asm_mock import __version__
 from asm_mock.contract import Contract, load_contract
@@ -16,7 +16,7 @@ from asm_mock.domain.errors import (
     UnsupportedMediaTypeError,
     ValidationError,
 )
-from asm_mock.domain.journal import Journal, JournalEntry
+from asm_mock.domain.journal import JournalEntry, JournalReader
 from asm_mock.domain.scenarios import (
     CannedCheck,
     Scenario,
@@ -33,7 +33,7 @@ from asm_mock.http.settings_format import settings_view
 from asm_mock.http.state_format import dump_state, load_state
 from asm_mock.resources import default_fixtures_dir
 
-__all__ = ["AdminHandlers", "admin_contract"]
+__all__ = ["AdminHandlers", "ControlChanges", "admin_contract"]
 
 Answer = tuple[dict[str, Any], int]
 
@@ -65,21 +65,36 @@ def _json_object(body: Any) -> dict[str, Any]:
     return body
 
 
+class ControlChanges(Protocol):
+    """Told of each run-time change once this replica has made it (the store changed once),
+    so other replicas sharing the store make it too."""
+
+    async def reset(self) -> None: ...
+
+    async def settings_changed(self) -> None: ...
+
+    async def scenario_applied(self, name: str) -> None: ...
+
+    async def state_restored(self, document: Mapping[str, Any]) -> None: ...
+
+
 class AdminHandlers:
     def __init__(
         self,
         service: MockService,
-        journal: Journal,
+        journal: JournalReader,
         controls: Controls,
         *,
         canned: CannedCheck,
         scenarios: Path | None = None,
         operations: Sequence[DocumentedOperation] = (),
         reload: Callable[[], dict[str, Any]] | None = None,
+        changes: ControlChanges | None = None,
     ) -> None:
         """`canned` checks scenarios' canned answers against the served contract; `operations`
         are the served contract's, which the conformance report covers; `reload` says how
-        --watch's last reload went (None: the mock does not watch)."""
+        --watch's last reload went (None: the mock does not watch); `changes` passes run-time
+        changes on to the other replicas (None: there are none)."""
         self._operations = tuple(operations)
         self._service = service
         self._journal = journal
@@ -87,8 +102,9 @@ class AdminHandlers:
         self._canned = canned
         self._scenario_dir = scenarios  # None: the packaged fixtures/scenarios
         self._reload = reload
+        self._changes = changes
 
-    def _health(self) -> dict[str, Any]:
+    async def _health(self) -> dict[str, Any]:
         return {
             "status": "UP",
             "version": __version__,
@@ -96,13 +112,13 @@ class AdminHandlers:
             "customers": len(self._service.world().customers),
             "sessions": self._service.store.session_count(),
             "tokens": self._service.store.token_count(),
-            "requests": self._journal.total,
+            "requests": await self._journal.count(),
             "authMode": "permissive" if self._controls.settings.permissive_auth else "strict",
             "reload": self._reload() if self._reload is not None else {"status": "off"},
         }
 
     async def health(self) -> Answer:
-        return self._health(), 200
+        return await self._health(), 200
 
     async def ready(self) -> Answer:
         # Connexion serves this only once its stack has loaded; ReadinessProbe answers before.
@@ -111,12 +127,14 @@ class AdminHandlers:
     async def reset(self, body: dict[str, Any] | None = None) -> Answer:
         self._service.reset(drop_tokens=bool((body or {}).get("dropTokens", False)))
         self._controls.reset()
-        self._journal.clear()
-        return self._health(), 200
+        await self._journal.clear_all()
+        if self._changes is not None:
+            await self._changes.reset()
+        return await self._health(), 200
 
-    def _journal_body(self, entries: list[JournalEntry]) -> dict[str, Any]:
+    async def _journal_body(self, entries: list[JournalEntry]) -> dict[str, Any]:
         return {
-            "total": self._journal.total,
+            "total": await self._journal.count(),
             "capacity": self._journal.capacity,
             "requests": [_entry(e) for e in entries],
         }
@@ -128,29 +146,29 @@ class AdminHandlers:
         status: int | None = None,
         limit: int = 100,
     ) -> Answer:
-        entries = self._journal.entries(
+        entries = await self._journal.read(
             path=path, operation_id=operationId, status=status, limit=limit
         )
-        return self._journal_body(entries), 200
+        return await self._journal_body(entries), 200
 
     async def clearRequests(self) -> Answer:  # noqa: N802
-        self._journal.clear()
-        return self._journal_body([]), 200
+        await self._journal.clear_all()
+        return await self._journal_body([]), 200
 
     # -- the client conformance report: a function of the journal, so both clear it ----------
 
-    def _report(self) -> dict[str, Any]:
-        report = conformance_report(self._journal.entries(), self._operations)
+    async def _report(self) -> dict[str, Any]:
+        report = conformance_report(await self._journal.read(), self._operations)
         # a request answered between the two reads is in `total` at worst, never missing from it
-        total = max(self._journal.total, report.requests)
+        total = max(await self._journal.count(), report.requests)
         return report_document(report, total=total, capacity=self._journal.capacity)
 
     async def getReport(self) -> Answer:  # noqa: N802
-        return self._report(), 200
+        return await self._report(), 200
 
     async def clearReport(self) -> Answer:  # noqa: N802
-        self._journal.clear()
-        return self._report(), 200
+        await self._journal.clear_all()
+        return await self._report(), 200
 
     # -- state ------------------------------------------------------------------------------
 
@@ -160,7 +178,9 @@ class AdminHandlers:
     async def putState(self, body: Any) -> Answer:  # noqa: N802
         restored = load_state(_json_object(body))  # checked in full before anything changes
         self._service.restore(restored.world, restored.sessions)
-        return self._health(), 200
+        if self._changes is not None:
+            await self._changes.state_restored(_json_object(body))
+        return await self._health(), 200
 
     # -- settings ---------------------------------------------------------------------------
 
@@ -173,6 +193,8 @@ class AdminHandlers:
             settings = self._controls.update(**changes)
         except ValueError as error:  # a rule of RuntimeSettings as a whole
             raise ValidationError(str(error), reason="invalid", subject_type="body") from None
+        if self._changes is not None:
+            await self._changes.settings_changed()
         return settings_view(settings), 200
 
     # -- scenarios --------------------------------------------------------------------------
@@ -198,6 +220,8 @@ class AdminHandlers:
             apply(scenario, service=self._service, controls=self._controls)
         except FixtureError as error:
             raise ScenarioError(error) from None
+        if self._changes is not None:
+            await self._changes.scenario_applied(scenario.name)
         return {
             "name": scenario.name,
             "description": scenario.description,

@@ -16,7 +16,7 @@ import contextlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
 from starlette.types import Receive, Scope, Send
@@ -26,7 +26,7 @@ from asm_mock.contract.complete import completions
 from asm_mock.domain.controls import Controls, Latency, RuntimeSettings
 from asm_mock.domain.fixtures import load_fixtures
 from asm_mock.domain.generate import Progress, build_world
-from asm_mock.domain.journal import Journal
+from asm_mock.domain.journal import Journal, JournalReader
 from asm_mock.domain.service import MockService
 from asm_mock.http.admin_guard import AdminGuard, is_admin_path
 from asm_mock.http.completing import CompletedAnswers, CompletedErrors
@@ -48,9 +48,14 @@ from asm_mock.settings import AuthMode, Settings
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from redis.asyncio import Redis
+
     from asm_mock.domain.scenarios import CannedCheck
     from asm_mock.domain.world import World
+    from asm_mock.http.admin import ControlChanges
     from asm_mock.http.connexion_stack.apps import ConnexionApps
+    from asm_mock.shared.journal_stream import SharedJournal
+    from asm_mock.shared.replicas import Replica
 
 __all__ = [
     "LOAD_AFTER_START_S",
@@ -173,8 +178,11 @@ class AsmMockApp:
         controls: Controls,
         reload_status: ReloadStatus,
         rebuild: Callable[[], ServedVersion] | None = None,
+        replica: Replica | None = None,
     ) -> None:
+        """`replica`: what this process shares with other replicas (None: the memory store)."""
         self.service = service
+        self.replica = replica
         self.settings = settings
         self.journal = journal
         self.controls = controls
@@ -260,6 +268,8 @@ class AsmMockApp:
                 timer = loop.call_later(LOAD_AFTER_START_S, self._version.connexion.start)
                 if self._watcher is not None:
                     watching = asyncio.create_task(self._watcher.run(), name="asm-mock watch")
+                if self.replica is not None:
+                    await self.replica.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if timer is not None:
@@ -268,6 +278,8 @@ class AsmMockApp:
                     watching.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await watching
+                if self.replica is not None:  # after the last answer: its entry is shipped
+                    await self.replica.stop()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -295,13 +307,14 @@ class _Live:
 
     settings: Settings
     service: MockService
-    journal: Journal
+    journal: JournalReader
     controls: Controls
     reload_status: ReloadStatus
     fast_lane: bool
     # the packaged contract, which shapes the world's answers, where a revision is served:
     # loaded once, as no reload changes it (None: the served contract is the packaged one)
     native: CompiledContract | None
+    changes: ControlChanges | None = None  # run-time changes passed on to other replicas
 
 
 def _connexion_loader(
@@ -336,6 +349,7 @@ def _connexion_loader(
                     canned=canned_answers(contract),
                     operations=documented_operations(contract),
                     reload=live.reload_status.body,
+                    changes=live.changes,
                 ),
                 schemas=contract.schemas,
             ),
@@ -464,6 +478,36 @@ def _rebuild(live: _Live) -> ServedVersion:
     return version
 
 
+def _shared(
+    settings: Settings, operation_of: Callable[[str, str], str | None]
+) -> tuple[Redis, SharedJournal]:
+    """The store's client and the journal stream of a Redis store."""
+    from asm_mock.shared.connection import store_client
+    from asm_mock.shared.replicas import DEFAULT_NAMESPACE, shared_journal
+
+    client = store_client(settings.store)
+    journal = shared_journal(
+        client,
+        url=settings.store,
+        capacity=settings.journal_size,
+        operation_of=operation_of,
+        namespace=DEFAULT_NAMESPACE,
+    )
+    return client, journal
+
+
+def _canned_check(contract: CompiledContract) -> Callable[[], CannedCheck]:
+    """Scenarios' canned-answer check, made when first needed (it imports jsonschema)."""
+
+    @cache
+    def check() -> CannedCheck:
+        from asm_mock.contract.canned import canned_answers
+
+        return canned_answers(contract)
+
+    return check
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -478,11 +522,15 @@ def create_app(
     if service is None:
         service = MockService(_world(settings, progress))
     holder: list[AsmMockApp] = []
-    # the journal names each request's operation when it is read, not as it is answered, by
-    # the contract serving then
-    journal = Journal(
-        settings.journal_size,
-        operation_of=lambda method, path: holder[0].operation_id(method, path),
+
+    def operation_of(method: str, path: str) -> str | None:
+        # the journal names each request's operation when it is read, not as it is answered,
+        # by the contract serving then
+        return holder[0].operation_id(method, path)
+
+    shared = None if settings.store == "memory" else _shared(settings, operation_of)
+    journal = (
+        Journal(settings.journal_size, operation_of=operation_of) if shared is None else shared[1]
     )
     controls = Controls(
         RuntimeSettings(
@@ -492,6 +540,26 @@ def create_app(
         ),
         seed=settings.seed,
     )
+    if settings.scenarios:  # a bad one raises before the app exists
+        from asm_mock.contract.canned import canned_answers  # only asked-for scenarios pay
+
+        _apply_scenarios(settings, service, controls, canned_answers(contract))
+    service.mark_start()
+    controls.mark_start()
+    replica = None
+    if shared is not None:
+        from asm_mock.shared.replicas import DEFAULT_NAMESPACE, Replica
+
+        replica = Replica(
+            shared[0],
+            url=settings.store,
+            namespace=DEFAULT_NAMESPACE,
+            journal=shared[1],
+            service=service,
+            controls=controls,
+            scenarios=_scenarios_dir(settings),
+            canned=_canned_check(contract),
+        )
     live = _Live(
         settings=settings,
         service=service,
@@ -500,13 +568,8 @@ def create_app(
         reload_status=ReloadStatus(watching=settings.watch),
         fast_lane=fast_lane,
         native=_native(settings),
+        changes=None if replica is None else replica.sync,
     )
-    if settings.scenarios:  # a bad one raises before the app exists
-        from asm_mock.contract.canned import canned_answers  # only asked-for scenarios pay
-
-        _apply_scenarios(settings, service, controls, canned_answers(contract))
-    service.mark_start()
-    controls.mark_start()
     app = AsmMockApp(
         service,
         settings,
@@ -515,6 +578,7 @@ def create_app(
         controls=controls,
         reload_status=live.reload_status,
         rebuild=partial(_rebuild, live) if settings.watch else None,
+        replica=replica,
     )
     holder.append(app)
     return app

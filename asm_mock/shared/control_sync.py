@@ -1,0 +1,227 @@
+"""Run-time changes that reach every replica: settings, scenarios applied, reset, restored state.
+
+The replica that takes the admin request changes the shared store once (sessions, tokens), then
+writes the new control state under its namespace in one transaction and publishes it:
+
+    {ns}:control:epoch     counts resets: a replica on another epoch starts again from its
+                           seeded world (a Redis emptied by a restart is a reset too)
+    {ns}:control:steps     what changed the world since the last reset, in order: a scenario
+                           by name, or a restored state document
+    {ns}:control:settings  the run-time settings as the admin API shows them (none: each
+                           replica's start-up settings)
+    {ns}:control           the channel: "look again"
+
+Every replica's subscriber then reads the control state and catches up: its world is rebuilt
+from the seeded world and the steps it has not applied (only those, when what it applied is a
+prefix of them), scenarios' canned answers included; the settings are replaced. The same
+catch-up runs at start-up and after every reconnection, so a replica misses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+
+from asm_mock.domain.controls import Controls
+from asm_mock.domain.scenarios import (
+    CannedCheck,
+    apply,
+    load_scenarios,
+    scenario_named,
+    settings_changes,
+)
+from asm_mock.domain.service import MockService
+from asm_mock.domain.world import World
+from asm_mock.http.settings_format import settings_view
+
+__all__ = ["ControlState", "ControlSync"]
+
+_RECONNECT_S = 0.25
+_WAIT_S = 1.0  # the subscriber's longest wait for a message before it looks again
+_log = logging.getLogger("asm_mock.shared")
+Step = dict[str, Any]  # {"scenario": name} or {"state": document}
+
+
+@dataclass(frozen=True)
+class ControlState:
+    epoch: int
+    steps: tuple[Step, ...]
+    settings: Mapping[str, Any] | None
+
+
+class ControlSync:
+    """One replica's side of the control state: publishes its admin changes, applies others'."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        namespace: str,
+        service: MockService,
+        controls: Controls,
+        scenarios: Path,
+        canned: Callable[[], CannedCheck],
+        unavailable: Callable[[], contextlib.AbstractContextManager[None]],
+        on_reset: Callable[[], None] = lambda: None,
+    ) -> None:
+        """`canned()` checks scenarios' canned answers (asked once a scenario is replayed);
+        `on_reset` runs when this replica learns of a reset (its unshipped journal goes)."""
+        self._client = client
+        self._keys = {
+            part: f"{namespace}:control:{part}" for part in ("epoch", "steps", "settings")
+        }
+        self._channel = f"{namespace}:control"
+        self._service = service
+        self._controls = controls
+        self._scenarios = scenarios
+        self._canned = canned
+        self._unavailable = unavailable
+        self._on_reset = on_reset
+        self._seeded: World = service.world()
+        self._epoch = 0
+        self._steps: list[Step] = []
+        self._applying = asyncio.Lock()
+        self._listener: asyncio.Task[None] | None = None
+        self.applied = 0  # control states caught up with (for tests and health)
+
+    def mark_start(self) -> None:
+        """The current world is the seeded one a reset returns to (after start-up scenarios)."""
+        self._seeded = self._service.world()
+
+    # -- the originating replica --------------------------------------------------------------
+
+    async def reset(self) -> None:
+        async with self._applying:
+            epoch = await self._write(lambda pipe: pipe.incr(self._keys["epoch"]), reset=True)
+            self._epoch, self._steps = int(epoch), []
+        await self.catch_up()
+
+    async def settings_changed(self) -> None:
+        await self._write(None)
+        await self.catch_up()
+
+    async def scenario_applied(self, name: str) -> None:
+        await self._add_step({"scenario": name})
+
+    async def state_restored(self, document: Mapping[str, Any]) -> None:
+        await self._add_step({"state": dict(document)})
+
+    async def _add_step(self, step: Step) -> None:
+        async with self._applying:
+            encoded = orjson.dumps(step)
+            await self._write(lambda pipe: pipe.rpush(self._keys["steps"], encoded))
+            self._steps.append(step)
+        await self.catch_up()
+
+    async def _write(self, change: Callable[[Any], Any] | None, *, reset: bool = False) -> Any:
+        """One transaction: the change, the settings as they are here now, the message."""
+        with self._unavailable():
+            async with self._client.pipeline(transaction=True) as pipe:
+                if change is not None:
+                    change(pipe)
+                if reset:
+                    pipe.delete(self._keys["steps"], self._keys["settings"])
+                else:
+                    pipe.set(
+                        self._keys["settings"], orjson.dumps(settings_view(self._controls.settings))
+                    )
+                pipe.publish(self._channel, b"changed")
+                answers = await pipe.execute()
+        return answers[0]
+
+    # -- every replica ----------------------------------------------------------------------------
+
+    async def read(self) -> ControlState:
+        with self._unavailable():
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.get(self._keys["epoch"])
+                pipe.lrange(self._keys["steps"], 0, -1)
+                pipe.get(self._keys["settings"])
+                epoch, steps, settings = await pipe.execute()
+        return ControlState(
+            epoch=int(epoch or 0),
+            steps=tuple(orjson.loads(step) for step in steps),
+            settings=None if settings is None else orjson.loads(settings),
+        )
+
+    async def catch_up(self) -> None:
+        """Make this replica's world, canned answers and settings those of the control state."""
+        state = await self.read()
+        async with self._applying:
+            await self._apply(state)
+            self.applied += 1
+
+    async def _apply(self, state: ControlState) -> None:
+        steps = list(state.steps)
+        if state.epoch != self._epoch or steps[: len(self._steps)] != self._steps:
+            if state.epoch != self._epoch:
+                self._on_reset()
+            self._controls.reset()  # start-up settings and canned answers, the seeded draws
+            world, applied = self._seeded, []
+        else:
+            world, applied = self._service.world(), self._steps
+        for step in steps[len(applied) :]:
+            world = await self._replayed(step, world)
+        if world is not self._service.world():
+            self._service.adopt_world(world)
+        if state.settings is not None:
+            self._controls.update(**settings_changes(state.settings))
+        self._epoch, self._steps = state.epoch, steps
+
+    async def _replayed(self, step: Step, world: World) -> World:
+        """`world` after `step`, without touching the store: the originator changed it once."""
+        if "state" in step:
+            from asm_mock.http.state_format import load_state
+
+            return load_state(step["state"]).world
+        scenario = scenario_named(
+            load_scenarios(self._scenarios, canned=self._canned()), step["scenario"]
+        )
+        scratch = MockService(world)  # its store is its own: sessions and tokens are shared
+        await apply(scenario, service=scratch, controls=self._controls)
+        return scratch.world()
+
+    # -- the subscriber ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Catch up with the control state now (a replica started later), then listen."""
+        try:
+            await self.catch_up()
+        except Exception as error:  # the listener keeps trying
+            _log.warning("control state not read at start-up (%s); retrying", error)
+        self._listener = asyncio.create_task(self._listen(), name="asm-mock control listener")
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+
+    async def _listen(self) -> None:
+        while True:
+            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self._channel)
+                # what changed before the subscription (or while Redis was away)
+                await self.catch_up()
+                while True:
+                    message = await pubsub.get_message(timeout=_WAIT_S)
+                    if message is not None:
+                        await self.catch_up()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # Redis away, or a step this replica cannot replay
+                _log.warning("control listener: %s; reconnecting", type(error).__name__)
+                await asyncio.sleep(_RECONNECT_S)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()

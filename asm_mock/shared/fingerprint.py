@@ -1,0 +1,121 @@
+"""The world's fingerprint: replicas sharing a store must serve the same world.
+
+Each replica rebuilds the world itself from what determines it (seed, customers, start-up
+scenarios, the fixture files, the contract, asm-mock's and Faker's versions). The first replica
+writes their digest to the store, with the settings as a person reads them; a replica whose
+digest differs is refused, naming the first setting that differs. An emptied store (FLUSHALL,
+a restarted Redis without persistence) takes the next replica's world.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from asm_mock import __version__
+from asm_mock.resources import default_fixtures_dir
+from asm_mock.settings import Settings
+
+__all__ = ["WorldFingerprint", "claim_world", "store_refusal", "world_fingerprint"]
+
+
+@dataclass(frozen=True)
+class WorldFingerprint:
+    """(setting, value as a person reads it) pairs, in the order a refusal looks at them."""
+
+    settings: tuple[tuple[str, str], ...]
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(orjson.dumps(self.settings)).hexdigest()
+
+    def first_difference(self, other: WorldFingerprint) -> tuple[str, str, str] | None:
+        """(setting, its value in `other`, its value here) of the first setting that differs."""
+        theirs = dict(other.settings)
+        for name, value in self.settings:
+            if theirs.get(name) != value:
+                return name, theirs.get(name, "nothing"), value
+        return None
+
+
+def _files_digest(files: Iterable[Path], root: Path | None = None) -> str:
+    digest = hashlib.sha256()
+    for file in files:
+        name = file.relative_to(root) if root is not None else file.name
+        digest.update(f"{name}\0".encode())
+        digest.update(file.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()[:12]
+
+
+def world_fingerprint(settings: Settings, contract_files: Iterable[Path]) -> WorldFingerprint:
+    """What determines the world `settings` build; `contract_files` are the served contract's
+    (the document first, then every file its `$ref`s reach)."""
+    fixtures = settings.fixtures or default_fixtures_dir()
+    fixture_files = sorted(p for p in fixtures.rglob("*") if p.is_file())
+    where = str(settings.fixtures) if settings.fixtures is not None else "the packaged fixtures"
+    contract = str(settings.contract) if settings.contract is not None else "the packaged contract"
+    return WorldFingerprint(
+        (
+            ("--seed", str(settings.seed)),
+            ("--customers", str(settings.customers)),
+            ("--scenario", ",".join(settings.scenarios) or "none"),
+            ("--fixtures", f"{where} (digest {_files_digest(fixture_files, fixtures)})"),
+            ("--contract", f"{contract} (digest {_files_digest(contract_files)})"),
+            ("asm-mock", __version__),
+            ("Faker", version("Faker")),
+        )
+    )
+
+
+async def claim_world(
+    client: aioredis.Redis, *, namespace: str, fingerprint: WorldFingerprint
+) -> tuple[str, str, str] | None:
+    """Write `fingerprint` as the store's world unless one is there; None when this world is
+    the store's, else (setting, the store's value, this replica's value)."""
+    key = f"{namespace}:world"
+    mine = orjson.dumps({"digest": fingerprint.digest, "settings": fingerprint.settings})
+    if await client.set(key, mine, nx=True):
+        return None
+    held = orjson.loads(await client.get(key) or mine)
+    if held.get("digest") == fingerprint.digest:
+        return None
+    theirs = WorldFingerprint(tuple((str(n), str(v)) for n, v in held.get("settings", ())))
+    return fingerprint.first_difference(theirs) or ("the world", "another world", "this one")
+
+
+def store_refusal(settings: Settings, *, namespace: str) -> str | None:
+    """Why this replica may not serve with `settings.store` (another world is there, or the
+    store cannot be reached), as one line without the store's password; None when it may."""
+    import asyncio
+
+    from asm_mock.contract.load import load_contract
+    from asm_mock.resources import contract_path
+    from asm_mock.shared.connection import masked_url, store_client
+
+    contract = load_contract(settings.contract or contract_path(), cache_dir=settings.cache_dir)
+    fingerprint = world_fingerprint(settings, contract.files)
+    store = masked_url(settings.store)
+
+    async def claim() -> tuple[str, str, str] | None:
+        client = store_client(settings.store)
+        try:
+            return await claim_world(client, namespace=namespace, fingerprint=fingerprint)
+        finally:
+            await client.aclose()
+
+    try:
+        difference = asyncio.run(claim())
+    except (RedisError, OSError) as error:
+        return f"{store} cannot be reached ({type(error).__name__})"
+    if difference is None:
+        return None
+    name, theirs, mine = difference
+    return f"{store} holds the world of {name} {theirs}; this replica has {name} {mine}"

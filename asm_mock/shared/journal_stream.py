@@ -1,0 +1,252 @@
+"""The journal of every replica in one capped Redis stream: the newest --journal-size entries.
+
+A request never waits for Redis: `note()` only queues the record in this process, and a
+background flusher ships the queue in batches (one pipeline) a few milliseconds later. Reads
+ship this replica's queue first, so a replica always reads its own requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from asm_mock.domain.journal import (
+    ErrorDetail,
+    Journal,
+    JournalEntry,
+    NotedRequest,
+    OperationOf,
+    noted_entry,
+    selected_entries,
+)
+
+__all__ = ["FLUSH_INTERVAL_S", "SharedJournal", "dump_noted", "load_noted"]
+
+FLUSH_INTERVAL_S = 0.005  # a batch gathers this long after its first request
+_RETRY_S = 0.2  # after a failed flush (Redis away): the queue waits, bounded by the capacity
+_PAGE = 1_000  # stream entries fetched per round trip when a filter must look further back
+_FIELD = b"e"
+_log = logging.getLogger("asm_mock.shared")
+
+
+def dump_noted(noted: NotedRequest | JournalEntry) -> bytes:
+    """One journal record as the stream holds it: everything the local journal keeps (errors
+    with their subjects, controls), the operation left to be named when read."""
+    if isinstance(noted, JournalEntry):
+        at, method, path = noted.time.timestamp(), noted.method, noted.path
+        query, status, duration = noted.query, noted.status, noted.duration_ms
+        problems, errors, controls = noted.problems, noted.errors, noted.controls
+    else:
+        at, method, path, raw_query, status, duration, problems = noted[:7]
+        query = raw_query.decode("latin-1")
+        errors, controls = (noted[7], noted[8]) if len(noted) > 7 else ((), ())
+    return orjson.dumps([at, method, path, query, status, duration, problems, errors, controls])
+
+
+def load_noted(data: bytes) -> NotedRequest:
+    at, method, path, query, status, duration, problems, errors, controls = orjson.loads(data)
+    return (
+        float(at),
+        str(method),
+        str(path),
+        str(query).encode("latin-1"),
+        int(status),
+        float(duration),
+        tuple(problems),
+        tuple(ErrorDetail(*detail) for detail in errors),
+        tuple((str(kind), str(detail)) for kind, detail in controls),
+    )
+
+
+class SharedJournal(Journal):
+    """A `Journal` whose entries live in the stream `{namespace}:journal` (and the running
+    total in `{namespace}:journal:total`). Reads are the `JournalReader` coroutines; the
+    synchronous `entries()` and `total` of `Journal` see only this replica's unshipped queue."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        namespace: str,
+        capacity: int,
+        operation_of: OperationOf,
+        unavailable: Callable[[], contextlib.AbstractContextManager[None]],
+    ) -> None:
+        """`unavailable()` turns Redis's failures inside it into `StoreUnavailableError`."""
+        super().__init__(capacity, operation_of=operation_of)
+        self._client = client
+        self._stream = f"{namespace}:journal"
+        self._total_key = f"{namespace}:journal:total"
+        self._unavailable = unavailable
+        self._queue: deque[NotedRequest | JournalEntry] = deque(maxlen=capacity)
+        self._queue_lock = threading.Lock()
+        self._shipping = asyncio.Lock()
+        self._noted = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
+
+    # -- writing: the request path ------------------------------------------------------------
+
+    def note(self, noted: NotedRequest) -> None:
+        with self._queue_lock:
+            self._queue.append(noted)
+        self._noted.set()
+
+    def record(self, entry: JournalEntry) -> None:
+        with self._queue_lock:
+            self._queue.append(entry)
+        self._noted.set()
+
+    def _take(self) -> list[NotedRequest | JournalEntry]:
+        with self._queue_lock:
+            taken = list(self._queue)
+            self._queue.clear()
+            return taken
+
+    def _give_back(self, taken: list[NotedRequest | JournalEntry]) -> None:
+        """A failed batch goes back in front of what came since; the newest `capacity` stay."""
+        with self._queue_lock:
+            kept = [*taken, *self._queue]
+            self._queue.clear()
+            self._queue.extend(kept)
+
+    async def flush(self) -> None:
+        """Ship this replica's queue now, in order; raises RedisError (queue kept) on failure."""
+        async with self._shipping:
+            taken = self._take()
+            if not taken:
+                return
+            try:
+                pipe = self._client.pipeline(transaction=False)
+                for item in taken:
+                    pipe.xadd(
+                        self._stream,
+                        {_FIELD: dump_noted(item)},
+                        maxlen=self.capacity,
+                        approximate=True,
+                    )
+                pipe.incrby(self._total_key, len(taken))
+                await pipe.execute()
+            except BaseException:
+                self._give_back(taken)
+                raise
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await self._noted.wait()
+            await asyncio.sleep(FLUSH_INTERVAL_S)
+            self._noted.clear()
+            try:
+                await self.flush()
+            except (RedisError, OSError) as error:
+                _log.warning(
+                    "journal: the shared store is unavailable (%s); retrying", type(error).__name__
+                )
+                await asyncio.sleep(_RETRY_S)
+                self._noted.set()
+
+    def start(self) -> None:
+        """Start the flusher (on the running loop: lifespan start-up)."""
+        self._noted = asyncio.Event()  # bound to the serving loop, not the one it was made on
+        if self._queue:
+            self._noted.set()
+        self._flusher = asyncio.create_task(self._flush_forever(), name="asm-mock journal flusher")
+
+    async def stop(self) -> None:
+        """Stop the flusher and ship what is queued (shutdown: nothing half-written)."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        try:
+            await self.flush()
+        except (RedisError, OSError) as error:
+            _log.warning(
+                "journal: %d entries not shipped at shutdown (%s)",
+                len(self._queue),
+                type(error).__name__,
+            )
+
+    # -- reading: the admin API -----------------------------------------------------------------
+
+    @property
+    def total(self) -> int:
+        return len(self._queue)
+
+    def clear(self) -> None:
+        with self._queue_lock:
+            self._queue.clear()
+
+    def entries(
+        self,
+        *,
+        path: str | None = None,
+        operation_id: str | None = None,
+        status: int | None = None,
+        limit: int | None = None,
+    ) -> list[JournalEntry]:
+        with self._queue_lock:
+            queued = list(reversed(self._queue))
+        return selected_entries(
+            self._made(queued), path=path, operation_id=operation_id, status=status, limit=limit
+        )
+
+    def _made(self, items: list[Any]) -> Iterator[JournalEntry]:
+        for item in items:
+            yield item if isinstance(item, JournalEntry) else noted_entry(item, self._operation_of)
+
+    async def count(self) -> int:
+        with self._unavailable():
+            await self.flush()
+            total = await self._client.get(self._total_key)
+        return int(total or 0)
+
+    async def read(
+        self,
+        *,
+        path: str | None = None,
+        operation_id: str | None = None,
+        status: int | None = None,
+        limit: int | None = None,
+    ) -> list[JournalEntry]:
+        filtered = path is not None or operation_id is not None or status is not None
+        wanted = self.capacity if limit is None or limit <= 0 else min(limit, self.capacity)
+        selected: list[JournalEntry] = []
+        with self._unavailable():
+            await self.flush()
+            newest = b"+"
+            seen = 0
+            while seen < self.capacity and len(selected) < wanted:
+                page = min(_PAGE if filtered else wanted, self.capacity - seen)
+                rows: Any = await self._client.xrevrange(self._stream, max=newest, count=page)
+                if not rows:
+                    break
+                seen += len(rows)
+                newest = b"(" + rows[-1][0]
+                made = (
+                    noted_entry(load_noted(fields[_FIELD]), self._operation_of)
+                    for _, fields in rows
+                )
+                selected += selected_entries(
+                    made,
+                    path=path,
+                    operation_id=operation_id,
+                    status=status,
+                    limit=wanted - len(selected),
+                )
+        return selected
+
+    async def clear_all(self) -> None:
+        with self._unavailable():
+            async with self._shipping:
+                self.clear()
+                await self._client.delete(self._stream, self._total_key)
