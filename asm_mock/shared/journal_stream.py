@@ -49,7 +49,19 @@ def dump_noted(noted: NotedRequest | JournalEntry) -> bytes:
         at, method, path, raw_query, status, duration, problems = noted[:7]
         query = raw_query.decode("latin-1")
         errors, controls = (noted[7], noted[8]) if len(noted) > 7 else ((), ())
-    return orjson.dumps([at, method, path, query, status, duration, problems, errors, controls])
+    return orjson.dumps(
+        [
+            at,
+            method,
+            path,
+            query,
+            status,
+            duration,
+            list(problems),
+            [list(detail) for detail in errors],  # orjson writes no NamedTuple
+            [list(control) for control in controls],
+        ]
+    )
 
 
 def load_noted(data: bytes) -> NotedRequest:
@@ -124,16 +136,16 @@ class SharedJournal(Journal):
             taken = self._take()
             if not taken:
                 return
+            pipe = self._client.pipeline(transaction=False)
+            for item in taken:
+                pipe.xadd(
+                    self._stream,
+                    {_FIELD: dump_noted(item)},
+                    maxlen=self.capacity,
+                    approximate=True,
+                )
+            pipe.incrby(self._total_key, len(taken))
             try:
-                pipe = self._client.pipeline(transaction=False)
-                for item in taken:
-                    pipe.xadd(
-                        self._stream,
-                        {_FIELD: dump_noted(item)},
-                        maxlen=self.capacity,
-                        approximate=True,
-                    )
-                pipe.incrby(self._total_key, len(taken))
                 await pipe.execute()
             except BaseException:
                 self._give_back(taken)
@@ -152,6 +164,8 @@ class SharedJournal(Journal):
                 )
                 await asyncio.sleep(_RETRY_S)
                 self._noted.set()
+            except Exception:  # a record it cannot write: lost, but the flusher lives on
+                _log.exception("journal: entries dropped")
 
     def start(self) -> None:
         """Start the flusher (on the running loop: lifespan start-up)."""
