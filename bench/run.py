@@ -39,6 +39,7 @@ from asm_mock.testing import (
     API_PATH,
     TOKEN_PATH,
     MockServerError,
+    RedisServer,
     ServerProcess,
     free_port,
     password_form,
@@ -194,7 +195,12 @@ class Server:
 
 
 def asm_mock(
-    port: int, customers: int = 200, cache_dir: Path | None = None, contract: Path | None = None
+    port: int,
+    customers: int = 200,
+    cache_dir: Path | None = None,
+    contract: Path | None = None,
+    options: Sequence[str] = (),
+    name: str | None = None,
 ) -> Server:
     # no access log, as Prism runs at log level warn
     cache = ["--cache-dir", str(cache_dir)] if cache_dir is not None else []
@@ -211,8 +217,8 @@ def asm_mock(
         "--log-format",
         "off",
     ]
-    name = "asm-mock" if contract is None else "asm-mock --contract"
-    argv += ["--customers", str(customers)]
+    name = name or ("asm-mock" if contract is None else "asm-mock --contract")
+    argv += ["--customers", str(customers), *options]
     return Server(name, argv, port, BASE_PATH, oauth=True, ready_on_any_answer=contract is not None)
 
 
@@ -317,20 +323,22 @@ def measure_operations(
     operations: dict[str, str] = OPERATIONS,
     contract: Path | None = None,
     fields: dict[str, tuple[str, ...]] | None = None,
+    servers: Sequence[Server] = (),
 ) -> list[Result]:
     """Per operation, `rounds` rounds of wrk, asm-mock then Prism in each: a round's two runs are
     minutes closer in time than two whole passes would be, so this shared machine's drift weighs
     on both alike. A server's figures are those of its median round; the ratio is the median of
     the rounds' ratios. `contract`: both serve that revision instead of the packaged one;
-    `fields`: per operation, the fields one answer of each server is checked for."""
-    servers = [asm_mock(free_port(), contract=contract), prism(free_port(), contract)]
+    `fields`: per operation, the fields one answer of each server is checked for; `servers`:
+    others than asm-mock and Prism (Prism last)."""
+    servers = servers or [asm_mock(free_port(), contract=contract), prism(free_port(), contract)]
     try:
         for server in servers:
             server.start()
             server.first_refusal()  # every check on before the first wrk run
         rows = []
         for operation, path in operations.items():
-            runs: dict[str, list[Result]] = {"asm-mock": [], "Prism": []}
+            runs: dict[str, list[Result]] = {server.name: [] for server in servers}
             for server in servers:
                 wrk(server, path, server.token, 1)  # warm-up, discarded
             for round_number in range(1, rounds + 1):
@@ -386,7 +394,83 @@ def operation_row(operation: str, runs: dict[str, list[Result]]) -> Result:
     ]
     row["ratio_rounds"] = ratios
     row["ratio"] = statistics.median(ratios) if ratios else None
+    row["ratios"] = {  # each server's req/s over Prism's, the median of the rounds' ratios
+        name: statistics.median(
+            mine["rps"] / theirs["rps"]
+            for mine, theirs in zip(results, runs["Prism"], strict=True)
+            if theirs["rps"]
+        )
+        for name, results in runs.items()
+        if name != "Prism"
+    }
     return row
+
+
+REDIS = "asm-mock --store redis"
+WORKERS = "asm-mock --store redis --workers 2"
+PROPAGATION_SAMPLES = 20
+
+
+def measure_replicas(seconds: int, rounds: int) -> Result:
+    """The operations rows again with asm-mock on a Redis store (one process, then 2 workers)
+    beside asm-mock's memory store and Prism; then how long a run-time change made on one
+    replica takes to show on another (the README's 100 ms promise), over HTTP."""
+    with RedisServer() as redis:
+        store = ["--store", redis.url]
+        servers = [
+            asm_mock(free_port()),
+            asm_mock(free_port(), options=store, name=REDIS),
+            asm_mock(free_port(), options=[*store, "--workers", "2"], name=WORKERS),
+            prism(free_port()),
+        ]
+        rows = measure_operations(seconds, rounds, servers=servers)
+        return {"rows": rows, "propagation": measure_propagation(redis.url)}
+
+
+def measure_propagation(store: str) -> Result:
+    """ms from sending a change to replica A until replica B's admin API shows it, polled."""
+    options = ["--store", store]
+    a, b = (asm_mock(free_port(), options=options, name=f"replica {n}") for n in "AB")
+    try:
+        for server in (a, b):
+            server.start()
+        with httpx.Client(base_url=a.url) as on_a, httpx.Client(base_url=b.url) as on_b:
+
+            def settings_shown(latency: str) -> bool:
+                return str(on_b.get("/__admin/settings").json()["latency"]) == latency
+
+            def timed(change: Callable[[], object], shown: Callable[[], bool]) -> float:
+                started = time.perf_counter()
+                change()
+                while not shown():
+                    pass
+                return (time.perf_counter() - started) * 1000
+
+            settings, resets = [], []
+            for i in range(PROPAGATION_SAMPLES):
+                latency = str(i % 7 + 1)
+                settings.append(
+                    timed(
+                        lambda latency=latency: on_a.patch(  # type: ignore[misc]
+                            "/__admin/settings", json={"latency": latency}
+                        ),
+                        lambda latency=latency: settings_shown(latency),  # type: ignore[misc]
+                    )
+                )
+                resets.append(
+                    timed(lambda: on_a.post("/__admin/reset", json={}), lambda: settings_shown("0"))
+                )
+        return {
+            name: {
+                "median_ms": statistics.median(samples),
+                "max_ms": max(samples),
+                "samples": len(samples),
+            }
+            for name, samples in (("settings", settings), ("reset", resets))
+        }
+    finally:
+        for server in (a, b):
+            server.stop()
 
 
 def measure_grown(seconds: int, rounds: int) -> list[Result]:
@@ -649,6 +733,31 @@ def report_operations(results: Result, part: str = "operations", title: str = ""
                 print(f"  {row['operation']} {name}: socket errors {row[name]['socket_errors']}")
 
 
+def report_replicas(results: Result) -> None:
+    seconds, rounds = results["seconds"], results.get("rounds", 1)
+    names = ("asm-mock", REDIS, WORKERS)
+    rows = []
+    for row in results["replicas"]["rows"]:
+        cells = [row["operation"]]
+        cells += [fmt(row[name]["rps"], 0) for name in (*names, "Prism")]
+        cells += [fmt(row["ratios"][name], 2) + "x" for name in names]
+        cells.append(str(sum(row[name]["non_2xx_3xx"] for name in names)))
+        rows.append(cells)
+    headers = ["operation", "memory req/s", "redis req/s", "redis 2 workers req/s"]
+    headers += ["Prism req/s", "memory/Prism", "redis/Prism", "2 workers/Prism", "asm non-2xx"]
+    show(
+        f"asm-mock's stores side by side: wrk -t1 -c16 -d{seconds}s, {rounds} interleaved "
+        "rounds; ratios: the median of the rounds' ratios to Prism (target: redis >= 2x)",
+        headers,
+        rows,
+    )
+    for name, p in results["replicas"]["propagation"].items():
+        print(
+            f"  {name} on replica A shown by replica B's admin API: median "
+            f"{fmt(p['median_ms'], 1)} ms, max {fmt(p['max_ms'], 1)} ms ({p['samples']} changes)"
+        )
+
+
 def refusals(runs: Sequence[Result]) -> str:
     """The refusal statuses, and any answers to the invalid search that came before them."""
     statuses = ", ".join(sorted({str(r["refusal_status"]) for r in runs}))
@@ -730,9 +839,11 @@ def report(results: Result) -> None:
         report_world(results["world"], results["search_latency"])
     if "fixtures" in results:
         report_fixtures(results["fixtures"])
+    if "replicas" in results:
+        report_replicas(results)
 
 
-PARTS = ("startup", "operations", "grown", "world", "fixtures")
+PARTS = ("startup", "operations", "grown", "world", "fixtures", "replicas")
 
 
 def measure(results: Result, args: argparse.Namespace, sizes: Sequence[int]) -> None:
@@ -752,6 +863,9 @@ def measure(results: Result, args: argparse.Namespace, sizes: Sequence[int]) -> 
     if "fixtures" in parts:
         print(f"pytest fixtures, {args.fixture_tests} tests per file", flush=True)
         results["fixtures"] = measure_fixtures(args.fixture_tests)
+    if "replicas" in parts:
+        print("operations with the Redis store, one process and 2 workers", flush=True)
+        results["replicas"] = measure_replicas(args.seconds, args.rounds)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -783,7 +897,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parts = [args.only] if args.only else list(PARTS)
     begun = time.perf_counter()
     versions = {"python": platform.python_version()}
-    if set(parts) & {"startup", "operations", "grown"}:  # the parts with Prism and wrk
+    if set(parts) & {"startup", "operations", "grown", "replicas"}:  # with Prism and wrk
         ensure_tools()
         prism_version = subprocess.run([str(PRISM), "--version"], capture_output=True, text=True)
         versions["prism"] = prism_version.stdout.strip()
