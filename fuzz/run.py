@@ -1,4 +1,5 @@
-"""`make fuzz`: start asm-mock (asm_mock.testing), log in as an agent, run schemathesis.
+"""`make fuzz`: start asm-mock (asm_mock.testing), log in as an agent, run schemathesis; then
+again against asm-mock on a Redis store (a redis-server started here, stopped after).
 
 Every check, every phase (examples, coverage, fuzzing, stateful), a fixed seed, a bounded number of
 examples per operation. Exits with schemathesis' exit code, so any failure or error fails the run.
@@ -12,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from asm_mock.testing import AsmMockServer, MockServerError
+from asm_mock.testing import AsmMockServer, MockServerError, RedisServer, redis_server_path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -27,7 +28,20 @@ def main() -> int:
 
     try:
         with AsmMockServer() as server:
-            return fuzz(server, args)
+            memory = fuzz(server, args)
+        if redis_server_path() is None:
+            in_ci = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+            print(
+                "fuzz: redis-server is not installed (apt-get install redis-server): the Redis "
+                "store is NOT fuzzed" + (", and CI=true fails the run" if in_ci else ""),
+                file=sys.stderr,
+            )
+            return memory or (2 if in_ci else 0)
+        with RedisServer() as redis, AsmMockServer("--store", redis.url) as server:
+            print("fuzz: again, with the Redis store", flush=True)
+            args.report_dir = str(Path(args.report_dir) / "redis")
+            with_redis = fuzz(server, args)
+        return memory or with_redis
     except MockServerError as error:
         print(f"fuzz: {error}", file=sys.stderr)
         return 2
