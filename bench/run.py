@@ -434,6 +434,7 @@ def measure_propagation(store: str) -> Result:
     try:
         for server in (a, b):
             server.start()
+            server.first_refusal()  # Connexion's stack (the admin API's too) loaded
         with httpx.Client(base_url=a.url) as on_a, httpx.Client(base_url=b.url) as on_b:
 
             def settings_shown(latency: str) -> bool:

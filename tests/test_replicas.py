@@ -316,3 +316,13 @@ def test_sigterm_finishes_the_request_in_flight_and_ships_its_journal_entry() ->
                 e["query"] for e in httpx.get(later.url + "/__admin/requests").json()["requests"]
             ]
         assert "marker=in-flight" in queries
+
+
+def test_a_store_that_cannot_be_reached_is_refused_with_one_line() -> None:
+    url = f"redis://:s3cret-pw@127.0.0.1:{free_port()}/0"  # nothing listens there
+    refused = _serve("--store", url)
+    assert refused.returncode == 2
+    (line,) = refused.stderr.strip().splitlines()
+    assert line.startswith("asm-mock: error: option --store: redis://:***@127.0.0.1:")
+    assert "cannot be reached" in line
+    assert "s3cret-pw" not in refused.stderr + refused.stdout

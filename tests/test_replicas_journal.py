@@ -1,0 +1,91 @@
+"""The journal stream two replicas share, in process against a real redis-server: the newest
+--journal-size entries of both, everything an entry holds kept, one clear for all."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from asm_mock.domain.journal import ErrorDetail, NotedRequest
+from asm_mock.settings import Settings, settings_from_json, settings_json
+from asm_mock.shared.connection import store_client, unavailable
+from asm_mock.shared.journal_stream import SharedJournal
+
+pytestmark = pytest.mark.anyio
+
+
+Journals = Callable[[int], SharedJournal]
+
+
+@pytest.fixture
+async def journal(redis_url: str) -> AsyncIterator[Journals]:
+    """Journals of replicas sharing `redis_url`, of a given capacity; their clients closed after."""
+    clients = []
+
+    def make(capacity: int) -> SharedJournal:
+        clients.append(store_client(redis_url))
+        return SharedJournal(
+            clients[-1],
+            namespace="test",
+            capacity=capacity,
+            operation_of=lambda method, path: f"{method} {path}",
+            unavailable=lambda: unavailable(redis_url),
+        )
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+def _noted(n: int, replica: str) -> NotedRequest:
+    detail = ErrorDetail(f"bad {n}", "invalid", "query", "parameter")
+    return (
+        1_700_000_000.0 + n,
+        "GET",
+        f"/{replica}/{n}",
+        f"n={n}".encode(),
+        400,
+        1.5,
+        (f"bad {n}",),
+        (detail,),
+        (("prefer", "code=400"),),
+    )
+
+
+async def test_two_replicas_share_the_newest_entries_with_everything_they_hold(
+    journal: Journals,
+) -> None:
+    a, b = journal(5), journal(5)
+    for n in range(4):
+        a.note(_noted(n, "a"))
+        await a.flush()
+        b.note(_noted(n, "b"))
+    assert b.total == 4  # b's queue: not shipped until its flusher runs, or b reads
+    entries = await a.read()
+    assert [e.path for e in entries] == ["/a/3", "/a/2", "/a/1", "/a/0"]
+    entries = await b.read()  # b ships its queue first: its own entries are newest
+    assert [e.path for e in entries] == ["/b/3", "/b/2", "/b/1", "/b/0", "/a/3"]
+    assert await a.count() == 8
+    newest = entries[0]
+    assert newest.operation_id == "GET /b/3"
+    assert newest.query == "n=3"
+    assert newest.errors == (ErrorDetail("bad 3", "invalid", "query", "parameter"),)
+    assert newest.controls == (("prefer", "code=400"),)
+    assert [e.path for e in await a.read(path="/a/", limit=1)] == ["/a/3"]
+    await b.clear_all()
+    assert await a.read() == []
+    assert await a.count() == 0
+
+
+async def test_a_replica_stopped_ships_what_it_queued(journal: Journals) -> None:
+    a, later = journal(10), journal(10)
+    a.start()
+    a.note(_noted(1, "a"))
+    await a.stop()
+    assert [e.path for e in await later.read()] == ["/a/1"]
+
+
+def test_workers_get_the_settings_they_were_parsed_with() -> None:
+    settings = Settings(store="redis://:pw@127.0.0.1:6379/0", workers=2, scenarios=("a", "b"))
+    assert settings_from_json(settings_json(settings)) == settings
