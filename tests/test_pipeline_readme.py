@@ -21,6 +21,7 @@ from xml.etree import ElementTree
 
 import pytest
 import xmlschema
+import yaml
 
 from asm_mock.testing import (
     AGENT_CREDENTIALS,
@@ -79,13 +80,20 @@ sys.exit(exit_status)
 CANCEL = "import os, signal; os.kill(os.getppid(), signal.SIGTERM)"
 
 
-def pipeline_block() -> str:
-    """The README's block, exactly; the test fails here when it is missing or changed shape."""
+def pipeline_section() -> str:
     readme = (REPO / "README.md").read_text()
     if readme.count(HEADING) != 1:
         pytest.fail(f"README.md needs exactly one {HEADING.strip()!r} section")
-    section = readme.split(HEADING, 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"^```sh\n(.*?)^```$", section, re.DOTALL | re.MULTILINE)
+    return readme.split(HEADING, 1)[1].split("\n## ", 1)[0]
+
+
+def fenced(section: str, language: str) -> list[str]:
+    return re.findall(rf"^```{language}\n(.*?)^```$", section, re.DOTALL | re.MULTILINE)
+
+
+def pipeline_block() -> str:
+    """The README's block, exactly; the test fails here when it is missing or changed shape."""
+    blocks = fenced(pipeline_section(), "sh")
     if len(blocks) != 1:
         pytest.fail(f"{HEADING.strip()!r} needs exactly one ```sh block, has {len(blocks)}")
     block: str = blocks[0]
@@ -233,3 +241,16 @@ def test_a_cancelled_job_stops_the_mock(tmp_path: Path) -> None:
     assert job.returncode == 128 + signal.SIGTERM, job.log
     assert not (tmp_path / "asm-mock-report.xml").exists()
     assert_ended_cleanly(job)
+
+
+def test_the_ci_snippets_run_the_block_and_keep_what_it_writes() -> None:
+    snippets = fenced(pipeline_section(), "yaml")
+    assert len(snippets) == 2  # GitHub Actions, GitLab CI
+    for snippet in snippets:
+        yaml.safe_load(snippet)
+        assert "sh -e ci/asm-mock.sh" in snippet
+        assert "CLIENT_TESTS" in snippet
+        assert "asm-mock-report.xml" in snippet
+    github, gitlab = snippets
+    assert "report_paths: asm-mock-report.xml" in github
+    assert "junit: asm-mock-report.xml" in gitlab and "asm-mock-report.md" in gitlab
