@@ -12,7 +12,7 @@ import contextlib
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -81,8 +81,8 @@ def load_noted(data: bytes) -> NotedRequest:
 
 class SharedJournal(Journal):
     """A `Journal` whose entries live in the stream `{namespace}:journal` (and the running
-    total in `{namespace}:journal:total`). Reads are the `JournalReader` coroutines; the
-    synchronous `entries()` and `total` of `Journal` see only this replica's unshipped queue."""
+    total in `{namespace}:journal:total`). Reads are the `JournalReader` coroutines: `total`
+    is this replica's unshipped queue, and `entries()` none (they are in the stream)."""
 
     def __init__(
         self,
@@ -199,24 +199,6 @@ class SharedJournal(Journal):
     def clear(self) -> None:
         with self._queue_lock:
             self._queue.clear()
-
-    def entries(
-        self,
-        *,
-        path: str | None = None,
-        operation_id: str | None = None,
-        status: int | None = None,
-        limit: int | None = None,
-    ) -> list[JournalEntry]:
-        with self._queue_lock:
-            queued = list(reversed(self._queue))
-        return selected_entries(
-            self._made(queued), path=path, operation_id=operation_id, status=status, limit=limit
-        )
-
-    def _made(self, items: list[Any]) -> Iterator[JournalEntry]:
-        for item in items:
-            yield item if isinstance(item, JournalEntry) else noted_entry(item, self._operation_of)
 
     async def count(self) -> int:
         with self._unavailable():
