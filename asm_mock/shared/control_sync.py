@@ -6,7 +6,8 @@ writes the new control state under its namespace in one transaction and publishe
     {ns}:control:epoch     counts resets: a replica on another epoch starts again from its
                            seeded world (a Redis emptied by a restart is a reset too)
     {ns}:control:steps     what changed the world since the last reset, in order: a scenario
-                           by name, or a restored state document
+                           by name, or a restored state (by id: the list stays small)
+    {ns}:control:states    the restored state documents, by id
     {ns}:control:settings  the run-time settings as the admin API shows them (none: each
                            replica's start-up settings)
     {ns}:control           the channel: "look again"
@@ -76,7 +77,8 @@ class ControlSync:
         `on_reset` runs when this replica learns of a reset (its unshipped journal goes)."""
         self._client = client
         self._keys = {
-            part: f"{namespace}:control:{part}" for part in ("epoch", "steps", "settings")
+            part: f"{namespace}:control:{part}"
+            for part in ("epoch", "steps", "settings", "states", "ids")
         }
         self._channel = f"{namespace}:control"
         self._service = service
@@ -112,12 +114,20 @@ class ControlSync:
         await self._add_step({"scenario": name})
 
     async def state_restored(self, document: Mapping[str, Any]) -> None:
-        await self._add_step({"state": dict(document)})
+        with self._unavailable():
+            state_id = int(await self._client.incr(self._keys["ids"]))
+        await self._add_step({"state": state_id}, orjson.dumps(document))
 
-    async def _add_step(self, step: Step) -> None:
+    async def _add_step(self, step: Step, document: bytes | None = None) -> None:
+        encoded = orjson.dumps(step)
+
+        def change(pipe: Any) -> None:
+            pipe.rpush(self._keys["steps"], encoded)
+            if document is not None:
+                pipe.hset(self._keys["states"], str(step["state"]), document)
+
         async with self._applying:
-            encoded = orjson.dumps(step)
-            await self._write(lambda pipe: pipe.rpush(self._keys["steps"], encoded))
+            await self._write(change)
             self._steps.append(step)
         await self.catch_up()
 
@@ -128,7 +138,7 @@ class ControlSync:
                 if change is not None:
                     change(pipe)
                 if reset:
-                    pipe.delete(self._keys["steps"], self._keys["settings"])
+                    pipe.delete(self._keys["steps"], self._keys["settings"], self._keys["states"])
                 else:
                     pipe.set(
                         self._keys["settings"], orjson.dumps(settings_view(self._controls.settings))
@@ -181,7 +191,11 @@ class ControlSync:
         if "state" in step:
             from asm_mock.http.state_format import load_state
 
-            return load_state(step["state"]).world
+            with self._unavailable():
+                document = await self._client.hget(self._keys["states"], str(step["state"]))
+            if document is None:  # a reset since: the next message says so
+                return world
+            return load_state(orjson.loads(document)).world
         scenario = scenario_named(
             load_scenarios(self._scenarios, canned=self._canned()), step["scenario"]
         )
