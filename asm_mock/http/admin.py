@@ -110,8 +110,8 @@ class AdminHandlers:
             "version": __version__,
             "seed": self._service.world().seed,
             "customers": len(self._service.world().customers),
-            "sessions": self._service.store.session_count(),
-            "tokens": self._service.store.token_count(),
+            "sessions": await self._service.store.session_count(),
+            "tokens": await self._service.store.token_count(),
             "requests": await self._journal.count(),
             "authMode": "permissive" if self._controls.settings.permissive_auth else "strict",
             "reload": self._reload() if self._reload is not None else {"status": "off"},
@@ -125,7 +125,7 @@ class AdminHandlers:
         return Readiness.everything_loaded().body(), 200
 
     async def reset(self, body: dict[str, Any] | None = None) -> Answer:
-        self._service.reset(drop_tokens=bool((body or {}).get("dropTokens", False)))
+        await self._service.reset(drop_tokens=bool((body or {}).get("dropTokens", False)))
         self._controls.reset()
         await self._journal.clear_all()
         if self._changes is not None:
@@ -173,11 +173,12 @@ class AdminHandlers:
     # -- state ------------------------------------------------------------------------------
 
     async def getState(self) -> Answer:  # noqa: N802
-        return dump_state(self._service.world(), self._service.store.all_sessions()), 200
+        sessions = await self._service.store.all_sessions()
+        return dump_state(self._service.world(), sessions), 200
 
     async def putState(self, body: Any) -> Answer:  # noqa: N802
         restored = load_state(_json_object(body))  # checked in full before anything changes
-        self._service.restore(restored.world, restored.sessions)
+        await self._service.restore(restored.world, restored.sessions)
         if self._changes is not None:
             await self._changes.state_restored(_json_object(body))
         return await self._health(), 200
@@ -217,7 +218,7 @@ class AdminHandlers:
     async def applyScenario(self, name: str) -> Answer:  # noqa: N802
         scenario = scenario_named(self._scenarios(), name)
         try:
-            apply(scenario, service=self._service, controls=self._controls)
+            await apply(scenario, service=self._service, controls=self._controls)
         except FixtureError as error:
             raise ScenarioError(error) from None
         if self._changes is not None:
@@ -227,7 +228,7 @@ class AdminHandlers:
             "description": scenario.description,
             "settings": settings_view(self._controls.settings),
             "customers": len(self._service.world().customers),
-            "sessions": self._service.store.session_count(),
+            "sessions": await self._service.store.session_count(),
         }, 200
 
     def lookup(self, operation_id: str) -> Callable[..., Any]:
