@@ -120,6 +120,7 @@ class InProcessMock:
         self.service.reset()
         self.app.controls.reset()
         self.app.journal.clear()
+        self.app.tenants.clear()
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ class _BuiltMock:
         service.store.save_token(self.issued)  # as issued: even if a test expired it
         self.app.controls.reset()
         self.app.journal.clear()
+        self.app.tenants.clear()
 
 
 def _build(settings: Settings) -> _BuiltMock:
