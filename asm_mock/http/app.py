@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -489,8 +490,11 @@ def create_app(
     service: MockService | None = None,
     progress: Progress | None = None,
     fast_lane: bool = True,
+    tenant_time: Callable[[], float] = time.monotonic,
     **overrides: Any,
 ) -> AsmMockApp:
+    """The mock as an ASGI app; `tenant_time` is the clock of tenants' idle times (tests move
+    one by hand)."""
     settings = settings or Settings(**overrides)
     # the contract first: a revision it refuses is refused before the world is built
     contract = _contract(settings)
@@ -521,6 +525,7 @@ def create_app(
         ),
         max_tenants=settings.max_tenants,
         ttl_s=settings.tenant_ttl,
+        time_source=tenant_time,
     )
     live = _Live(
         settings=settings,
