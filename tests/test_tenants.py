@@ -265,3 +265,26 @@ async def test_a_new_tenant_starts_as_the_mock_started_not_as_it_is_now() -> Non
         settings = (await new.get("/__admin/settings")).json()
         assert settings["latency"] == "800-2500" and settings["errorRate"] == 0
         assert (await health(new))["customers"] == 0  # empty-search, applied at start-up
+
+
+async def test_a_snapshot_is_the_tenants_own_and_restores_into_one_tenant_only(
+    app: AsmMockApp,
+) -> None:
+    async with (
+        tenant_client(app, "/t/a") as a,
+        tenant_client(app, "/t/b") as b,
+        tenant_client(app) as default,
+    ):
+        session = await session_flow(a)
+        snapshot = (await a.get("/__admin/state")).json()
+        assert [s["sessionId"] for s in snapshot["sessions"]] == [session]
+        assert (await default.get("/__admin/state")).json()["sessions"] == []
+
+        restored = await b.put("/__admin/state", json=snapshot)
+        assert restored.status_code == 200, restored.text
+        assert (await health(b))["sessions"] == 1
+        read = await b.get(f"{BASE}/sessions/{session}", headers=await bearer(b))
+        assert read.status_code == 200
+        assert app.tenants.get("b").service.world() is not app.service.world()
+        assert app.tenants.get("a").service.world() is app.service.world()
+        assert (await health(default))["sessions"] == 0

@@ -20,20 +20,14 @@ from asm_mock.domain.tenants import Tenant, TenantFactory, Tenants
 from asm_mock.domain.world import World
 from asm_mock.http.app import create_app
 from asm_mock.settings import Settings
-from asm_mock.testing import AsmMockServer
+from asm_mock.testing import AGENT_CREDENTIALS, AsmMockServer, password_form
 from tests.helpers import BASE, REPO, TOKEN_URL, assert_occ_error, password_token
 
 pytest_plugins = ["pytester"]
 
 SITE = "electronics-spa"
 JAMES = "james.weber@example.com"
-FORM = {
-    "grant_type": "password",
-    "client_id": "mobile_android",
-    "client_secret": "secret",
-    "username": "asagent",
-    "password": "pw4all",
-}
+FORM = password_form(**AGENT_CREDENTIALS)
 
 
 def registry(
