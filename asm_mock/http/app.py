@@ -29,7 +29,7 @@ from asm_mock.domain.fixtures import load_fixtures
 from asm_mock.domain.generate import Progress, build_world
 from asm_mock.domain.journal import Journal
 from asm_mock.domain.service import MockService
-from asm_mock.domain.tenants import Tenant, TenantFactory, Tenants
+from asm_mock.domain.tenants import Tenant, TenantFactory, Tenants, in_memory_store
 from asm_mock.http.admin_guard import AdminGuard, is_admin_path
 from asm_mock.http.completing import CompletedAnswers, CompletedErrors
 from asm_mock.http.cors import CorsMiddleware
@@ -522,6 +522,8 @@ def create_app(
             controls=controls,
             journal_size=settings.journal_size,
             operation_of=lambda method, path: holder[0].operation_id(method, path),
+            # the one place a tenant's store is chosen: a shared store keys it by the name
+            store=in_memory_store,
         ),
         max_tenants=settings.max_tenants,
         ttl_s=settings.tenant_ttl,
