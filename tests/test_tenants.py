@@ -69,7 +69,7 @@ async def test_two_tenants_run_the_session_flow_at_once_and_a_reset_touches_one(
         assert (await health(one))["sessions"] == 0
         gone = await one.get(f"{BASE}/sessions/{first}", headers=await bearer(one))
         assert gone.status_code == 404
-    assert app.service.store.session_count() == 0  # the default tenant saw none of it
+    assert await app.service.store.session_count() == 0  # the default tenant saw none of it
 
 
 async def test_a_token_is_401_in_every_other_tenant(app: AsmMockApp) -> None:
@@ -143,7 +143,7 @@ async def test_prefix_and_header_reach_token_endpoint_api_admin_and_openapi(
         ui = await client.get(f"{BASE}/ui/")
         assert ui.status_code == 200 and f"{prefix}{BASE}/openapi.json" in ui.text
         assert (await client.get(f"{BASE}/nope", headers=auth)).status_code == 404
-    assert app.service.store.token_count() == 0
+    assert await app.service.store.token_count() == 0
 
 
 async def test_the_same_tenant_by_prefix_and_header_is_one_tenant(app: AsmMockApp) -> None:

@@ -43,7 +43,10 @@ def registry(
     )
 
 
-def test_a_tenant_is_made_once_kept_while_used_and_made_anew_after_its_ttl(world: World) -> None:
+@pytest.mark.anyio
+async def test_a_tenant_is_made_once_kept_while_used_and_made_anew_after_its_ttl(
+    world: World,
+) -> None:
     now = [0.0]
     tenants = registry(world, now, ttl_s=10)
     first = tenants.get("a")
@@ -53,7 +56,7 @@ def test_a_tenant_is_made_once_kept_while_used_and_made_anew_after_its_ttl(world
     assert tenants.get("a") is first
     now[0] = 28.0
     fresh = tenants.get("a")
-    assert fresh is not first and fresh.service.store.token_count() == 0
+    assert fresh is not first and await fresh.service.store.token_count() == 0
     assert tenants.every()[0] is tenants.default
 
 

@@ -189,7 +189,7 @@ class Tenants:
         """The default tenant, then the live named ones."""
         return [self.default, *self.named()]
 
-    def info(self, only: str | None = None) -> list[TenantInfo]:
+    async def info(self, only: str | None = None) -> list[TenantInfo]:
         """The live named tenants (or only `only`), as the admin API lists them."""
         now = self._now()
         with self._lock:
@@ -199,8 +199,8 @@ class Tenants:
             TenantInfo(
                 name=tenant.name or "",
                 idle_s=round(now - used, 3),
-                sessions=tenant.service.store.session_count(),
-                tokens=tenant.service.store.token_count(),
+                sessions=await tenant.service.store.session_count(),
+                tokens=await tenant.service.store.token_count(),
                 requests=tenant.journal.total,
             )
             for tenant, used in live

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import Receive, Scope, Send
 
+from asm_mock.blocking import run_blocking
 from asm_mock.contract import CompiledContract, Router, load_compiled
 from asm_mock.contract.complete import completions
 from asm_mock.domain.controls import Controls, Latency, RuntimeSettings
@@ -231,13 +232,19 @@ class AsmMockApp:
         """The --watch watcher (None without it); `reload()` also runs one rebuild on demand."""
         return self._watcher
 
-    def _swap(self, version: ServedVersion) -> None:
-        """Make `version` current, in one step on the event loop: in every tenant, its world
-        replaces the old one with every session and token kept (a session whose customer is
-        gone stays readable), and `/__admin/reset` returns to it from now on."""
-        for tenant in self.tenants.every():
-            tenant.service.restore(version.world, tenant.service.store.all_sessions())
-            tenant.service.mark_start()
+    async def _swap(self, version: ServedVersion) -> None:
+        """Make `version` current, on the event loop: in every tenant, its world replaces the
+        old one with every session and token kept (a session whose customer is gone stays
+        readable), and `/__admin/reset` returns to it from now on."""
+        swapped: set[Tenant] = set()
+        # a tenant made while another's store is awaited starts from the old world: it is
+        # swapped too, on the next pass; the last pass awaits nothing before the version changes
+        while pending := [t for t in self.tenants.every() if t not in swapped]:
+            for tenant in pending:
+                sessions = await tenant.service.store.all_sessions()
+                await tenant.service.restore(version.world, sessions)
+                tenant.service.mark_start()
+                swapped.add(tenant)
         self._version = version
 
     def operation_id(self, method: str, path: str) -> str | None:
@@ -435,14 +442,17 @@ def _apply_scenarios(
     """`settings.scenarios`, applied in order (atomic each: a bad one raises, nothing half-done)."""
     from asm_mock.domain.scenarios import apply_scenario
 
-    for name in settings.scenarios:
-        apply_scenario(
-            name,
-            service=service,
-            controls=controls,
-            directory=_scenarios_dir(settings),
-            canned=canned,
-        )
+    async def apply_in_order() -> None:
+        for name in settings.scenarios:
+            await apply_scenario(
+                name,
+                service=service,
+                controls=controls,
+                directory=_scenarios_dir(settings),
+                canned=canned,
+            )
+
+    run_blocking(apply_in_order())  # create_app is synchronous; so are the --watch rebuilds
 
 
 def _contract(settings: Settings) -> CompiledContract:
