@@ -11,6 +11,7 @@ from pathlib import Path
 
 from asm_mock.domain.generate import DEFAULT_CUSTOMERS, DEFAULT_SEED
 from asm_mock.domain.journal import DEFAULT_JOURNAL_SIZE
+from asm_mock.domain.tenants import DEFAULT_MAX_TENANTS, DEFAULT_TENANT_TTL_S
 
 __all__ = [
     "DEFAULT_CORS_ORIGINS",
@@ -66,6 +67,9 @@ class Settings:
         "memory"  # where sessions, tokens, the journal and settings live: memory or redis://
     )
     workers: int = 1  # worker processes behind one port (more than one needs a shared store)
+
+    max_tenants: int = DEFAULT_MAX_TENANTS  # named tenants live at once (the default one aside)
+    tenant_ttl: float = DEFAULT_TENANT_TTL_S  # seconds idle before a named tenant's state goes
 
 
 def settings_json(settings: Settings) -> str:

@@ -12,11 +12,12 @@ from asm_mock.domain.conformance import DocumentedOperation, conformance_report
 from asm_mock.domain.controls import Controls
 from asm_mock.domain.errors import (
     FixtureError,
+    NotFoundError,
     ScenarioError,
     UnsupportedMediaTypeError,
     ValidationError,
 )
-from asm_mock.domain.journal import JournalEntry, JournalReader
+from asm_mock.domain.journal import Journal, JournalEntry
 from asm_mock.domain.scenarios import (
     CannedCheck,
     Scenario,
@@ -26,6 +27,7 @@ from asm_mock.domain.scenarios import (
     settings_changes,
 )
 from asm_mock.domain.service import MockService
+from asm_mock.domain.tenants import Tenant, Tenants, check_tenant_name
 from asm_mock.http.readiness import Readiness
 from asm_mock.http.report_format import report_document
 from asm_mock.http.serialize import timestamp
@@ -79,11 +81,12 @@ class ControlChanges(Protocol):
 
 
 class AdminHandlers:
+    """Each handler acts on the tenant of the request (`tenant()`), and on no other."""
+
     def __init__(
         self,
-        service: MockService,
-        journal: JournalReader,
-        controls: Controls,
+        tenant: Callable[[], Tenant],
+        tenants: Tenants,
         *,
         canned: CannedCheck,
         scenarios: Path | None = None,
@@ -96,16 +99,33 @@ class AdminHandlers:
         --watch's last reload went (None: the mock does not watch); `changes` passes run-time
         changes on to the other replicas (None: there are none)."""
         self._operations = tuple(operations)
-        self._service = service
-        self._journal = journal
-        self._controls = controls
+        self._tenant = tenant
+        self._tenants = tenants
         self._canned = canned
         self._scenario_dir = scenarios  # None: the packaged fixtures/scenarios
         self._reload = reload
         self._changes = changes
 
+    @property
+    def _service(self) -> MockService:
+        return self._tenant().service
+
+    @property
+    def _journal(self) -> Journal:
+        return self._tenant().journal
+
+    @property
+    def _published(self) -> ControlChanges | None:
+        """Where this tenant's run-time changes go: other replicas share the default tenant's
+        (named tenants live in one process)."""
+        return self._changes if self._tenant().name is None else None
+
+    @property
+    def _controls(self) -> Controls:
+        return self._tenant().controls
+
     async def _health(self) -> dict[str, Any]:
-        return {
+        health = {
             "status": "UP",
             "version": __version__,
             "seed": self._service.world().seed,
@@ -116,6 +136,12 @@ class AdminHandlers:
             "authMode": "permissive" if self._controls.settings.permissive_auth else "strict",
             "reload": self._reload() if self._reload is not None else {"status": "off"},
         }
+        tenant = self._tenant()
+        if tenant is self._tenants.default:  # a named tenant does not learn of the others
+            health["tenants"] = len(self._tenants)
+        else:
+            health["tenant"] = tenant.name
+        return health
 
     async def health(self) -> Answer:
         return await self._health(), 200
@@ -128,8 +154,8 @@ class AdminHandlers:
         await self._service.reset(drop_tokens=bool((body or {}).get("dropTokens", False)))
         self._controls.reset()
         await self._journal.clear_all()
-        if self._changes is not None:
-            await self._changes.reset()
+        if self._published is not None:
+            await self._published.reset()
         return await self._health(), 200
 
     async def _journal_body(self, entries: list[JournalEntry]) -> dict[str, Any]:
@@ -179,8 +205,8 @@ class AdminHandlers:
     async def putState(self, body: Any) -> Answer:  # noqa: N802
         restored = load_state(_json_object(body))  # checked in full before anything changes
         await self._service.restore(restored.world, restored.sessions)
-        if self._changes is not None:
-            await self._changes.state_restored(_json_object(body))
+        if self._published is not None:
+            await self._published.state_restored(_json_object(body))
         return await self._health(), 200
 
     # -- settings ---------------------------------------------------------------------------
@@ -194,8 +220,8 @@ class AdminHandlers:
             settings = self._controls.update(**changes)
         except ValueError as error:  # a rule of RuntimeSettings as a whole
             raise ValidationError(str(error), reason="invalid", subject_type="body") from None
-        if self._changes is not None:
-            await self._changes.settings_changed()
+        if self._published is not None:
+            await self._published.settings_changed()
         return settings_view(settings), 200
 
     # -- scenarios --------------------------------------------------------------------------
@@ -221,8 +247,8 @@ class AdminHandlers:
             await apply(scenario, service=self._service, controls=self._controls)
         except FixtureError as error:
             raise ScenarioError(error) from None
-        if self._changes is not None:
-            await self._changes.scenario_applied(scenario.name)
+        if self._published is not None:
+            await self._published.scenario_applied(scenario.name)
         return {
             "name": scenario.name,
             "description": scenario.description,
@@ -230,6 +256,37 @@ class AdminHandlers:
             "customers": len(self._service.world().customers),
             "sessions": await self._service.store.session_count(),
         }, 200
+
+    # -- tenants ----------------------------------------------------------------------------
+
+    async def listTenants(self) -> Answer:  # noqa: N802
+        # a named tenant sees itself only: no tenant learns of another
+        tenants = await self._tenants.info(only=self._tenant().name)
+        return {
+            "maxTenants": self._tenants.max_tenants,
+            "tenants": [
+                {
+                    "name": t.name,
+                    "idleSeconds": t.idle_s,
+                    "sessions": t.sessions,
+                    "tokens": t.tokens,
+                    "requests": t.requests,
+                }
+                for t in tenants
+            ],
+        }, 200
+
+    async def deleteTenant(self, tenant: str) -> Answer:  # noqa: N802
+        name = check_tenant_name(tenant, "tenant")
+        own = self._tenant().name
+        if own not in (None, name) or not self._tenants.remove(name):  # another's: not seen
+            raise NotFoundError(
+                f"No tenant {tenant!r}",
+                reason="notFound",
+                subject="tenant",
+                subject_type="parameter",
+            )
+        return {"name": name, "deleted": True}, 200
 
     def lookup(self, operation_id: str) -> Callable[..., Any]:
         handler = getattr(self, operation_id, None)
