@@ -13,10 +13,11 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import redis.asyncio as aioredis
+from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from asm_mock.domain.journal import (
@@ -35,6 +36,31 @@ FLUSH_INTERVAL_S = 0.005  # a batch gathers this long after its first request
 _RETRY_S = 0.2  # after a failed flush (Redis away): the queue waits, bounded by the capacity
 _PAGE = 1_000  # stream entries fetched per round trip when a filter must look further back
 _FIELD = b"e"
+# Entries answered before the last clear never enter the stream after it, even when their
+# replica ships them later: KEYS stream, total, cleared-at; ARGV capacity, then (time, record)s.
+_SHIP = AsyncScript(
+    cast(Any, None),
+    b"""
+local since = tonumber(redis.call('GET', KEYS[3]) or '0')
+local added = 0
+for i = 2, #ARGV, 2 do
+  if tonumber(ARGV[i]) >= since then
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[i + 1])
+    added = added + 1
+  end
+end
+if added > 0 then redis.call('INCRBY', KEYS[2], added) end
+return added
+""",
+)
+_CLEAR = AsyncScript(
+    cast(Any, None),
+    b"""
+local now = redis.call('TIME')
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('SET', KEYS[3], now[1] .. '.' .. string.format('%06d', now[2]))
+""",
+)
 _log = logging.getLogger("asm_mock.shared")
 
 
@@ -62,6 +88,10 @@ def dump_noted(noted: NotedRequest | JournalEntry) -> bytes:
             [list(control) for control in controls],
         ]
     )
+
+
+def _answered_at(item: NotedRequest | JournalEntry) -> float:
+    return item.time.timestamp() if isinstance(item, JournalEntry) else item[0]
 
 
 def load_noted(data: bytes) -> NotedRequest:
@@ -98,6 +128,7 @@ class SharedJournal(Journal):
         self._client = client
         self._stream = f"{namespace}:journal"
         self._total_key = f"{namespace}:journal:total"
+        self._keys = (self._stream, self._total_key, f"{namespace}:journal:cleared")
         self._unavailable = unavailable
         self._queue: deque[NotedRequest | JournalEntry] = deque(maxlen=capacity)
         self._queue_lock = threading.Lock()
@@ -136,17 +167,11 @@ class SharedJournal(Journal):
             taken = self._take()
             if not taken:
                 return
-            pipe = self._client.pipeline(transaction=False)
+            shipped: list[Any] = [self.capacity]
             for item in taken:
-                pipe.xadd(
-                    self._stream,
-                    {_FIELD: dump_noted(item)},
-                    maxlen=self.capacity,
-                    approximate=True,
-                )
-            pipe.incrby(self._total_key, len(taken))
+                shipped += [_answered_at(item), dump_noted(item)]
             try:
-                await pipe.execute()
+                await _SHIP(keys=self._keys, args=shipped, client=self._client)
             except BaseException:
                 self._give_back(taken)
                 raise
@@ -245,4 +270,4 @@ class SharedJournal(Journal):
         with self._unavailable():
             async with self._shipping:
                 self.clear()
-                await self._client.delete(self._stream, self._total_key)
+                await _CLEAR(keys=self._keys, client=self._client)
