@@ -12,6 +12,7 @@ from asm_mock.domain.conformance import DocumentedOperation, conformance_report
 from asm_mock.domain.controls import Controls
 from asm_mock.domain.errors import (
     FixtureError,
+    NotFoundError,
     ScenarioError,
     UnsupportedMediaTypeError,
     ValidationError,
@@ -36,6 +37,10 @@ from asm_mock.resources import default_fixtures_dir
 __all__ = ["AdminHandlers", "admin_contract"]
 
 Answer = tuple[dict[str, Any], int]
+_NO_DRIFT = (
+    "The drift report is the validating proxy's: asm-mock proxy --upstream URL serves it; "
+    "the mock has no upstream"
+)
 
 
 def admin_contract() -> Contract:
@@ -205,6 +210,14 @@ class AdminHandlers:
             "customers": len(self._service.world().customers),
             "sessions": self._service.store.session_count(),
         }, 200
+
+    # -- the drift report is the validating proxy's (asm-mock proxy) ---------------------------
+
+    async def getDrift(self) -> Answer:  # noqa: N802
+        raise NotFoundError(_NO_DRIFT)
+
+    async def clearDrift(self) -> Answer:  # noqa: N802
+        raise NotFoundError(_NO_DRIFT)
 
     def lookup(self, operation_id: str) -> Callable[..., Any]:
         handler = getattr(self, operation_id, None)
