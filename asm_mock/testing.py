@@ -491,7 +491,8 @@ class ThreadedServer:
             port=self.port,
             log_level="warning",
             access_log=False,
-            lifespan="off",
+            lifespan="auto",
+            loop="asyncio",  # uvloop refuses to close a loop on a thread while sockets linger
             ssl_certfile=str(certfile) if certfile else None,
             ssl_keyfile=str(keyfile) if keyfile else None,
         )
