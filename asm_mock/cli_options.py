@@ -238,6 +238,17 @@ def _option(
     )
 
 
+def _log_format_option(help: str) -> click.Option:
+    """--log-format, as `serve` and `proxy` take it (one variable, one set of formats)."""
+    return _option(
+        "log_format",
+        _one_of(*LOG_FORMATS),
+        help,
+        default=_DEFAULTS.log_format,
+        metavar="[" + "|".join(LOG_FORMATS) + "]",
+    )
+
+
 def world_options() -> list[click.Option]:
     """What the world is built from: both `serve` and `check` take these."""
     return [
@@ -302,13 +313,9 @@ def serve_options() -> list[click.Option]:
             default=_DEFAULTS.auth.value,
             metavar="[" + "|".join(mode.value for mode in AuthMode) + "]",
         ),
-        _option(
-            "log_format",
-            _one_of(*LOG_FORMATS),
+        _log_format_option(
             "one line per request on stderr: readable text, one JSON object per line, or off "
-            "(warnings and errors only)",
-            default=_DEFAULTS.log_format,
-            metavar="[" + "|".join(LOG_FORMATS) + "]",
+            "(warnings and errors only)"
         ),
         _option(
             "latency",
@@ -503,13 +510,9 @@ def proxy_options() -> list[click.Option]:
             "require this bearer token on /__admin (default: loopback clients only)",
             metavar="TOKEN",
         ),
-        _option(
-            "log_format",
-            _one_of(*LOG_FORMATS),
+        _log_format_option(
             "one line per request on stderr (method, path, status; never a query or header): "
-            "readable text, JSON, or off",
-            default=_DEFAULTS.log_format,
-            metavar="[" + "|".join(LOG_FORMATS) + "]",
+            "readable text, JSON, or off"
         ),
     ]
 

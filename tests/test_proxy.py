@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import xmlschema
 
 from asm_mock.cli import main
 from asm_mock.testing import (
@@ -22,6 +23,7 @@ from asm_mock.testing import (
 )
 from tests.helpers import BASE, SMALL_WORLD, TOKEN_URL
 
+JUNIT_XSD = Path(__file__).with_name("data") / "junit-10.xsd"
 # headers each hop sets for itself
 HOP_HEADERS = {"date", "server", "connection", "keep-alive", "transfer-encoding"}
 
@@ -139,6 +141,21 @@ def test_no_secret_reaches_the_reports_or_the_log(
     assert "access_token=***" in written  # the violation's example is there, scrubbed
     for secret in [*tokens, AGENT_CREDENTIALS["password"], "cookie-secret", "client_secret="]:
         assert secret not in written
+
+
+def test_report_and_drift_commands_read_the_proxy(
+    proxy: ServerProcess, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for path in ("/__admin/report", "/__admin/drift"):
+        httpx.delete(proxy.base_url + path, trust_env=False)
+    with httpx.Client(base_url=proxy.base_url, trust_env=False) as via:
+        via.get(BASE + "/agents/asagent")  # a 401, documented: no violation, no drift
+    assert main(["report", "--url", proxy.base_url, "--fail-on", "violations"]) == 0
+    capsys.readouterr()
+    assert main(["drift", "--url", proxy.base_url, "--format", "junit", "--fail-on-drift"]) == 0
+    xml = capsys.readouterr().out
+    xmlschema.XMLSchema(JUNIT_XSD).validate(xml)
+    assert 'failures="0"' in xml
 
 
 def test_the_proxy_is_not_the_mock_its_admin_api_says_so(proxy: ServerProcess) -> None:

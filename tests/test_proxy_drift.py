@@ -6,6 +6,8 @@ unchanged, --strict ones a 502 for an answer that breaks the contract; a slow up
 from __future__ import annotations
 
 import asyncio
+import gzip
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from starlette.routing import Route
 
 from asm_mock.contract import load_compiled
 from asm_mock.proxy.cli import build_proxy
+from asm_mock.proxy.exchange import Exchange
 from asm_mock.report_render import render_drift
 from asm_mock.testing import ThreadedServer
 from tests.helpers import BASE, REPO
@@ -46,6 +49,10 @@ async def agent(request: Request) -> Response:
         return HTMLResponse("<html><body>Internal Server Error</body></html>", 500)
     if kind == "unchallenged":  # a 401 without its documented WWW-Authenticate
         return JSONResponse({"errors": [{"type": "UnauthorizedError"}]}, 401)
+    if kind == "gzipped":  # drifted, and compressed: judged after decoding, passed on as sent
+        body = gzip.compress(json.dumps({**AGENT, "groups": "g"}).encode())
+        headers = {"content-encoding": "gzip"}
+        return Response(body, 200, headers, media_type="application/json")
     if kind == "slow":
         await asyncio.sleep(SLOW_S)
     return JSONResponse(AGENT)
@@ -144,6 +151,31 @@ def test_strict_clients_get_a_502_for_an_answer_that_breaks_the_contract(
     # drift the contract allows, and a conforming answer, pass unchanged
     assert answers["added"].json() == {**AGENT, "nickname": "Ace"}
     assert answers["fine"].json() == AGENT
+
+
+def test_each_exchange_is_handed_to_the_hooks(upstream: ThreadedServer) -> None:
+    seen: list[Exchange] = []
+    app = build_proxy(upstream.base_url, strict=True, on_exchange=[seen.append])
+    with ThreadedServer(app) as proxy:
+        ask(proxy, "typed")
+    (exchange,) = seen
+    assert (exchange.method, exchange.path, exchange.status) == ("GET", BASE + "/agents/typed", 200)
+    assert exchange.operation_id == "getAgent"
+    assert ("authorization", BEARER) in exchange.request_headers  # the hook scrubs what it keeps
+    assert b'"groups":"g"' in exchange.response_body  # the upstream's answer, not the 502
+
+
+def test_a_compressed_answer_is_judged_decoded_and_passed_on_as_sent(
+    upstream: ThreadedServer,
+) -> None:
+    with serve_proxy(upstream, strict=False) as proxy:
+        url = proxy.base_url + BASE + "/agents/gzipped"
+        with httpx.stream("GET", url, trust_env=False) as through:
+            raw = b"".join(through.iter_raw())
+        drift = httpx.get(proxy.base_url + "/__admin/drift", trust_env=False).json()
+    assert through.headers["content-encoding"] == "gzip"
+    assert json.loads(gzip.decompress(raw))["groups"] == "g"
+    assert [(r["kind"], r["where"]) for r in drift["drift"]] == [("type", "groups")]
 
 
 def test_a_slow_upstream_is_a_504(upstream: ThreadedServer) -> None:

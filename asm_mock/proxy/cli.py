@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asm_mock.admin_client import AdminUnreachable, admin_get, parsed, refusal
+
+if TYPE_CHECKING:
+    from asm_mock.proxy.exchange import Exchange
 
 __all__ = ["DRIFT_PATH", "build_proxy", "print_drift", "run_proxy"]
 
@@ -22,8 +26,10 @@ def build_proxy(
     upstream_timeout: float = 30.0,
     contract: Path | None = None,
     admin_token: str | None = None,
+    on_exchange: Sequence[Callable[[Exchange], None]] = (),
 ) -> Any:
-    """The ProxyApp for these options (typed Any: the CLI module stays free of its imports)."""
+    """The ProxyApp for these options (typed Any: the CLI module stays free of its imports);
+    `on_exchange`, what each forwarded exchange is handed to (a recorder)."""
     from asm_mock.contract import load_compiled
     from asm_mock.domain.disk_cache import default_cache_dir
     from asm_mock.proxy.app import ProxyApp
@@ -32,7 +38,9 @@ def build_proxy(
 
     compiled = load_compiled(contract or contract_path(), cache_dir=default_cache_dir())
     forward = Upstream(upstream, timeout=upstream_timeout, ca_file=upstream_ca)
-    return ProxyApp(forward, compiled, strict=strict, admin_token=admin_token)
+    return ProxyApp(
+        forward, compiled, strict=strict, admin_token=admin_token, on_exchange=on_exchange
+    )
 
 
 def run_proxy(
