@@ -65,11 +65,11 @@ class Upstream:
     def __init__(self, base_url: str, *, timeout: float, ca_file: Path | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self._prefix = urlsplit(self.base_url).path.encode()
+        self._url = httpx.URL(self.base_url)  # parsed once: each request only swaps its path
         # the system's CAs, or the private CA bundle only: a private CA's upstream is not
         # meant to be trusted because some public CA vouches for its name
         verify = ssl.create_default_context(cafile=str(ca_file)) if ca_file else True
         self._client = httpx.AsyncClient(
-            base_url=self.base_url,
             verify=verify,
             timeout=timeout,
             http1=True,
@@ -88,7 +88,7 @@ class Upstream:
         body: bytes,
     ) -> Answer:
         target = self._prefix + raw_path + (b"?" + query if query else b"")
-        url = httpx.URL(self.base_url).copy_with(raw_path=target)
+        url = self._url.copy_with(raw_path=target)
         request = self._client.build_request(
             method,
             url,
