@@ -19,7 +19,7 @@ import xmlschema
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from asm_mock.contract import load_compiled
 from asm_mock.proxy.cli import build_proxy
@@ -176,6 +176,14 @@ def test_a_compressed_answer_is_judged_decoded_and_passed_on_as_sent(
     assert through.headers["content-encoding"] == "gzip"
     assert json.loads(gzip.decompress(raw))["groups"] == "g"
     assert [(r["kind"], r["where"]) for r in drift["drift"]] == [("type", "groups")]
+
+
+def test_an_upstream_below_a_path_prefix() -> None:
+    with ThreadedServer(Starlette(routes=[Mount("/sap/occ", UPSTREAM)])) as prefixed:
+        app = build_proxy(prefixed.base_url + "/sap/occ", upstream_timeout=TIMEOUT_S)
+        with ThreadedServer(app) as proxy:
+            answer = ask(proxy, "fine")
+    assert answer.status_code == 200 and answer.json() == AGENT
 
 
 def test_a_slow_upstream_is_a_504(upstream: ThreadedServer) -> None:

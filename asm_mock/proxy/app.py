@@ -196,7 +196,7 @@ class ProxyApp:
         duration_ms = (time.perf_counter() - started) * 1000
         problems = (
             *(
-                f"request {d.subject_type} {d.subject or ''}: {d.reason}".replace("  ", " ")
+                " ".join(filter(None, ("request", d.subject_type, d.subject))) + f": {d.reason}"
                 for d in asked_wrong
             ),
             *(f"answer {f.line()}" for f in findings),

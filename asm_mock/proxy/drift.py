@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -72,10 +72,7 @@ class DriftLog:
     def snapshot(self) -> tuple[list[DriftRow], dict[tuple[str, int], int]]:
         """The rows (most frequent first) and the answers checked per operation and status."""
         with self._lock:
-            rows = [
-                DriftRow(**{s: getattr(r, s) for s in DriftRow.__slots__})
-                for r in self._rows.values()
-            ]
+            rows = [replace(row) for row in self._rows.values()]  # copies: rows change later
             answers = dict(self._answers)
         rows.sort(key=lambda r: (-r.count, r.operation_id, r.status, r.finding.kind))
         return rows, answers
