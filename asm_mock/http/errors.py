@@ -1,6 +1,7 @@
 """Every failure leaves as SAP's OCC error body: `{"errors": [{"type", "message", ...}]}`.
 
-The body, its headers and the mock's own contract violations, for every layer; `asm_mock.http.send`
+The body, its headers, the mock's own contract violations and a request's, in the words
+Connexion's validators and the validating proxy share, for every layer; `asm_mock.http.send`
 sends them, and Connexion's exception handlers, built on these, are in
 `asm_mock.http.connexion_stack.errors`. The errors themselves are `asm_mock.domain.errors`'s.
 """
