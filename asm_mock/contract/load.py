@@ -43,7 +43,7 @@ __all__ = [
 VALIDATED_DOCUMENTS = frozenset(
     {
         "ca8028791fdcad653c145f47b5f5008656ee1e8cfc8d1eda44a20bf292485889",  # openapi.yaml
-        "d58147da7e1bd3559ce50c7c0740618a40378824fcea2c24ec952ec43b146c14",  # admin.yaml
+        "e8548a3a19bbca9dde4b4e3e2d08792ffa2904af007c7cb4febd5daaf42ddc77",  # admin.yaml
     }
 )
 
