@@ -27,7 +27,7 @@ from asm_mock.domain.controls import Controls, Latency, RuntimeSettings
 from asm_mock.domain.fixtures import load_fixtures
 from asm_mock.domain.generate import Progress, build_world
 from asm_mock.domain.journal import Journal
-from asm_mock.domain.service import MockService
+from asm_mock.domain.service import MockService, StateStore
 from asm_mock.http.admin_guard import AdminGuard, is_admin_path
 from asm_mock.http.completing import CompletedAnswers, CompletedErrors
 from asm_mock.http.cors import CorsMiddleware
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from asm_mock.domain.scenarios import CannedCheck
     from asm_mock.domain.world import World
     from asm_mock.http.connexion_stack.apps import ConnexionApps
+    from asm_mock.shared.connection import RedisConnection
 
 __all__ = [
     "LOAD_AFTER_START_S",
@@ -173,8 +174,11 @@ class AsmMockApp:
         controls: Controls,
         reload_status: ReloadStatus,
         rebuild: Callable[[], ServedVersion] | None = None,
+        store_connection: RedisConnection | None = None,
     ) -> None:
         self.service = service
+        # the Redis behind the store (None: the memory store); its pool closes at shutdown
+        self.store_connection = store_connection
         self.settings = settings
         self.journal = journal
         self.controls = controls
@@ -268,6 +272,8 @@ class AsmMockApp:
                     watching.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await watching
+                if self.store_connection is not None:
+                    await self.store_connection.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -464,6 +470,24 @@ def _rebuild(live: _Live) -> ServedVersion:
     return version
 
 
+def _store_connection(settings: Settings) -> RedisConnection | None:
+    """The Redis connection of `settings.store`, opened once per app (None: the memory store).
+    redis-py is imported only when a Redis store is asked for."""
+    if settings.store.is_memory:
+        return None
+    from asm_mock.shared.connection import RedisConnection
+
+    return RedisConnection(settings.store, timeout=settings.store_timeout)
+
+
+def _redis_store(connection: RedisConnection | None) -> StateStore | None:
+    if connection is None:
+        return None  # MockService's own InMemoryStore
+    from asm_mock.shared.store import RedisStore
+
+    return RedisStore(connection)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -475,8 +499,9 @@ def create_app(
     settings = settings or Settings(**overrides)
     # the contract first: a revision it refuses is refused before the world is built
     contract = _contract(settings)
+    connection = _store_connection(settings) if service is None else None
     if service is None:
-        service = MockService(_world(settings, progress))
+        service = MockService(_world(settings, progress), store=_redis_store(connection))
     holder: list[AsmMockApp] = []
     # the journal names each request's operation when it is read, not as it is answered, by
     # the contract serving then
@@ -515,6 +540,7 @@ def create_app(
         controls=controls,
         reload_status=live.reload_status,
         rebuild=partial(_rebuild, live) if settings.watch else None,
+        store_connection=connection,
     )
     holder.append(app)
     return app

@@ -34,7 +34,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from asm_mock.domain.errors import StoreUnavailableError
 from asm_mock.shared.url import StoreUrl
 
-__all__ = ["DEFAULT_STORE_TIMEOUT", "MAX_CONNECTIONS", "RedisConnection"]
+__all__ = ["DEFAULT_STORE_TIMEOUT", "MAX_CONNECTIONS", "RedisConnection", "check_reachable"]
 
 DEFAULT_STORE_TIMEOUT = 1.0
 # per process and event loop: enough for every request in flight of one busy worker; beyond
@@ -137,3 +137,17 @@ class RedisConnection:
         client = self._clients.pop(loop, None)
         if client is not None:
             await client.aclose()
+
+
+def check_reachable(url: StoreUrl, *, timeout: float = DEFAULT_STORE_TIMEOUT) -> None:
+    """Raises StoreUnavailableError unless the Redis of `url` answers a PING within `timeout`
+    (start-up: a mock whose store is misconfigured refuses to start, on its own event loop)."""
+
+    async def ping_once() -> None:
+        connection = RedisConnection(url, timeout=timeout)
+        try:
+            await connection.ping()
+        finally:
+            await connection.aclose()
+
+    asyncio.run(ping_once())
