@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -225,3 +226,17 @@ async def test_a_wrong_password_is_unavailable_without_the_password(
         await open_store(wrong).token("a")
     assert "wrong-" not in str(refused.value)
     assert_unavailable(refused, "refused the password")
+
+
+def test_a_loop_that_ends_closes_its_connections(redis_url: str) -> None:
+    """Start-up scenarios run the store on a loop of their own (`run_blocking`): when it ends,
+    its pool closes, without anyone calling aclose()."""
+    store = store_of(redis_url, "short-lived")
+    asyncio.run(store.start_session(session(1), NOW))
+    asyncio.run(store.start_session(session(2), NOW))
+    with redis.Redis.from_url(redis_url) as raw:
+        for _ in range(100):  # the server notices closed sockets on its own schedule
+            if not [c for c in raw.client_list() if c["name"] == "asm-mock"]:
+                break
+            time.sleep(0.05)
+        assert [c for c in raw.client_list() if c["name"] == "asm-mock"] == []

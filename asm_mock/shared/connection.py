@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TypeVar
 
 import redis.asyncio
@@ -60,6 +60,16 @@ _UNAVAILABLE: tuple[tuple[type[BaseException], str], ...] = (
 )
 
 
+async def _closed_with_its_loop(client: redis.asyncio.Redis) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await client.aclose()
+
+
+_Opened = tuple[redis.asyncio.Redis, AsyncGenerator[None, None]]
+
+
 class RedisConnection:
     """The Redis behind one `--store` URL: a connection pool per event loop (redis-py's
     asyncio connections belong to the loop that opened them), every operation bounded by
@@ -70,18 +80,23 @@ class RedisConnection:
             raise ValueError("the memory store needs no Redis connection")
         self.url = url
         self.timeout = timeout
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = (
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Opened] = (
             weakref.WeakKeyDictionary()
         )
 
-    @property
-    def client(self) -> redis.asyncio.Redis:
-        """The client of the running event loop, created at its first use."""
+    async def _client(self) -> redis.asyncio.Redis:
+        """The client of the running event loop, created at its first use. Its pool closes
+        when the loop shuts down (asyncio.run finalizes async generators on the loop they ran
+        on), so a short-lived loop (start-up scenarios applied through `run_blocking`) leaves
+        no connection open."""
         loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            client = self._clients[loop] = self._new_client()
-        return client
+        opened = self._clients.get(loop)
+        if opened is None:
+            client = self._new_client()
+            closer = _closed_with_its_loop(client)
+            await closer.__anext__()
+            opened = self._clients[loop] = (client, closer)
+        return opened[0]
 
     def _new_client(self) -> redis.asyncio.Redis:
         url = self.url
@@ -110,7 +125,7 @@ class RedisConnection:
         StoreUnavailableError naming the store (without its password) and what happened."""
         try:
             async with asyncio.timeout(self.timeout):
-                return await operation(self.client)
+                return await operation(await self._client())
         except TimeoutError:  # asyncio.timeout's
             raise self.unavailable(f"it did not answer within {self.timeout:g} s") from None
         except Exception as error:
@@ -133,10 +148,9 @@ class RedisConnection:
 
     async def aclose(self) -> None:
         """Close the running loop's pool (the others are dropped with their loops)."""
-        loop = asyncio.get_running_loop()
-        client = self._clients.pop(loop, None)
-        if client is not None:
-            await client.aclose()
+        opened = self._clients.pop(asyncio.get_running_loop(), None)
+        if opened is not None:
+            await opened[1].aclose()
 
 
 def check_reachable(url: StoreUrl, *, timeout: float = DEFAULT_STORE_TIMEOUT) -> None:
