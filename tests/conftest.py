@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 
+import httpcore  # noqa: F401  (see below)
 import httpx
 import pytest
 
@@ -16,6 +17,12 @@ from asm_mock.http.app import AsmMockApp, create_app
 from asm_mock.settings import Settings
 from asm_mock.testing import RedisServer, redis_server_path
 from tests.helpers import REPO, SMALL_WORLD, password_token
+
+# httpcore is imported here, before any pytester run, on purpose: httpx imports it lazily and
+# maps its exceptions through a table filled at first use. Filled inside an in-process pytester
+# run, the table would hold the classes of an httpcore that pytester then drops from
+# sys.modules, and every later connection error would escape as an unmapped httpcore error
+# (the launcher waits for httpx.TransportError): test_pytest_plugin before test_launcher failed.
 
 
 @pytest.fixture(scope="session")
