@@ -71,10 +71,11 @@ def test_the_session_flow_lives_in_redis_and_survives_an_outage(
         assert health["sessions"] == 1
 
         redis_with_password.stop()
-        # every kind of request that needs the store: the fast lane, Connexion's (a HEAD
-        # goes there), the token endpoint, the admin API
+        # every kind of request that needs the store: the fast lane, Connexion's (a HEAD and
+        # a request the lane cannot prove valid go there), the token endpoint, the admin API
         for answer in (
             http.get(f"{BASE}/sessions/{session_id}", headers=auth),
+            http.get(f"{BASE}/customers/search?baseSite={SITE}&pageSize=abc", headers=auth),
             http.head(f"{BASE}/sessions/{session_id}", headers=auth),
             start_session(http, auth),
             http.get(f"{BASE}/customers/{CUSTOMER}?baseSite={SITE}", headers=auth),
@@ -87,6 +88,8 @@ def test_the_session_flow_lives_in_redis_and_survives_an_outage(
         token = http.post(TOKEN_URL, data=LOGIN)
         assert token.status_code == 503
         assert token.json()["error"] == "temporarily_unavailable"
+        reset = http.post("/__admin/reset")
+        assert_occ_error(reset, 503, "ServiceUnavailableError")
         down = http.get("/__admin/health")
         assert down.status_code == 200
         assert down.json()["status"] == "DEGRADED"
@@ -112,6 +115,7 @@ def test_the_session_flow_lives_in_redis_and_survives_an_outage(
         json.dumps(outage),
         down.text,
         token.text,
+        reset.text,
         *admin_answers,
     ]
     assert all(PASSWORD not in text for text in everything)

@@ -343,6 +343,7 @@ def _connexion_loader(
                     canned=canned_answers(contract),
                     operations=documented_operations(contract),
                     reload=live.reload_status.body,
+                    store=live.settings.store,
                 ),
                 schemas=contract.schemas,
             ),
