@@ -176,3 +176,32 @@ def test_the_settings_keep_the_password_and_never_show_it() -> None:
     assert str(settings.store) == "rediss://ci:***@redis.example.com:6380/3"
     assert PASSWORD not in repr(settings)
     assert PASSWORD not in f"{settings.store!s} {settings.store!r}"
+
+
+@pytest.mark.anyio
+async def test_an_app_with_a_redis_store_keeps_its_state_there(redis_url: str) -> None:
+    """In-process, with a start-up scenario (applied on a loop of its own before serving)."""
+    from asm_mock.http.app import create_app
+    from asm_mock.shared.url import parse_store_url
+
+    settings = Settings(
+        customers=SMALL_WORLD, store=parse_store_url(redis_url), scenarios=("vip-customer",)
+    )
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://mock") as http:
+            token = (await http.post(TOKEN_URL, data=LOGIN)).json()["access_token"]
+            auth = {"Authorization": f"Bearer {token}"}
+            body = {"customerId": CUSTOMER, "baseSite": SITE}
+            started = await http.post(BASE + "/sessions", json=body, headers=auth)
+            assert started.status_code == 201, started.text
+            health = (await http.get("/__admin/health")).json()
+        assert health["store"] == {"kind": "redis", "url": redis_url, "status": "UP"}
+        assert health["sessions"] == 1
+        with redis.Redis.from_url(redis_url) as raw:
+            assert raw.exists(f"asm:default:t:{token}")
+            assert raw.exists(f"asm:default:s:{started.json()['sessionId']}")
+    finally:
+        assert app.store_connection is not None
+        await app.store_connection.aclose()
