@@ -104,6 +104,18 @@ def test_the_session_flow_lives_in_redis_and_survives_an_outage(
         ended = http.delete(f"{BASE}/sessions/{again.json()['sessionId']}", headers=auth)
         assert ended.status_code == 200, ended.text
         assert http.get("/__admin/health").json()["status"] == "UP"
+
+        with redis.Redis.from_url(redis_with_password.url) as raw:  # slow: paused 5 s
+            raw.client_pause(5_000, all=True)
+            try:
+                slow = http.get(f"{BASE}/sessions/{again.json()['sessionId']}", headers=auth)
+                slow_health = http.get("/__admin/health").json()
+            finally:
+                raw.client_unpause()
+        error = assert_occ_error(slow, 503, "ServiceUnavailableError")
+        assert "did not answer within 0.5 s" in error["message"]
+        assert slow_health["store"]["status"] == "DOWN"
+        assert http.get(f"{BASE}/agents/asagent", headers=auth).status_code == 200
         admin_answers = [
             http.get(path).text
             for path in ("/__admin/health", "/__admin/settings", "/__admin/requests")
