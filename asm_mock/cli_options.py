@@ -156,6 +156,21 @@ def _store_timeout(text: str) -> float:
     return value
 
 
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+
+def _duration(text: str) -> float:
+    """Seconds from `3600`, `90s`, `30m` or `1h` (whole numbers, more than 0)."""
+    number, unit = text.strip(), ""
+    if number[-1:].lower() in _DURATION_UNITS:
+        number, unit = number[:-1], number[-1:].lower()
+    if not number.isdigit() or int(number) == 0:
+        raise ValueError(
+            f"{text!r} is not a duration: a whole number > 0 of s, m or h (90s, 30m, 1h)"
+        )
+    return float(int(number) * _DURATION_UNITS[unit])
+
+
 # -- the options --------------------------------------------------------------------------------
 
 
@@ -374,6 +389,20 @@ def serve_options() -> list[click.Option]:
             "answers 503 ServiceUnavailableError",
             default=f"{_DEFAULTS.store_timeout:g}",
             metavar="SECONDS",
+        ),
+        _option(
+            "max_tenants",
+            _at_least(1),
+            "named tenants (/t/NAME or X-Asm-Mock-Tenant) live at once; one more is a 503",
+            default=str(_DEFAULTS.max_tenants),
+            metavar="N",
+        ),
+        _option(
+            "tenant_ttl",
+            _duration,
+            "a named tenant idle this long is dropped with its state: seconds, or 90s, 30m, 1h",
+            default="1h",
+            metavar="DURATION",
         ),
     ]
 

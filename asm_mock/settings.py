@@ -9,6 +9,7 @@ from pathlib import Path
 
 from asm_mock.domain.generate import DEFAULT_CUSTOMERS, DEFAULT_SEED
 from asm_mock.domain.journal import DEFAULT_JOURNAL_SIZE
+from asm_mock.domain.tenants import DEFAULT_MAX_TENANTS, DEFAULT_TENANT_TTL_S
 from asm_mock.shared.url import MEMORY, StoreUrl
 
 __all__ = ["DEFAULT_CORS_ORIGINS", "AuthMode", "Settings", "parse_cors_origins"]
@@ -58,3 +59,5 @@ class Settings:
     # its str() and repr() never show a password
     store: StoreUrl = MEMORY
     store_timeout: float = 1.0  # seconds a store operation may take before the API answers 503
+    max_tenants: int = DEFAULT_MAX_TENANTS  # named tenants live at once (the default one aside)
+    tenant_ttl: float = DEFAULT_TENANT_TTL_S  # seconds idle before a named tenant's state goes

@@ -3,11 +3,12 @@
 Start-up time (spawn -> first 200 to the customer search, and spawn -> first refusal of an
 invalid search: the validation stack may load after the happy path), wrk throughput and latency
 per operation (with the non-2xx count: a fast server that answers errors is not fast), world build
-time and RSS by world size, search latency in a 100k-customer world, and what the pytest plugin's
-fixtures cost a test. The "grown" part runs chosen operations again with both servers serving a
-grown revision of the contract (asm-mock's `--contract`; grown_contract.py makes it). Prints
+time and RSS by world size, search latency in a 100k-customer world, what the pytest plugin's
+fixtures cost a test, and memory per idle tenant. The "grown" part runs chosen operations again
+with both servers serving a grown revision of the contract (asm-mock's `--contract`;
+grown_contract.py makes it). Prints
 tables and writes bench/results/<UTC timestamp>.json; `--only startup` (or operations, grown,
-world, fixtures) runs one part. Servers start through asm_mock.testing.
+world, fixtures, tenants) runs one part. Servers start through asm_mock.testing.
 """
 
 from __future__ import annotations
@@ -588,6 +589,73 @@ def report_fixtures(fixtures: Result) -> None:
     print("  asm_mock_server's tests log in (headers()): a reset drops every token")
 
 
+IDLE_TENANTS = 100  # as many as --max-tenants allows by default
+
+
+def _tenant_login(client: httpx.Client, name: str) -> None:
+    """One request that makes tenant `name`: its agent logs in (one token in its store)."""
+    answer = client.post(f"/t/{name}{TOKEN_PATH}", data=AGENT_LOGIN)
+    answer.raise_for_status()
+
+
+def traced_tenants_kib() -> float:
+    """KiB that Python allocates for the idle tenants (tracemalloc, in this process), per tenant."""
+    import tracemalloc
+
+    from asm_mock.http.app import create_app
+    from asm_mock.testing import ThreadedASGITransport
+
+    app = create_app(cache_dir=None)
+    app.load_fully()
+    transport = ThreadedASGITransport(app)
+    with httpx.Client(transport=transport, base_url="http://127.0.0.1:9002") as client:
+        _tenant_login(client, "warm-up")  # the code paths' first-time costs, not a tenant's
+        app.tenants.remove("warm-up")
+        tracemalloc.start()
+        before = tracemalloc.take_snapshot()
+        for number in range(IDLE_TENANTS):
+            _tenant_login(client, f"idle-{number}")
+        grown = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(before, "filename"))
+        tracemalloc.stop()
+    return grown / 1024 / IDLE_TENANTS
+
+
+def measure_tenants() -> Result:
+    """Memory per idle tenant: a live server's RSS growth over 100 tenants (one login each),
+    and what Python allocates for them in-process."""
+    server = asm_mock(free_port())
+    try:
+        server.start()
+        with httpx.Client(base_url=server.url, trust_env=False, timeout=30) as client:
+            _tenant_login(client, "warm-up")
+            client.delete("/__admin/tenants/warm-up").raise_for_status()
+            before = server.rss_kib()["VmRSS"]
+            for number in range(IDLE_TENANTS):
+                _tenant_login(client, f"idle-{number}")
+            after = server.rss_kib()["VmRSS"]
+            live = len(client.get("/__admin/tenants").json()["tenants"])
+    finally:
+        server.stop()
+    return {
+        "tenants": live,
+        "rss_growth_kib_per_tenant": (after - before) / IDLE_TENANTS,
+        "traced_kib_per_tenant": traced_tenants_kib(),
+    }
+
+
+def report_tenants(tenants: Result) -> None:
+    rss, traced = tenants["rss_growth_kib_per_tenant"], tenants["traced_kib_per_tenant"]
+    show(
+        f"memory per idle tenant: {tenants['tenants']} tenants, one login each "
+        "(target <= 1 MiB each)",
+        ["measure", "KiB per tenant"],
+        [
+            ["server RSS growth", fmt(rss, 1)],
+            ["Python allocations (tracemalloc, in-process)", fmt(traced, 1)],
+        ],
+    )
+
+
 def fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
@@ -731,9 +799,11 @@ def report(results: Result) -> None:
         report_world(results["world"], results["search_latency"])
     if "fixtures" in results:
         report_fixtures(results["fixtures"])
+    if "tenants" in results:
+        report_tenants(results["tenants"])
 
 
-PARTS = ("startup", "operations", "grown", "world", "fixtures")
+PARTS = ("startup", "operations", "grown", "world", "fixtures", "tenants")
 
 
 def measure(results: Result, args: argparse.Namespace, sizes: Sequence[int]) -> None:
@@ -753,6 +823,9 @@ def measure(results: Result, args: argparse.Namespace, sizes: Sequence[int]) -> 
     if "fixtures" in parts:
         print(f"pytest fixtures, {args.fixture_tests} tests per file", flush=True)
         results["fixtures"] = measure_fixtures(args.fixture_tests)
+    if "tenants" in parts:
+        print(f"memory per idle tenant, {IDLE_TENANTS} tenants", flush=True)
+        results["tenants"] = measure_tenants()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -43,7 +43,7 @@ __all__ = [
 VALIDATED_DOCUMENTS = frozenset(
     {
         "ca8028791fdcad653c145f47b5f5008656ee1e8cfc8d1eda44a20bf292485889",  # openapi.yaml
-        "b4001df4d061c1869b228db22a25833c1723f7949d3a757be646c9f710adf7d8",  # admin.yaml
+        "a40b0cba788e433e0606ae47b07046855b15394d9b4931278da7430726dfb8ac",  # admin.yaml
     }
 )
 

@@ -41,7 +41,9 @@ class PreferredAnswer:
     """Inside Connexion: answers a preferred code/example/dynamic body, or a scenario's canned
     answer, in place of the handler. Validation still runs around it."""
 
-    def __init__(self, app: ASGIApp, *, controls: Controls, contract: CompiledContract) -> None:
+    def __init__(
+        self, app: ASGIApp, *, controls: Callable[[], Controls], contract: CompiledContract
+    ) -> None:
         self._app = app
         self._controls = controls
         self._contract = contract
@@ -56,7 +58,7 @@ class PreferredAnswer:
         marks: list[tuple[bytes, bytes]] = []  # Prefer's answers carry Preference-Applied
         if prefs is not None and prefs.shapes_the_answer:
             status, body = self._preferred(operation, prefs, scope)
-        elif (canned := self._controls.canned(operation.operation_id)) is not None:
+        elif (canned := self._controls().canned(operation.operation_id)) is not None:
             status, body = canned.status, canned.body
             marks = [_CANNED]
         else:
