@@ -209,11 +209,21 @@ async def test_an_app_with_a_redis_store_keeps_its_state_there(redis_url: str) -
             started = await http.post(BASE + "/sessions", json=body, headers=auth)
             assert started.status_code == 201, started.text
             health = (await http.get("/__admin/health")).json()
+            # a named tenant: a namespace of its own, whose tokens the default tenant refuses
+            login = await http.post("/t/ci-1" + TOKEN_URL, data=LOGIN)
+            tenant_token = login.json()["access_token"]
+            tenant_auth = {"Authorization": f"Bearer {tenant_token}"}
+            agent = await http.get("/t/ci-1" + BASE + "/agents/asagent", headers=tenant_auth)
+            elsewhere = await http.get(BASE + "/agents/asagent", headers=tenant_auth)
         assert health["store"] == {"kind": "redis", "url": redis_url, "status": "UP"}
         assert health["sessions"] == 1
+        assert agent.status_code == 200
+        assert_occ_error(elsewhere, 401, "InvalidTokenError")
         with redis.Redis.from_url(redis_url) as raw:
             assert raw.exists(f"asm:default:t:{token}")
             assert raw.exists(f"asm:default:s:{started.json()['sessionId']}")
+            assert raw.exists(f"asm:tenant:ci-1:t:{tenant_token}")
+            assert not raw.exists(f"asm:default:t:{tenant_token}")
     finally:
         assert app.store_connection is not None
         await app.store_connection.aclose()
