@@ -105,13 +105,15 @@ class RedisConnection:
         )
         pool = redis.asyncio.BlockingConnectionPool(
             max_connections=MAX_CONNECTIONS,
-            timeout=self.timeout,
+            # no timeouts of its own for a free connection or a reply: run()'s one timeout
+            # bounds the whole operation (each timeout armed costs every command a timer)
+            timeout=None,
             host=url.host,
             port=url.port,
             db=url.db,
             username=url.username,
             password=url.password,
-            socket_timeout=self.timeout,
+            socket_timeout=None,
             socket_connect_timeout=self.timeout,
             retry=Retry(ExponentialBackoff(cap=self.timeout / 4, base=0.01), retries=1),
             retry_on_error=[ConnectionError],
