@@ -23,6 +23,7 @@ from asm_mock.domain.controls import Latency
 from asm_mock.domain.disk_cache import default_cache_dir
 from asm_mock.resources import default_fixtures_dir
 from asm_mock.settings import AuthMode, Settings, parse_cors_origins
+from asm_mock.shared.url import parse_store_url
 
 __all__ = [
     "ENV_PREFIX",
@@ -145,13 +146,13 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _store_url(text: str) -> str:
-    value = text.strip()
-    if value == "memory":
-        return value
-    parts = urlsplit(value)
-    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
-        raise ValueError("expected memory or redis://[:PASSWORD@]HOST:PORT/DB")
+def _store_timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of seconds") from None
+    if not 0.0 < value <= 600.0:  # nan and inf fail too
+        raise ValueError(f"must be more than 0 and at most 600 seconds, got {text!r}")
     return value
 
 
@@ -375,12 +376,20 @@ def serve_options() -> list[click.Option]:
         ),
         _option(
             "store",
-            _store_url,
-            "where sessions, tokens, the journal and run-time settings live: memory (this "
-            "process) or redis://[:PASSWORD@]HOST:PORT/DB (rediss:// with TLS), shared by "
-            "replicas and workers",
-            default=_DEFAULTS.store,
+            parse_store_url,
+            "where sessions and tokens (and, for replicas, the journal and run-time settings) "
+            "live: memory (this process), or a Redis that replicas share: "
+            "redis://[[user]:password@]host:port/db, rediss://... over TLS",
+            default=str(_DEFAULTS.store),
             metavar="URL",
+        ),
+        _option(
+            "store_timeout",
+            _store_timeout,
+            "seconds a store operation may take; beyond it (Redis down or slow) the API "
+            "answers 503 ServiceUnavailableError",
+            default=f"{_DEFAULTS.store_timeout:g}",
+            metavar="SECONDS",
         ),
         _option(
             "workers",
@@ -519,7 +528,7 @@ def check_together(ctx: click.Context, settings: Settings) -> None:
                 "scenarios",
                 f"no scenario {name!r} in {scenarios} (known: {', '.join(known) or 'none'})",
             )
-    if settings.workers > 1 and settings.store == "memory":
+    if settings.workers > 1 and settings.store.is_memory:
         raise refuse(
             ctx,
             "workers",

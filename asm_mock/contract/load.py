@@ -43,7 +43,7 @@ __all__ = [
 VALIDATED_DOCUMENTS = frozenset(
     {
         "ca8028791fdcad653c145f47b5f5008656ee1e8cfc8d1eda44a20bf292485889",  # openapi.yaml
-        "d58147da7e1bd3559ce50c7c0740618a40378824fcea2c24ec952ec43b146c14",  # admin.yaml
+        "a40b0cba788e433e0606ae47b07046855b15394d9b4931278da7430726dfb8ac",  # admin.yaml
     }
 )
 
