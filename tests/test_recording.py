@@ -38,7 +38,7 @@ COOKIE_SECRET = "cookie-secret-value-0815"
 def exchange_of(response: httpx.Response) -> Exchange:
     """What the proxy hands its hooks for one forwarded request."""
     request = response.request
-    path = request.url.raw_path.partition(b"?")[0].decode("latin-1")
+    path = request.url.path  # decoded, as ASGI's scope has it
     return Exchange(
         method=request.method,
         path=path,
@@ -52,7 +52,9 @@ def exchange_of(response: httpx.Response) -> Exchange:
             (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw
         ),
         response_body=response.content,
-        operation_id=CONTRACT.router.operation_id(request.method, path),
+        # as the proxy names them; its name for the token endpoint is the journal's
+        operation_id=CONTRACT.router.operation_id(request.method, path)
+        or ("oauthToken" if path == TOKEN_URL else None),
     )
 
 
@@ -98,6 +100,7 @@ def record(directory: Path, responses: list[httpx.Response], **options: Any) -> 
     recorder = Recorder(directory, CONTRACT, **options)
     for response in responses:
         recorder(exchange_of(response))
+    recorder.flush()
     return recorder
 
 
@@ -170,7 +173,7 @@ def test_no_secret_reaches_the_file_or_the_log(
         assert secret not in text
         assert secret not in caplog.text
     assert "[scrubbed]" in text  # the refused token the 401's message echoed
-    assert "not recorded: POST outside the contract's operations" in caplog.text
+    assert "not recorded: oauthToken: not an operation of the contract" in caplog.text
 
 
 def fakes_in(document: dict[str, Any]) -> dict[str, Any]:
@@ -230,6 +233,7 @@ def test_recording_the_same_answers_twice_changes_nothing(
     once = recorder.path.read_bytes()
     for response in flow:
         recorder(exchange_of(response))
+    recorder.flush()
     assert recorder.path.read_bytes() == once
     record(tmp_path, flow)  # a new recorder continues the file it finds
     assert recorder.path.read_bytes() == once
@@ -245,6 +249,7 @@ def test_a_new_answer_to_a_recorded_request_replaces_the_old_one(
     body = b'{"errors":[{"type":"ServiceUnavailableError","message":"down"}]}'
     unavailable = Exchange(**{**_fields(view), "status": 503, "response_body": body})
     recorder(unavailable)
+    recorder.flush()
     answers = yaml.safe_load(recorder.path.read_text())["responses"]["getCustomer360"]
     assert [(a["status"], a["body"]["errors"][0]["message"]) for a in answers] == [(503, "down")]
 
@@ -267,6 +272,7 @@ def test_a_body_that_breaks_the_contract_is_recorded_marked_and_replayed(
     )
     recorder = record(tmp_path, [])
     recorder(drifting)
+    recorder.flush()
     answer = yaml.safe_load(recorder.path.read_text())["responses"]["getAgent"][0]
     assert answer["violations"] == ["/groups: 'asagentgroup' is not of type 'array'"]
     scenario = load_scenarios(tmp_path / "scenarios", canned=canned_answers(CONTRACT))["recorded"]
@@ -292,11 +298,13 @@ def test_a_failed_write_leaves_the_previous_file_whole(
 
     monkeypatch.setattr(recorder_module.os, "replace", crash)
     recorder(exchange_of(flow[2]))  # the client's answer is not held up: nothing raises
+    recorder.flush()
     assert recorder.path.read_bytes() == before
     assert os.listdir(recorder.path.parent) == ["recorded.yaml"]  # no temporary file left
     assert "recording not written" in caplog.text
     monkeypatch.undo()
     recorder(exchange_of(flow[3]))  # the next answer writes what the failed write held too
+    recorder.flush()
     assert {"getCustomer360", "createAssistedSession"} <= set(
         yaml.safe_load(recorder.path.read_text())["responses"]
     )

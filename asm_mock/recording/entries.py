@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl
 
 import orjson
 
@@ -55,17 +55,19 @@ def entry_of(
 ) -> Recorded | NotRecorded:
     """The canned answer `exchange` records (`pseudonyms`: replace personal data)."""
     operation_id = exchange.operation_id
-    if operation_id is None:  # the token endpoint among others: the replay issues tokens itself
-        return NotRecorded(f"{exchange.method} outside the contract's operations")
-    operation = contract.operation(operation_id)
+    operation = None if operation_id is None else contract.operation(operation_id)
+    if operation_id is None:
+        return NotRecorded(f"a {exchange.method} request no operation of the contract routes")
+    if operation is None:  # the token endpoint: the replaying mock issues tokens itself
+        return NotRecorded(f"{operation_id}: not an operation of the contract")
     routed = contract.router.match(exchange.method, exchange.path)
-    if operation is None or routed is None or routed[0].operation is not operation:
+    if routed is None or routed[0].operation is not operation:
         return NotRecorded(f"{exchange.method} {operation_id}: not this contract's route")
     response = operation.responses.get(exchange.status)
     if response is None:
         return NotRecorded(f"{operation_id} answered {exchange.status}, which it does not document")
     secrets = Secrets(exchange)
-    path = {k: secrets.text(unquote(v)) for k, v in routed[1].groupdict().items()}
+    path = {k: secrets.text(v) for k, v in routed[1].groupdict().items()}  # decoded already
     declared = {p.name for p in operation.parameters if p.location == "query"} - SECRET_FIELDS
     query: dict[str, str] = {}
     for name, value in parse_qsl(exchange.query, keep_blank_values=True):

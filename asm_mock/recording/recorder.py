@@ -7,9 +7,10 @@ replaces the old one (the newest answer is the upstream's current behaviour). Wh
 before is kept, its description and anything else included. `directory` is a fixtures
 directory: when it has no fixture files, the packaged ones (the demo agents and clients the
 replay logs in with) are copied there, so `asm-mock serve --fixtures DIR --scenario recorded`
-replays at once. Every write is a whole new file renamed over the old one, so a crash leaves
-the previous file or the next, never half of one; a write that fails is logged and retried
-with the next exchange, and the client's answer is never held up by it.
+replays at once. Exchanges are recorded and written on a thread of the recorder's own, so the
+client's answer never waits for them. Every write is a whole new file renamed over the old one,
+so a crash leaves the previous file or the next, never half of one; a write that fails is
+logged and retried with the next exchange.
 """
 
 from __future__ import annotations
@@ -68,9 +69,11 @@ class Recorder:
         self.path = directory / "scenarios" / f"{name}.yaml"
         self._contract = contract
         self._pseudonyms = Pseudonyms() if pseudonymize else None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the queue; the document is the worker's own
+        self._pending: list[Exchange] = []
+        self._worker: threading.Thread | None = None
         self._document = self._read()
-        self._dirty = False
+        self._dirty = False  # the document holds answers the file does not
 
     def _read(self) -> dict[str, Any]:
         """What the file holds already (a new document without one); refuses a file it would
@@ -92,24 +95,52 @@ class Recorder:
         return document
 
     def __call__(self, exchange: Exchange) -> None:
+        """Queue `exchange` for the writer thread: the proxy's event loop never waits for a
+        file (nor for Faker's first import)."""
         with self._lock:
-            recorded = entry_of(exchange, self._contract, self._pseudonyms)
-            if isinstance(recorded, NotRecorded):
-                logger.info("not recorded: %s", recorded.reason)
-                return
-            answers: list[dict[str, Any]] = self._document["responses"].setdefault(
-                recorded.operation_id, []
-            )
-            same = next((i for i, a in enumerate(answers) if _key(a) == recorded.key), None)
-            if same is None:
-                answers.append(recorded.entry)
-                answers.sort(key=_specificity, reverse=True)  # stable: the file's order stays
-                self._dirty = True
-            elif answers[same] != recorded.entry:
-                answers[same] = recorded.entry
-                self._dirty = True
+            self._pending.append(exchange)
+            if self._worker is None or not self._worker.is_alive():
+                # not a daemon: an exiting process finishes writing what it was handed
+                self._worker = threading.Thread(target=self._work, name="asm-mock-recorder")
+                self._worker.start()
+
+    def flush(self) -> None:
+        """Return once everything handed over so far is recorded (or its write failed)."""
+        while (worker := self._worker) is not None and worker.is_alive():
+            worker.join()
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                batch, self._pending = self._pending, []
+                if not batch:
+                    self._worker = None
+                    return
+            for exchange in batch:
+                self._record(exchange)
             if self._dirty:
                 self._write()
+
+    def _record(self, exchange: Exchange) -> None:
+        try:
+            recorded = entry_of(exchange, self._contract, self._pseudonyms)
+        except Exception as error:  # a bug: logged without the values it may have met
+            logger.error("not recorded: %s failed on it (%s)", exchange.operation_id, type(error))
+            return
+        if isinstance(recorded, NotRecorded):
+            logger.info("not recorded: %s", recorded.reason)
+            return
+        answers: list[dict[str, Any]] = self._document["responses"].setdefault(
+            recorded.operation_id, []
+        )
+        same = next((i for i, a in enumerate(answers) if _key(a) == recorded.key), None)
+        if same is None:
+            answers.append(recorded.entry)
+            answers.sort(key=_specificity, reverse=True)  # stable: the file's order stays
+            self._dirty = True
+        elif answers[same] != recorded.entry:
+            answers[same] = recorded.entry
+            self._dirty = True
 
     def _write(self) -> None:
         text = _HEADER + yaml.safe_dump(
