@@ -32,6 +32,9 @@ responses:
     - match: {query: {query: lin}}
       status: 200
       body: {entries: [{uid: lin@example.com}]}
+    - match: {query: {query: ""}}
+      status: 200
+      body: {entries: [], pagination: {totalResults: 0}}
   getCustomer360:
     - match: {path: {customerId: gone@example.com}}
       status: 404
@@ -71,6 +74,12 @@ def test_the_first_matching_answer_answers(replay: httpx.Client) -> None:
     assert search(replay, query="lin", currentPage="0").json()["entries"][0]["uid"] == (
         "lin@example.com"
     )
+
+
+def test_an_empty_query_parameter_matches_an_empty_value(replay: httpx.Client) -> None:
+    answer = search(replay, query="")
+    assert answer.json() == {"entries": [], "pagination": {"totalResults": 0}}
+    assert search(replay, query="weber").json()["entries"]  # a search the world answers
 
 
 def test_a_request_no_answer_matches_is_answered_by_the_world(replay: httpx.Client) -> None:

@@ -94,7 +94,9 @@ class PreferredAnswer:
             except orjson.JSONDecodeError:
                 body = None
         query: dict[str, str] = {}
-        for name, value in parse_qsl(scope.get("query_string", b"").decode("latin-1")):
+        for name, value in parse_qsl(
+            scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
+        ):
             query.setdefault(name, value)
         request = CannedRequest(dict(scope.get("path_params", {})), query, body)
         return self._controls.canned(operation_id, request), receive
