@@ -5,6 +5,7 @@ The exchanges are made as the proxy makes them: requests to a running mock, and 
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 from collections.abc import Iterator
@@ -282,6 +283,24 @@ def test_a_body_that_breaks_the_contract_is_recorded_marked_and_replayed(
         got = replay.get(f"{BASE}/agents/asagent", headers=login(replay))
     assert (got.status_code, got.json()) == (200, answer["body"])
     assert got.headers["x-asm-mock-canned"] == "recorded-violation"
+
+
+def test_a_compressed_answer_is_recorded_decoded(
+    tmp_path: Path, flow: list[httpx.Response]
+) -> None:
+    view = exchange_of(flow[2])
+    coded = Exchange(
+        **{
+            **_fields(view),
+            "response_headers": (*view.response_headers, ("content-encoding", "gzip")),
+            "response_body": gzip.compress(view.response_body),
+        }
+    )
+    recorder = record(tmp_path, [])
+    recorder(coded)
+    recorder.flush()
+    answer = yaml.safe_load(recorder.path.read_text())["responses"]["getCustomer360"][0]
+    assert answer["body"] == flow[2].json() and "headers" not in answer
 
 
 def test_a_failed_write_leaves_the_previous_file_whole(

@@ -10,6 +10,7 @@ replayed, as written; a body that breaks the schema is kept and marked with its 
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -23,6 +24,8 @@ from asm_mock.recording.pseudonyms import Pseudonyms, is_personal
 from asm_mock.recording.scrub import SECRET_FIELDS, SECRET_HEADERS, Secrets
 
 __all__ = ["NotRecorded", "Recorded", "entry_of"]
+
+_CODING = "content-encoding"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,20 @@ def _json(raw: bytes) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
         return NotRecorded
+
+
+def _decoded(exchange: Exchange) -> bytes:
+    """The answer's body without its content coding (the proxy hands it on as it came)."""
+    coding = next((v.strip().lower() for n, v in exchange.response_headers if n == _CODING), "")
+    body = exchange.response_body
+    try:
+        if coding in ("gzip", "x-gzip"):
+            return zlib.decompress(body, zlib.MAX_WBITS | 16)
+        if coding == "deflate":
+            return zlib.decompress(body)
+    except zlib.error:
+        return b""  # not JSON then: not recorded
+    return body
 
 
 def _parameters(values: dict[str, str], pseudonyms: Pseudonyms | None) -> dict[str, str]:
@@ -82,7 +99,7 @@ def entry_of(
     violations = []
     answered = None
     if response.check is not None:
-        answered = _json(exchange.response_body)
+        answered = _json(_decoded(exchange))
         if answered is NotRecorded:
             return NotRecorded(f"{operation_id} answered {exchange.status} without a JSON body")
         answered = secrets.scrub(answered)
