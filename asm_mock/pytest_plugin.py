@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from asm_mock.blocking import run_blocking
 from asm_mock.testing import (
     AGENT_CREDENTIALS,
     API_PATH,
@@ -117,7 +118,7 @@ class InProcessMock:
 
         Tokens are kept so that `client` and `sync_client` stay logged in across a reset.
         """
-        self.service.reset()
+        run_blocking(self.service.reset())
         self.app.controls.reset()
         self.app.journal.clear()
 
@@ -134,11 +135,14 @@ class _BuiltMock:
     def rolled_back(self) -> None:
         """Everything a test may have changed, undone: back to the world as started, with no
         session, no token but the fixture's, an empty journal, the settings started with."""
-        service = self.app.service
-        service.reset(drop_tokens=True)  # the world as started (after start-up scenarios)
-        service.store.save_token(self.issued)  # as issued: even if a test expired it
+        run_blocking(self._rolled_back_state())
         self.app.controls.reset()
         self.app.journal.clear()
+
+    async def _rolled_back_state(self) -> None:
+        service = self.app.service
+        await service.reset(drop_tokens=True)  # the world as started (after start-up scenarios)
+        await service.store.save_token(self.issued)  # as issued: even if a test expired it
 
 
 def _build(settings: Settings) -> _BuiltMock:
@@ -153,10 +157,8 @@ def _build(settings: Settings) -> _BuiltMock:
         warnings.simplefilter("ignore", DeprecationWarning)
         app.load_fully()
     form = password_form(**AGENT_CREDENTIALS)
-    token = app.service.tokens.grant(form).token.access_token
-    issued = app.service.store.token(token)
-    assert issued is not None, "a granted token is stored"
-    return _BuiltMock(app, token, issued)
+    issued = run_blocking(app.service.tokens.grant(form)).token
+    return _BuiltMock(app, issued.access_token, issued)
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,9 @@ agent's password grant) and ``reset()``. Both classes are context managers::
     with AsmMockServer("--customers", "30") as server:
         httpx.get(server.api_url + "/agents/asagent", headers=server.headers())
 
+`RedisServer` starts Debian's ``redis-server`` the same way (no persistence, loopback only), for
+the shared store's tests and benchmarks; `redis_server_path()` says whether one is installed.
+
 `ThreadedASGITransport` is the in-process counterpart: a sync ``httpx`` client into an ASGI app.
 This module imports neither pytest nor anything heavy of asm-mock: scripts use it too.
 """
@@ -55,11 +58,13 @@ __all__ = [
     "AsmMockServer",
     "Check",
     "MockServerError",
+    "RedisServer",
     "ServerProcess",
     "ThreadedASGITransport",
     "free_port",
     "json_answer",
     "password_form",
+    "redis_server_path",
     "scrubbed_environment",
     "settings_options",
 ]
@@ -305,6 +310,77 @@ class ServerProcess:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def redis_server_path() -> str | None:
+    """The ``redis-server`` on PATH, or None (Debian: ``apt-get install redis-server``)."""
+    return shutil.which("redis-server")
+
+
+def _redis_ping(port: int, password: str | None) -> Check:
+    """Ready when Redis answers PING (after AUTH, with a password) on `port`: RESP by hand,
+    because the launcher must not need redis-py to say whether a server is up."""
+
+    def check(_client: httpx.Client) -> bool:
+        auth = b"" if password is None else _resp("AUTH", password)
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1.0) as connection:
+                connection.sendall(auth + _resp("PING"))
+                answer = b""
+                while b"PONG" not in answer and not answer.startswith(b"-"):
+                    chunk = connection.recv(256)
+                    if not chunk:
+                        break
+                    answer += chunk
+        except OSError:
+            return False
+        return b"+PONG" in answer
+
+    return check
+
+
+def _resp(*words: str) -> bytes:
+    parts = [f"*{len(words)}\r\n".encode()]
+    for word in words:
+        data = word.encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
+class RedisServer(ServerProcess):
+    """A throwaway ``redis-server`` on a free loopback port: nothing saved to disk, no
+    replication, optionally with a password. `stop()` then `start()` restarts it on the same
+    port (the store's fault tests), empty. `url` is the ``--store`` value that reaches it."""
+
+    def __init__(
+        self, *, port: int | None = None, password: str | None = None, timeout: float = 10.0
+    ) -> None:
+        executable = redis_server_path()
+        if executable is None:
+            raise MockServerError("redis-server is not installed (apt-get install redis-server)")
+        port = free_port() if port is None else port
+        command = [executable, "--port", str(port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no", "--protected-mode", "no"]
+        if password is not None:
+            command += ["--requirepass", password]
+        super().__init__(
+            command,
+            port=port,
+            ready=_redis_ping(port, password),
+            name="redis-server",
+            timeout=timeout,
+        )
+        self.password = password
+
+    @property
+    def url(self) -> str:
+        auth = "" if self.password is None else f":{self.password}@"
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    def start(self) -> float:
+        if self._output_dir is not None:  # a restart: the new run's output replaces the old
+            shutil.rmtree(self._output_dir, ignore_errors=True)
+        return super().start()
 
 
 def settings_options(settings: Settings) -> list[str]:

@@ -480,9 +480,10 @@ def bare_app_client():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         app.load_fully()
-    token = app.service.tokens.grant({{"grant_type": "password", **AGENT_CREDENTIALS}})
-    headers = {{"Authorization": "Bearer " + token.token.access_token}}
     transport = ThreadedASGITransport(app)
+    form = {{"grant_type": "password", **AGENT_CREDENTIALS}}
+    token = transport.run(app.service.tokens.grant(form))
+    headers = {{"Authorization": "Bearer " + token.token.access_token}}
     with httpx.Client(transport=transport, base_url="http://mock", headers=headers) as client:
         yield client
 

@@ -153,7 +153,7 @@ class Handlers:
         return self.answers[operation_id]()
 
 
-def authorize(headers: list[str]) -> Principal:
+async def authorize(headers: list[str]) -> Principal:
     if headers != ["Bearer good"]:
         raise InvalidTokenError("bad")
     return AGENT

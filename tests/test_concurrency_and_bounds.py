@@ -150,5 +150,7 @@ async def test_thousands_of_requests_leave_the_stores_bounded() -> None:
                 json={"customerId": CUSTOMERS[0], "baseSite": "electronics-spa"},
             )
             assert started.status_code == 201
-    assert store.token_count() == 2  # one per user: a valid token is handed out again
-    assert store.session_count() == 100 + 2  # the bounded ended ones and each agent's active one
+    assert await store.token_count() == 2  # one per user: a valid token is handed out again
+    assert (
+        await store.session_count() == 100 + 2
+    )  # the bounded ended ones and each agent's active one

@@ -3,6 +3,8 @@ positive and negative generated data, and the conformance checks CI relies on.""
 
 from __future__ import annotations
 
+import asyncio
+
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -16,7 +18,7 @@ from asm_mock.http.app import create_app
 from asm_mock.settings import Settings
 
 APP = create_app(Settings(customers=40))
-TOKEN = APP.service.tokens.grant(
+GRANT = APP.service.tokens.grant(
     {
         "grant_type": "password",
         "client_id": "mobile_android",
@@ -24,7 +26,8 @@ TOKEN = APP.service.tokens.grant(
         "username": "asagent",
         "password": "pw4all",
     }
-).token.access_token
+)
+TOKEN = asyncio.run(GRANT).token.access_token
 schema = schemathesis.openapi.from_asgi("/assistedservicewebservices/openapi.json", APP)
 
 CHECKS = [

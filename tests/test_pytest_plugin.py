@@ -238,6 +238,8 @@ def test_misspelt_keyword(asm_mock_app):
 # the admin API and two scenarios (a world change and a canned answer); `assert_clean` then
 # finds none of it. Both run against either fixture through one `httpx.Client`.
 ISOLATION = """
+import asyncio
+
 API = "/assistedservicewebservices"
 SITE = {"baseSite": "electronics-spa"}
 CUSTOMER = "james.weber@example.com"
@@ -300,11 +302,11 @@ def test_leaves_everything_behind(asm_mock_app):
 
 def test_finds_nothing_of_it(asm_mock_app):
     assert_clean(asm_mock_app.sync_client)
-    assert asm_mock_app.service.store.session_count() == 0
+    assert asyncio.run(asm_mock_app.service.store.session_count()) == 0
 
 
 def test_the_token_survives_an_expiry_only_within_its_test(asm_mock_app):
-    asm_mock_app.service.expire_tokens()
+    asyncio.run(asm_mock_app.service.expire_tokens())
     assert asm_mock_app.sync_client.get(API + "/agents/asagent").status_code == 401
 
 

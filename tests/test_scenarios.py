@@ -53,28 +53,32 @@ def test_every_shipped_scenario_loads_with_a_description() -> None:
     assert all(s.description and s.name == name for name, s in scenarios.items())
 
 
+@pytest.mark.anyio
 @pytest.mark.parametrize("name", sorted(SHIPPED))
-def test_every_shipped_scenario_applies(name: str, shipped_fixtures: Fixtures) -> None:
+async def test_every_shipped_scenario_applies(name: str, shipped_fixtures: Fixtures) -> None:
     service, controls = fresh(shipped_fixtures)
-    apply_scenario(name, service=service, controls=controls, directory=SCENARIOS, canned=CANNED)
-    service.reset()
+    await apply_scenario(
+        name, service=service, controls=controls, directory=SCENARIOS, canned=CANNED
+    )
+    await service.reset()
     controls.reset()
     assert controls.settings == RuntimeSettings()
 
 
-def test_vip_customer_is_deterministic_and_idempotent(shipped_fixtures: Fixtures) -> None:
+@pytest.mark.anyio
+async def test_vip_customer_is_deterministic_and_idempotent(shipped_fixtures: Fixtures) -> None:
     service, controls = fresh(shipped_fixtures)
-    apply_scenario(
+    await apply_scenario(
         "vip-customer", service=service, controls=controls, directory=SCENARIOS, canned=CANNED
     )
     once = service.world()
-    apply_scenario(
+    await apply_scenario(
         "vip-customer", service=service, controls=controls, directory=SCENARIOS, canned=CANNED
     )
     twice = service.world()
     assert twice.customers == once.customers and twice.orders == once.orders
     other, _ = fresh(shipped_fixtures)
-    apply_scenario(
+    await apply_scenario(
         "vip-customer", service=other, controls=controls, directory=SCENARIOS, canned=CANNED
     )
     assert other.world().carts == once.carts
@@ -87,10 +91,11 @@ def test_vip_customer_is_deterministic_and_idempotent(shipped_fixtures: Fixtures
     assert len(codes) == len(set(codes))  # invented codes never clash with the world's
 
 
-def test_apply_scenario_names_the_available_ones(shipped_fixtures: Fixtures) -> None:
+@pytest.mark.anyio
+async def test_apply_scenario_names_the_available_ones(shipped_fixtures: Fixtures) -> None:
     service, controls = fresh(shipped_fixtures)
     with pytest.raises(NotFoundError, match="available: agent-not-found, customer-360"):
-        apply_scenario(
+        await apply_scenario(
             "nope", service=service, controls=controls, directory=SCENARIOS, canned=CANNED
         )
 
@@ -380,7 +385,8 @@ def test_a_scenario_name_must_be_url_friendly(tmp_path: Path) -> None:
         load_scenarios(tmp_path / "missing", canned=CANNED)
 
 
-def test_a_clash_with_the_current_world_changes_nothing(
+@pytest.mark.anyio
+async def test_a_clash_with_the_current_world_changes_nothing(
     tmp_path: Path, shipped_fixtures: Fixtures
 ) -> None:
     clash = CUSTOMER.replace(
@@ -390,7 +396,9 @@ def test_a_clash_with_the_current_world_changes_nothing(
     service, controls = fresh(shipped_fixtures)
     world = service.world()
     with pytest.raises(FixtureError) as caught:
-        apply(load_scenarios(tmp_path, canned=CANNED)["clash"], service=service, controls=controls)
+        await apply(
+            load_scenarios(tmp_path, canned=CANNED)["clash"], service=service, controls=controls
+        )
     assert caught.value.path == "/world/customers/0/customer_id"
     assert service.world() is world and controls.settings == RuntimeSettings()
 

@@ -35,16 +35,18 @@ def fixed_clock() -> datetime:
 
 
 @pytest.fixture
-def service(world: World) -> MockService:
+async def service(world: World) -> MockService:
     service = MockService(world, clock=fixed_clock)
-    service.sessions.start(AGENT, customer_id=JAMES, base_site="electronics-spa")
-    service.sessions.start(AGENT, customer_id=LINDA, base_site="powertools-spa")  # ends James'
+    await service.sessions.start(AGENT, customer_id=JAMES, base_site="electronics-spa")
+    await service.sessions.start(
+        AGENT, customer_id=LINDA, base_site="powertools-spa"
+    )  # ends James'
     return service
 
 
 @pytest.fixture
-def document(service: MockService) -> Document:
-    return dump_state(service.world(), service.store.all_sessions())
+async def document(service: MockService) -> Document:
+    return dump_state(service.world(), await service.store.all_sessions())
 
 
 def state_validator() -> Draft202012Validator:
@@ -62,7 +64,8 @@ def state_validator() -> Draft202012Validator:
 # -- domain -----------------------------------------------------------------------------------
 
 
-def test_the_document_is_json_and_valid_against_the_admin_schema(document: Document) -> None:
+@pytest.mark.anyio
+async def test_the_document_is_json_and_valid_against_the_admin_schema(document: Document) -> None:
     assert json.loads(json.dumps(document)) == document
     state_validator().validate(document)
     assert [s["status"] for s in document["sessions"]] == ["ACTIVE", "ENDED"]
@@ -76,7 +79,8 @@ def test_the_document_is_json_and_valid_against_the_admin_schema(document: Docum
     }
 
 
-def test_dump_load_dump_is_identical_and_rebuilds_the_same_world(
+@pytest.mark.anyio
+async def test_dump_load_dump_is_identical_and_rebuilds_the_same_world(
     service: MockService, document: Document
 ) -> None:
     restored = load_state(copy.deepcopy(document))
@@ -88,10 +92,11 @@ def test_dump_load_dump_is_identical_and_rebuilds_the_same_world(
     assert set(restored.world.tickets) == set(world.tickets)
     assert dict(restored.world.agents) == dict(world.agents)
     assert dict(restored.world.clients) == dict(world.clients)
-    assert list(restored.sessions) == service.store.all_sessions()
+    assert list(restored.sessions) == await service.store.all_sessions()
 
 
-def test_customers_may_come_in_any_order(document: Document) -> None:
+@pytest.mark.anyio
+async def test_customers_may_come_in_any_order(document: Document) -> None:
     shuffled = copy.deepcopy(document)
     shuffled["customers"].reverse()
     restored = load_state(shuffled)
@@ -204,6 +209,7 @@ def _dup_session(d: Document) -> str:
     return "sessions.1.sessionId"
 
 
+@pytest.mark.anyio
 @pytest.mark.parametrize(
     ("mutate", "problem"),
     [
@@ -228,7 +234,7 @@ def _dup_session(d: Document) -> str:
     ],
     ids=lambda v: v.__name__.strip("_") if callable(v) else "",
 )
-def test_semantic_errors_name_the_json_path(
+async def test_semantic_errors_name_the_json_path(
     document: Document, mutate: Mutation, problem: str
 ) -> None:
     bad = copy.deepcopy(document)
@@ -241,20 +247,21 @@ def test_semantic_errors_name_the_json_path(
     assert problem in error.message and subject in error.message
 
 
-def test_restore_swaps_world_and_sessions_and_new_ids_skip_restored_ones(
+@pytest.mark.anyio
+async def test_restore_swaps_world_and_sessions_and_new_ids_skip_restored_ones(
     service: MockService, document: Document, world: World
 ) -> None:
-    stored = service.store.all_sessions()
+    stored = await service.store.all_sessions()
     fresh = MockService(world, clock=fixed_clock)
     restored = load_state(document)
-    fresh.restore(restored.world, restored.sessions)
-    assert fresh.store.all_sessions() == stored
-    # the restored ids came from the same seeded sequence: a new session must not reuse one
-    started = fresh.sessions.start(AGENT, customer_id=JAMES, base_site="apparel-uk-spa")
+    await fresh.restore(restored.world, restored.sessions)
+    assert await fresh.store.all_sessions() == stored
+    # the restored ids came from the same seeded numbering: a new session must not reuse one
+    started = await fresh.sessions.start(AGENT, customer_id=JAMES, base_site="apparel-uk-spa")
     assert started.session_id not in {s.session_id for s in stored}
-    assert fresh.sessions.get(AGENT, stored[1].session_id).customer_id == JAMES_ID
-    fresh.reset()
-    assert fresh.world() is world and fresh.store.session_count() == 0
+    assert (await fresh.sessions.get(AGENT, stored[1].session_id)).customer_id == JAMES_ID
+    await fresh.reset()
+    assert fresh.world() is world and await fresh.store.session_count() == 0
 
 
 # -- HTTP -------------------------------------------------------------------------------------

@@ -421,19 +421,20 @@ class _Writer(HistoryWriter):
         self.ticket_id = ticket_id
 
 
-def apply(scenario: Scenario, *, service: MockService, controls: Controls) -> None:
+async def apply(scenario: Scenario, *, service: MockService, controls: Controls) -> None:
     """Apply `scenario`: checked and built in full first, so a failure changes nothing.
 
     A scenario that changes the world ends every session, as a reset does.
     """
     replace(controls.settings, **scenario.settings)  # raises before anything changes
     world = _world_of(scenario, service.world()) if scenario.changes_world else None
+    # the store first: one that fails (a shared store down) leaves the settings as they were
+    if world is not None:
+        await service.replace_world(world)
+    if scenario.expire_tokens:
+        await service.expire_tokens()
     if scenario.settings:
         controls.update(**scenario.settings)
-    if world is not None:
-        service.replace_world(world)
-    if scenario.expire_tokens:
-        service.expire_tokens()
     for operation_id, answers in scenario.responses.items():
         controls.set_canned(operation_id, answers)
 
@@ -451,7 +452,7 @@ def scenario_named(scenarios: Mapping[str, Scenario], name: str) -> Scenario:
     return scenarios[name]
 
 
-def apply_scenario(
+async def apply_scenario(
     name: str, *, service: MockService, controls: Controls, directory: Path, canned: CannedCheck
 ) -> None:
     """Load the scenarios in `directory` and apply the one called `name`.
@@ -459,4 +460,4 @@ def apply_scenario(
     Raises `NotFoundError` (listing the available names) or `FixtureError`.
     """
     scenario = scenario_named(load_scenarios(directory, canned=canned), name)
-    apply(scenario, service=service, controls=controls)
+    await apply(scenario, service=service, controls=controls)

@@ -56,53 +56,54 @@ class MockService:
         self.store: StateStore = store if store is not None else InMemoryStore()
         self.clock = clock
         self.tokens = TokenService(world=self.world, store=self.store, clock=clock)
-        self.sessions = SessionService(
-            world=self.world, store=self.store, clock=clock, ids=SessionIds(world.seed)
-        )
+        self.sessions: SessionService
+        self._serve(world)
 
     def world(self) -> World:
         return self._world
 
-    def replace_world(self, world: World) -> None:
-        """Swap in another world (reset, restore) in one step; sessions are bound to the old one."""
+    def _serve(self, world: World, *, skip_stored_ids: bool = False) -> None:
         with self._world_lock:
             self._world = world
-            self.store.clear_sessions()
-            self.sessions = SessionService(
-                world=self.world, store=self.store, clock=self.clock, ids=SessionIds(world.seed)
-            )
-
-    def restore(self, world: World, sessions: Iterable[AssistedSession]) -> None:
-        """Swap in `world` and exactly these sessions (a restored snapshot) in one step.
-
-        The caller has checked that the sessions fit the world (see `asm_mock.domain.snapshot`).
-        New session ids restart from the world's seed, skipping the ids already stored.
-        """
-        kept = tuple(sessions)
-        with self._world_lock:
-            self._world = world
-            self.store.replace_sessions(kept)
             self.sessions = SessionService(
                 world=self.world,
                 store=self.store,
                 clock=self.clock,
-                ids=_unused_ids(SessionIds(world.seed), self.store),
+                ids=SessionIds(world.seed),
+                skip_stored_ids=skip_stored_ids,
             )
 
-    def expire_tokens(self) -> int:
+    # The store changes first, then the world: a store that fails (a shared store down) leaves
+    # everything as it was. No await holds the world's (thread) lock.
+
+    async def replace_world(self, world: World) -> None:
+        """Swap in another world (reset, a scenario); sessions belong to the old one: they end."""
+        await self.store.clear_sessions()
+        self._serve(world)
+
+    async def restore(self, world: World, sessions: Iterable[AssistedSession]) -> None:
+        """Swap in `world` and exactly these sessions (a restored snapshot).
+
+        The caller has checked that the sessions fit the world (see `asm_mock.domain.snapshot`).
+        New session ids restart from the world's seed, skipping the ids already stored.
+        """
+        await self.store.replace_sessions(tuple(sessions))
+        self._serve(world, skip_stored_ids=True)
+
+    async def expire_tokens(self) -> int:
         """Every issued token expires now (clients must refresh or log in again)."""
-        return self.store.expire_tokens(self.clock())
+        return await self.store.expire_tokens(self.clock())
 
     def mark_start(self) -> None:
         """Make the current world the one `reset()` returns to (after start-up scenarios)."""
         with self._world_lock:
             self._seeded_world = self._world
 
-    def reset(self, *, drop_tokens: bool = False) -> None:
+    async def reset(self, *, drop_tokens: bool = False) -> None:
         """Back to the world the mock started with; sessions end, tokens stay unless dropped."""
-        self.replace_world(self._seeded_world)
+        await self.replace_world(self._seeded_world)
         if drop_tokens:
-            self.store.clear_tokens()
+            await self.store.clear_tokens()
 
     # -- customers --------------------------------------------------------------------------
 
@@ -124,8 +125,10 @@ class MockService:
             )
         return CustomerPage(page, tuple(entries))
 
-    def customer_360(self, *, base_site: str, customer_id: str) -> Customer360:
-        return self.with_live_sessions(self.world_360(base_site=base_site, customer_id=customer_id))
+    async def customer_360(self, *, base_site: str, customer_id: str) -> Customer360:
+        return await self.with_live_sessions(
+            self.world_360(base_site=base_site, customer_id=customer_id)
+        )
 
     def world_360(self, *, base_site: str, customer_id: str) -> Customer360:
         """The 360 view without the sessions: a pure function of the current world."""
@@ -133,8 +136,9 @@ class MockService:
         site = world.site(base_site)
         return world_view(world, site, world.customer_on_site(customer_id, site))
 
-    def with_live_sessions(self, view: Customer360) -> Customer360:
-        return with_sessions(view, self.store.sessions_of_customer(view.customer.customer_id))
+    async def with_live_sessions(self, view: Customer360) -> Customer360:
+        sessions = await self.store.sessions_of_customer(view.customer.customer_id)
+        return with_sessions(view, sessions)
 
     def customer_carts(self, *, base_site: str, customer_id: str) -> tuple[Cart, ...]:
         world = self._world
@@ -144,17 +148,5 @@ class MockService:
     def agent(self, agent_id: str) -> Agent:
         return self._world.agent(agent_id)
 
-    def session_history(self, customer_id: str) -> list[AssistedSession]:
-        return self.store.sessions_of_customer(customer_id)
-
-
-def _unused_ids(ids: Callable[[], str], store: SessionStore) -> Callable[[], str]:
-    """`ids`, skipping any id a stored session already has (restored sessions keep theirs)."""
-
-    def draw() -> str:
-        while True:
-            candidate = ids()
-            if store.session(candidate) is None:
-                return candidate
-
-    return draw
+    async def session_history(self, customer_id: str) -> list[AssistedSession]:
+        return await self.store.sessions_of_customer(customer_id)

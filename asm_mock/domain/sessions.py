@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import random
-import threading
+import hashlib
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -18,15 +17,15 @@ __all__ = ["SessionIds", "SessionService"]
 
 
 class SessionIds:
-    """Session ids drawn from the world's seed, so a replayed test sees the same ids."""
+    """The id of the store's n-th session, derived from the world's seed: a replayed test sees
+    the same ids, and replicas sharing a store (which numbers the sessions) never draw the same."""
 
     def __init__(self, seed: int) -> None:
-        self._rng = random.Random(f"sessions:{seed}")
-        self._lock = threading.Lock()
+        self._prefix = f"sessions:{seed}:"
 
-    def __call__(self) -> str:
-        with self._lock:
-            return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+    def __call__(self, number: int) -> str:
+        digest = hashlib.sha256(f"{self._prefix}{number}".encode()).digest()
+        return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
 class SessionService:
@@ -36,14 +35,24 @@ class SessionService:
         world: Callable[[], World],
         store: SessionStore,
         clock: Callable[[], datetime],
-        ids: Callable[[], str],
+        ids: SessionIds,
+        skip_stored_ids: bool = False,
     ) -> None:
+        """`skip_stored_ids`: after a restore, numbering restarts while restored sessions keep
+        their ids, so a drawn id a stored session has is passed over (never issued twice)."""
         self._world = world
         self._store = store
         self._clock = clock
         self._ids = ids
+        self._skip_stored_ids = skip_stored_ids
 
-    def start(
+    async def _new_id(self) -> str:
+        while True:
+            candidate = self._ids(await self._store.next_session_number())
+            if not self._skip_stored_ids or await self._store.session(candidate) is None:
+                return candidate
+
+    async def start(
         self, agent: Principal, *, customer_id: str, base_site: str, cart_id: str | None = None
     ) -> AssistedSession:
         world = self._world()
@@ -66,22 +75,22 @@ class SessionService:
             )
         now = self._clock()
         session = AssistedSession(
-            session_id=self._ids(),
+            session_id=await self._new_id(),
             agent_uid=agent.uid,
             customer_id=customer.customer_id,
             site=site.uid,
             cart_id=cart_id if cart_id is not None else (carts[0].code if carts else None),
             created_at=now,
         )
-        self._store.start_session(session, now)
+        await self._store.start_session(session, now)
         return session
 
-    def get(self, agent: Principal, session_id: str) -> AssistedSession:
-        return self._visible(agent, session_id, self._store.session(session_id))
+    async def get(self, agent: Principal, session_id: str) -> AssistedSession:
+        return self._visible(agent, session_id, await self._store.session(session_id))
 
-    def end(self, agent: Principal, session_id: str) -> AssistedSession:
-        self._visible(agent, session_id, self._store.session(session_id))
-        ended = self._store.end_session(session_id, self._clock())
+    async def end(self, agent: Principal, session_id: str) -> AssistedSession:
+        self._visible(agent, session_id, await self._store.session(session_id))
+        ended = await self._store.end_session(session_id, self._clock())
         return self._visible(agent, session_id, ended)
 
     @staticmethod

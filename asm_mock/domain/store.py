@@ -2,8 +2,9 @@
 
 Handlers and services talk to the two small protocols below, never to a concrete store, so a
 shared store (Redis, for several replicas) can replace `InMemoryStore` without touching them.
-Each protocol method is one atomic step; the in-memory store guards them with one lock because
-Connexion may run handlers in a thread pool.
+Every protocol method is a coroutine (a shared store's client does I/O) and one atomic step.
+The in-memory store never suspends; it still guards each step with one lock, because
+synchronous callers (the pytest plugin, start-up scenarios) may drive it from other threads.
 """
 
 from __future__ import annotations
@@ -32,52 +33,59 @@ class IssuedToken:
 
 
 class TokenStore(Protocol):
-    def save_token(self, token: IssuedToken) -> None: ...
+    async def save_token(self, token: IssuedToken) -> None: ...
 
-    def token(self, access_token: str) -> IssuedToken | None: ...
+    async def token(self, access_token: str) -> IssuedToken | None: ...
 
-    def token_for_refresh(self, refresh_token: str) -> IssuedToken | None: ...
+    async def token_for_refresh(self, refresh_token: str) -> IssuedToken | None: ...
 
-    def reusable_token(
+    async def reusable_token(
         self, client_id: str, username: str | None, scopes: tuple[str, ...], now: datetime
     ) -> IssuedToken | None: ...
 
-    def remove_token(self, access_token: str) -> None: ...
+    async def remove_token(self, access_token: str) -> None: ...
 
-    def sweep_tokens(self, now: datetime) -> int: ...
+    async def sweep_tokens(self, now: datetime) -> int: ...
 
-    def token_count(self) -> int: ...
+    async def token_count(self) -> int: ...
 
-    def clear_tokens(self) -> None: ...
+    async def clear_tokens(self) -> None: ...
 
-    def expire_tokens(self, now: datetime) -> int:
+    async def expire_tokens(self, now: datetime) -> int:
         """Make every stored token expire at `now` (refresh tokens stay usable); return how many."""
         ...
 
 
 class SessionStore(Protocol):
-    def start_session(self, session: AssistedSession, now: datetime) -> AssistedSession | None:
+    async def start_session(
+        self, session: AssistedSession, now: datetime
+    ) -> AssistedSession | None:
         """Store `session`; end the same agent's ACTIVE one, if any, and return it ended."""
         ...
 
-    def session(self, session_id: str) -> AssistedSession | None: ...
+    async def session(self, session_id: str) -> AssistedSession | None: ...
 
-    def end_session(self, session_id: str, now: datetime) -> AssistedSession | None:
+    async def end_session(self, session_id: str, now: datetime) -> AssistedSession | None:
         """Remove the session and return it as it ended (None if there was none)."""
         ...
 
-    def sessions_of_customer(self, customer_id: str) -> list[AssistedSession]: ...
+    async def sessions_of_customer(self, customer_id: str) -> list[AssistedSession]: ...
 
-    def session_count(self) -> int: ...
+    async def session_count(self) -> int: ...
 
-    def clear_sessions(self) -> None: ...
+    async def clear_sessions(self) -> None: ...
 
-    def all_sessions(self) -> list[AssistedSession]:
+    async def all_sessions(self) -> list[AssistedSession]:
         """Every stored session: the ACTIVE ones, then the ENDED ones, each oldest first."""
         ...
 
-    def replace_sessions(self, sessions: Iterable[AssistedSession]) -> None:
+    async def replace_sessions(self, sessions: Iterable[AssistedSession]) -> None:
         """Replace every stored session in one step (at most one ACTIVE session per agent)."""
+        ...
+
+    async def next_session_number(self) -> int:
+        """0, 1, 2, ... shared by every replica using the store; back to 0 when the sessions
+        are cleared or replaced. `SessionIds` turns it into the seeded session id."""
         ...
 
 
@@ -92,24 +100,25 @@ class InMemoryStore:
         self._active_of_agent: dict[str, str] = {}  # agent uid -> session id
         self._ended: OrderedDict[str, AssistedSession] = OrderedDict()
         self._max_ended = max_ended_sessions
+        self._session_number = 0
 
     # -- tokens -----------------------------------------------------------------------------
 
-    def save_token(self, token: IssuedToken) -> None:
+    async def save_token(self, token: IssuedToken) -> None:
         with self._lock:
             self._tokens[token.access_token] = token
             if token.refresh_token is not None:
                 self._refresh[token.refresh_token] = token.access_token
 
-    def token(self, access_token: str) -> IssuedToken | None:
+    async def token(self, access_token: str) -> IssuedToken | None:
         return self._tokens.get(access_token)
 
-    def token_for_refresh(self, refresh_token: str) -> IssuedToken | None:
+    async def token_for_refresh(self, refresh_token: str) -> IssuedToken | None:
         with self._lock:
             access = self._refresh.get(refresh_token)
             return None if access is None else self._tokens.get(access)
 
-    def reusable_token(
+    async def reusable_token(
         self, client_id: str, username: str | None, scopes: tuple[str, ...], now: datetime
     ) -> IssuedToken | None:
         with self._lock:
@@ -123,7 +132,7 @@ class InMemoryStore:
                     return token
             return None
 
-    def remove_token(self, access_token: str) -> None:
+    async def remove_token(self, access_token: str) -> None:
         with self._lock:
             self._remove_token_locked(access_token)
 
@@ -132,22 +141,22 @@ class InMemoryStore:
         if token is not None and token.refresh_token is not None:
             self._refresh.pop(token.refresh_token, None)
 
-    def sweep_tokens(self, now: datetime) -> int:
+    async def sweep_tokens(self, now: datetime) -> int:
         with self._lock:
             expired = [t.access_token for t in self._tokens.values() if t.expires_at <= now]
             for access_token in expired:
                 self._remove_token_locked(access_token)
             return len(expired)
 
-    def token_count(self) -> int:
+    async def token_count(self) -> int:
         return len(self._tokens)
 
-    def clear_tokens(self) -> None:
+    async def clear_tokens(self) -> None:
         with self._lock:
             self._tokens.clear()
             self._refresh.clear()
 
-    def expire_tokens(self, now: datetime) -> int:
+    async def expire_tokens(self, now: datetime) -> int:
         with self._lock:
             self._tokens = {
                 key: replace(token, expires_at=min(token.expires_at, now))
@@ -157,7 +166,9 @@ class InMemoryStore:
 
     # -- sessions ---------------------------------------------------------------------------
 
-    def start_session(self, session: AssistedSession, now: datetime) -> AssistedSession | None:
+    async def start_session(
+        self, session: AssistedSession, now: datetime
+    ) -> AssistedSession | None:
         with self._lock:
             previous_id = self._active_of_agent.get(session.agent_uid)
             ended = None
@@ -174,11 +185,11 @@ class InMemoryStore:
         while len(self._ended) > self._max_ended:
             self._ended.popitem(last=False)
 
-    def session(self, session_id: str) -> AssistedSession | None:
+    async def session(self, session_id: str) -> AssistedSession | None:
         with self._lock:
             return self._active.get(session_id) or self._ended.get(session_id)
 
-    def end_session(self, session_id: str, now: datetime) -> AssistedSession | None:
+    async def end_session(self, session_id: str, now: datetime) -> AssistedSession | None:
         with self._lock:
             active = self._active.pop(session_id, None)
             if active is not None:
@@ -186,7 +197,7 @@ class InMemoryStore:
                 return replace(active, status=SessionStatus.ENDED, ended_at=now)
             return self._ended.pop(session_id, None)
 
-    def sessions_of_customer(self, customer_id: str) -> list[AssistedSession]:
+    async def sessions_of_customer(self, customer_id: str) -> list[AssistedSession]:
         with self._lock:
             return [
                 s
@@ -194,28 +205,36 @@ class InMemoryStore:
                 if s.customer_id == customer_id
             ]
 
-    def session_count(self) -> int:
+    async def session_count(self) -> int:
         with self._lock:
             return len(self._active) + len(self._ended)
 
-    def clear_sessions(self) -> None:
+    async def clear_sessions(self) -> None:
         with self._lock:
-            self._active.clear()
-            self._active_of_agent.clear()
-            self._ended.clear()
+            self._clear_sessions_locked()
 
-    def all_sessions(self) -> list[AssistedSession]:
+    def _clear_sessions_locked(self) -> None:
+        self._active.clear()
+        self._active_of_agent.clear()
+        self._ended.clear()
+        self._session_number = 0
+
+    async def all_sessions(self) -> list[AssistedSession]:
         with self._lock:
             return [*self._active.values(), *self._ended.values()]
 
-    def replace_sessions(self, sessions: Iterable[AssistedSession]) -> None:
+    async def replace_sessions(self, sessions: Iterable[AssistedSession]) -> None:
         with self._lock:
-            self._active.clear()
-            self._active_of_agent.clear()
-            self._ended.clear()
+            self._clear_sessions_locked()
             for session in sessions:
                 if session.status is SessionStatus.ACTIVE:
                     self._active[session.session_id] = session
                     self._active_of_agent[session.agent_uid] = session.session_id
                 else:
                     self._remember_ended(session)
+
+    async def next_session_number(self) -> int:
+        with self._lock:
+            number = self._session_number
+            self._session_number += 1
+            return number

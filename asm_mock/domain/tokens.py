@@ -90,7 +90,7 @@ class TokenService:
 
     # -- the token endpoint -----------------------------------------------------------------
 
-    def grant(
+    async def grant(
         self, form: Mapping[str, str], basic_credentials: tuple[str, str] | None = None
     ) -> TokenGrant:
         grant_type = form.get("grant_type")
@@ -102,12 +102,12 @@ class TokenService:
         if grant_type not in client.grants:
             raise OAuthError("invalid_client", f"Unauthorized grant type: {grant_type}", 401)
         if grant_type == "refresh_token":
-            return self._refresh(client, form)
+            return await self._refresh(client, form)
         if grant_type == "password":
             user = self._authenticate_user(form)
             scopes = AGENT_SCOPES if AGENT_GROUP in user.groups else ("basic",)
-            return self._issue(client, user.uid, self._narrow(scopes, form), refreshable=True)
-        return self._issue(client, None, self._narrow(client.scopes, form), refreshable=False)
+            return await self._issue(client, user.uid, self._narrow(scopes, form), refreshable=True)
+        return await self._issue(client, None, self._narrow(client.scopes, form), refreshable=False)
 
     def _authenticate_client(
         self, form: Mapping[str, str], basic_credentials: tuple[str, str] | None
@@ -141,19 +141,19 @@ class TokenService:
             raise OAuthError("invalid_scope", f"Invalid scope: {' '.join(unknown)}")
         return tuple(s for s in allowed if s in asked)
 
-    def _refresh(self, client: OAuthClient, form: Mapping[str, str]) -> TokenGrant:
+    async def _refresh(self, client: OAuthClient, form: Mapping[str, str]) -> TokenGrant:
         refresh_token = form.get("refresh_token")
         if not refresh_token:
             raise OAuthError("invalid_request", "Missing refresh token")
-        previous = self._store.token_for_refresh(refresh_token)
+        previous = await self._store.token_for_refresh(refresh_token)
         if previous is None or previous.client_id != client.client_id:
             raise OAuthError("invalid_grant", f"Invalid refresh token: {refresh_token}")
-        self._store.remove_token(previous.access_token)
-        return self._issue(
+        await self._store.remove_token(previous.access_token)
+        return await self._issue(
             client, previous.username, previous.scopes, refreshable=True, refresh=refresh_token
         )
 
-    def _issue(
+    async def _issue(
         self,
         client: OAuthClient,
         username: str | None,
@@ -164,10 +164,12 @@ class TokenService:
     ) -> TokenGrant:
         now = self._clock()
         token = (
-            None if refresh else self._store.reusable_token(client.client_id, username, scopes, now)
+            None
+            if refresh
+            else await self._store.reusable_token(client.client_id, username, scopes, now)
         )
         if token is None:
-            self._store.sweep_tokens(now)
+            await self._store.sweep_tokens(now)
             token = IssuedToken(
                 access_token=str(uuid.uuid4()),
                 refresh_token=(refresh or str(uuid.uuid4())) if refreshable else None,
@@ -176,19 +178,19 @@ class TokenService:
                 scopes=scopes,
                 expires_at=now + self._lifetime,
             )
-            self._store.save_token(token)
+            await self._store.save_token(token)
         return TokenGrant(token, max(int((token.expires_at - now).total_seconds()), 0))
 
     # -- API calls --------------------------------------------------------------------------
 
-    def principal(self, authorization: str | None, *, permissive: bool = False) -> Principal:
+    async def principal(self, authorization: str | None, *, permissive: bool = False) -> Principal:
         """The caller behind an `Authorization` header, or SAP's 401/403 error."""
         token = _bearer_token(authorization)
         if permissive:
             agent = self._world().agents.get(PERMISSIVE_AGENT)
             groups = agent.groups if agent else (AGENT_GROUP,)
             return Principal(PERMISSIVE_AGENT, groups, AGENT_SCOPES)
-        issued = self._store.token(token)
+        issued = await self._store.token(token)
         if issued is None or issued.expires_at <= self._clock():
             raise InvalidTokenError(token)
         principal = self._principal_of(issued)

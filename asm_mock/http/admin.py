@@ -88,31 +88,31 @@ class AdminHandlers:
         self._scenario_dir = scenarios  # None: the packaged fixtures/scenarios
         self._reload = reload
 
-    def _health(self) -> dict[str, Any]:
+    async def _health(self) -> dict[str, Any]:
         return {
             "status": "UP",
             "version": __version__,
             "seed": self._service.world().seed,
             "customers": len(self._service.world().customers),
-            "sessions": self._service.store.session_count(),
-            "tokens": self._service.store.token_count(),
+            "sessions": await self._service.store.session_count(),
+            "tokens": await self._service.store.token_count(),
             "requests": self._journal.total,
             "authMode": "permissive" if self._controls.settings.permissive_auth else "strict",
             "reload": self._reload() if self._reload is not None else {"status": "off"},
         }
 
     async def health(self) -> Answer:
-        return self._health(), 200
+        return await self._health(), 200
 
     async def ready(self) -> Answer:
         # Connexion serves this only once its stack has loaded; ReadinessProbe answers before.
         return Readiness.everything_loaded().body(), 200
 
     async def reset(self, body: dict[str, Any] | None = None) -> Answer:
-        self._service.reset(drop_tokens=bool((body or {}).get("dropTokens", False)))
+        await self._service.reset(drop_tokens=bool((body or {}).get("dropTokens", False)))
         self._controls.reset()
         self._journal.clear()
-        return self._health(), 200
+        return await self._health(), 200
 
     def _journal_body(self, entries: list[JournalEntry]) -> dict[str, Any]:
         return {
@@ -155,12 +155,13 @@ class AdminHandlers:
     # -- state ------------------------------------------------------------------------------
 
     async def getState(self) -> Answer:  # noqa: N802
-        return dump_state(self._service.world(), self._service.store.all_sessions()), 200
+        sessions = await self._service.store.all_sessions()
+        return dump_state(self._service.world(), sessions), 200
 
     async def putState(self, body: Any) -> Answer:  # noqa: N802
         restored = load_state(_json_object(body))  # checked in full before anything changes
-        self._service.restore(restored.world, restored.sessions)
-        return self._health(), 200
+        await self._service.restore(restored.world, restored.sessions)
+        return await self._health(), 200
 
     # -- settings ---------------------------------------------------------------------------
 
@@ -195,7 +196,7 @@ class AdminHandlers:
     async def applyScenario(self, name: str) -> Answer:  # noqa: N802
         scenario = scenario_named(self._scenarios(), name)
         try:
-            apply(scenario, service=self._service, controls=self._controls)
+            await apply(scenario, service=self._service, controls=self._controls)
         except FixtureError as error:
             raise ScenarioError(error) from None
         return {
@@ -203,7 +204,7 @@ class AdminHandlers:
             "description": scenario.description,
             "settings": settings_view(self._controls.settings),
             "customers": len(self._service.world().customers),
-            "sessions": self._service.store.session_count(),
+            "sessions": await self._service.store.session_count(),
         }, 200
 
     def lookup(self, operation_id: str) -> Callable[..., Any]:

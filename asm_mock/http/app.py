@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import Receive, Scope, Send
 
+from asm_mock.blocking import run_blocking
 from asm_mock.contract import CompiledContract, Router, load_compiled
 from asm_mock.contract.complete import completions
 from asm_mock.domain.controls import Controls, Latency, RuntimeSettings
@@ -220,11 +221,11 @@ class AsmMockApp:
         """The --watch watcher (None without it); `reload()` also runs one rebuild on demand."""
         return self._watcher
 
-    def _swap(self, version: ServedVersion) -> None:
-        """Make `version` current, in one step on the event loop: its world replaces the old
-        one with every session and token kept (a session whose customer is gone stays
-        readable), and `/__admin/reset` returns to it from now on."""
-        self.service.restore(version.world, self.service.store.all_sessions())
+    async def _swap(self, version: ServedVersion) -> None:
+        """Make `version` current, on the event loop: its world replaces the old one with every
+        session and token kept (a session whose customer is gone stays readable), and
+        `/__admin/reset` returns to it from now on."""
+        await self.service.restore(version.world, await self.service.store.all_sessions())
         self.service.mark_start()
         self._version = version
 
@@ -415,14 +416,17 @@ def _apply_scenarios(
     """`settings.scenarios`, applied in order (atomic each: a bad one raises, nothing half-done)."""
     from asm_mock.domain.scenarios import apply_scenario
 
-    for name in settings.scenarios:
-        apply_scenario(
-            name,
-            service=service,
-            controls=controls,
-            directory=_scenarios_dir(settings),
-            canned=canned,
-        )
+    async def apply_in_order() -> None:
+        for name in settings.scenarios:
+            await apply_scenario(
+                name,
+                service=service,
+                controls=controls,
+                directory=_scenarios_dir(settings),
+                canned=canned,
+            )
+
+    run_blocking(apply_in_order())  # create_app is synchronous; so are the --watch rebuilds
 
 
 def _contract(settings: Settings) -> CompiledContract:

@@ -9,7 +9,7 @@ A request it can *prove* valid it answers itself, with every check Connexion wou
 
 - the same route (the first of the contract's paths matching path and method, as Connexion's
   Starlette router picks it);
-- the same bearer-token check (`asm_mock.http.security.authorize`);
+- the same bearer-token check (`asm_mock.http.security.authorizer`);
 - the same parameter coercion and validators (the compiled contract's, which Connexion's
   validators share: `asm_mock.contract`);
 - the same handler, with the arguments Connexion would pass;
@@ -38,7 +38,7 @@ from __future__ import annotations
 import inspect
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -233,7 +233,7 @@ class FastLane:
         *,
         contract: CompiledContract,
         handler: Callable[[str], Callable[..., Any]],
-        authorize: Callable[[list[str]], Principal],
+        authorize: Callable[[list[str]], Awaitable[Principal]],
         controls: Controls,
     ) -> None:
         self._app = app
@@ -294,7 +294,7 @@ class FastLane:
         caller = None
         if operation.secured:
             try:
-                caller = self._authorize(header_values(headers, b"authorization"))
+                caller = await self._authorize(header_values(headers, b"authorization"))
             except ApiError:  # Connexion's security middleware writes the refusal
                 return Defer.UNAUTHORIZED
         arguments = plan.arguments

@@ -2,7 +2,7 @@
 
 The fast lane and Connexion's Resolver find them through `lookup()` (no module globals: the
 handlers are bound to one `MockService`). They are coroutines so Connexion runs them on the
-event loop, not in its thread pool; the domain calls are short and do no I/O.
+event loop, not in its thread pool; the world's calls are short and pure, the store's awaited.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class OperationHandlers:
             return view, serialize.customer_360(view)
 
         view, body = self._memo.get(service.world(), ("360", customerId, baseSite), world_part)
-        live = service.with_live_sessions(view).latest_activity
+        live = (await service.with_live_sessions(view)).latest_activity
         if live is view.latest_activity or live is None:
             return body, 200
         return serialize.with_latest_activity(body, live), 200
@@ -76,7 +76,7 @@ class OperationHandlers:
     async def createAssistedSession(  # noqa: N802
         self, body: dict[str, Any], token_info: dict[str, Any]
     ) -> Answer:
-        session = self._service().sessions.start(
+        session = await self._service().sessions.start(
             _principal(token_info),
             customer_id=body["customerId"],
             base_site=body["baseSite"],
@@ -89,7 +89,7 @@ class OperationHandlers:
         sessionId: str,
         token_info: dict[str, Any],  # noqa: N803
     ) -> Answer:
-        session = self._service().sessions.get(_principal(token_info), sessionId)
+        session = await self._service().sessions.get(_principal(token_info), sessionId)
         return serialize.session(session), 200
 
     async def endAssistedSession(  # noqa: N802
@@ -97,7 +97,7 @@ class OperationHandlers:
         sessionId: str,
         token_info: dict[str, Any],  # noqa: N803
     ) -> Answer:
-        session = self._service().sessions.end(_principal(token_info), sessionId)
+        session = await self._service().sessions.end(_principal(token_info), sessionId)
         return serialize.session(session), 200
 
     async def getAgent(self, agentId: str) -> Answer:  # noqa: N802,N803

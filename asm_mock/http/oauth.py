@@ -106,7 +106,7 @@ class TokenEndpoint:
                     raise OAuthError("invalid_request", f"Parameter {key} is repeated")
                 form[key] = value
             credentials = _basic_credentials(first_header(headers, b"authorization"))
-            grant = self._tokens().grant(form, credentials)
+            grant = await self._tokens().grant(form, credentials)
         except OAuthError as error:
             extra = (
                 ((b"www-authenticate", b'Basic realm="oauth2/client"'),)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -187,7 +187,7 @@ class Watcher:
         *,
         current: Callable[[], ServedVersion],
         build: Callable[[], ServedVersion],
-        swap: Callable[[ServedVersion], None],
+        swap: Callable[[ServedVersion], Awaitable[None]],
         status: ReloadStatus,
     ) -> None:
         self._current = current
@@ -252,6 +252,7 @@ class Watcher:
         old = self._current()
         try:
             new = await asyncio.to_thread(self._build)
+            await self._swap(new)  # a store that fails leaves the old version serving
         except Exception as error:  # noqa: BLE001 - any failure keeps the old version serving
             problem = _problem(error)
             if self._status.failed(problem, files):
@@ -261,7 +262,6 @@ class Watcher:
                 else:  # not a bad file but a bug of ours: its traceback, once
                     logger.error(kept, exc_info=error)
             return False
-        self._swap(new)
         seconds = time.perf_counter() - started
         changes = changes_between(old, new)
         self._status.succeeded(changes, files, seconds)

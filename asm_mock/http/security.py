@@ -8,7 +8,7 @@ render as SAP's OCC bodies.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asm_mock.domain.errors import InvalidTokenError
@@ -21,14 +21,14 @@ PRINCIPAL = "principal"  # key of the caller in Connexion's token_info
 
 def authorizer(
     tokens: Callable[[], TokenService], permissive: Callable[[], bool]
-) -> Callable[[list[str]], Principal]:
+) -> Callable[[list[str]], Awaitable[Principal]]:
     """The check of a request's Authorization header values; raises SAP's 401/403 errors."""
 
-    def authorize(headers: list[str]) -> Principal:
+    async def authorize(headers: list[str]) -> Principal:
         if len(headers) > 1:
             # RFC 6750: a client must not send the token more than once
             raise InvalidTokenError("more than one Authorization header")
-        return tokens().principal(headers[0] if headers else None, permissive=permissive())
+        return await tokens().principal(headers[0] if headers else None, permissive=permissive())
 
     return authorize
 

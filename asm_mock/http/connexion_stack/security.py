@@ -29,9 +29,8 @@ def security_map(
             self, security_scheme: dict[str, Any], required_scopes: list[str]
         ) -> Callable[[ConnexionRequest], Awaitable[dict[str, Any]]]:
             async def verify(request: ConnexionRequest) -> dict[str, Any]:
-                return token_info(
-                    authorize(header_values(request.scope["headers"], b"authorization"))
-                )
+                caller = await authorize(header_values(request.scope["headers"], b"authorization"))
+                return token_info(caller)
 
             return verify
 
