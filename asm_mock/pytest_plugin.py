@@ -6,7 +6,13 @@ Registered as the ``pytest11`` entry point ``asm_mock``, so installing asm-mock 
   ``httpx`` client already logged in as agent ``asagent``;
 - ``asm_mock_server``: the mock as a real server on a free loopback port (an
   `asm_mock.testing.AsmMockServer`), for clients that cannot be pointed at an ASGI app (a
-  browser, another process, a non-Python SDK).
+  browser, another process, a non-Python SDK);
+- ``asm_mock_tenant``: a tenant of its own (``/t/{name}``, a `MockTenant`) on ONE server
+  shared by every test of the run, or by every job of a CI, with ``--asm-mock-url URL``: tests
+  (and xdist workers) in parallel never see each other's sessions, tokens, journal or settings,
+  and no server is reset between them. ``.base_url`` is where a client points (its token
+  endpoint, API, admin and Swagger UI are all under it), ``.api_url``, ``.token()``,
+  ``.headers()``; the tenant is deleted after the test.
 
 The world comes from ``@pytest.mark.asm_mock(seed=..., customers=..., fixtures=..., auth=...,
 scenarios=...)``, else ``--asm-mock-seed`` / ``--asm-mock-customers``, else asm-mock's defaults.
@@ -23,6 +29,9 @@ every run of a project that merely has asm-mock installed.
 
 from __future__ import annotations
 
+import os
+import re
+import uuid
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -49,7 +58,15 @@ if TYPE_CHECKING:
     from asm_mock.http.app import AsmMockApp
     from asm_mock.settings import Settings
 
-__all__ = ["API_PATH", "TOKEN_PATH", "InProcessMock", "asm_mock_app", "asm_mock_server"]
+__all__ = [
+    "API_PATH",
+    "TOKEN_PATH",
+    "InProcessMock",
+    "MockTenant",
+    "asm_mock_app",
+    "asm_mock_server",
+    "asm_mock_tenant",
+]
 
 _IN_PROCESS_URL = "http://127.0.0.1:9002"  # a local SAP Commerce's, as the mock's default port
 _MARKER_KEYS = frozenset({"seed", "customers", "fixtures", "auth", "scenarios"})
@@ -60,6 +77,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--asm-mock-seed", type=int, help="world seed (a marker's seed wins)")
     group.addoption(
         "--asm-mock-customers", type=int, help="generated customers (a marker's count wins)"
+    )
+    group.addoption(
+        "--asm-mock-url",
+        help="a running asm-mock shared by all tests (and CI jobs): asm_mock_tenant's server",
     )
 
 
@@ -121,6 +142,7 @@ class InProcessMock:
         run_blocking(self.service.reset())
         self.app.controls.reset()
         self.app.journal.clear()
+        self.app.tenants.clear()
 
 
 @dataclass(frozen=True)
@@ -138,6 +160,7 @@ class _BuiltMock:
         run_blocking(self._rolled_back_state())
         self.app.controls.reset()
         self.app.journal.clear()
+        self.app.tenants.clear()
 
     async def _rolled_back_state(self) -> None:
         service = self.app.service
@@ -207,6 +230,22 @@ def _asm_mock_servers() -> Iterator[dict[Settings, AsmMockServer]]:
             server.close()
 
 
+def _running_server(settings: Settings, servers: dict[Settings, AsmMockServer]) -> AsmMockServer:
+    """This session's server of `settings`, started now if it is the first ask."""
+    server = servers.get(settings)
+    if server is None:
+        started = AsmMockServer(settings=settings)
+        try:
+            started.start()
+        except MockServerError:
+            started.close()  # its output is in the error
+            raise
+        server = servers[settings] = started
+    else:
+        server.ensure_running()
+    return server
+
+
 @pytest.fixture
 def asm_mock_server(
     request: pytest.FixtureRequest, _asm_mock_servers: dict[Settings, AsmMockServer]
@@ -216,18 +255,10 @@ def asm_mock_server(
     One process per distinct settings per session, reset before each test through
     `POST /__admin/reset` with every token dropped (`headers()` logs in again)."""
     settings = _settings(request)
-    server = _asm_mock_servers.get(settings)
     try:
-        if server is None:
-            started = AsmMockServer(settings=settings)
-            try:
-                started.start()
-            except MockServerError:
-                started.close()  # its output is in the error
-                raise
-            server = _asm_mock_servers[settings] = started
-        else:
-            server.ensure_running()
+        used = settings in _asm_mock_servers
+        server = _running_server(settings, _asm_mock_servers)
+        if used:
             server.reset(drop_tokens=True)
     except MockServerError as error:
         pytest.fail(str(error), pytrace=False)
@@ -236,3 +267,71 @@ def asm_mock_server(
         server.ensure_running()
     except MockServerError as error:
         pytest.fail(str(error), pytrace=False)
+
+
+# -- a tenant of one shared server -------------------------------------------------------------
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _tenant_name(request: pytest.FixtureRequest) -> str:
+    """Unique in the run and across runs, and readable in /__admin/tenants: the xdist worker,
+    the test's name, a random tail (64 characters at most, as tenant names are)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    test = _UNSAFE.sub("-", request.node.name).strip("-.")[:36]
+    return f"{worker}-{test}-{uuid.uuid4().hex[:12]}"[-64:].lstrip("-.") or uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class MockTenant:
+    """What `asm_mock_tenant` yields: one tenant of a shared server, reached under `base_url`."""
+
+    name: str
+    server_url: str  # the server's root, without the tenant's prefix
+
+    @property
+    def base_url(self) -> str:
+        """Where a client points instead of the server's root: every path the mock serves."""
+        return f"{self.server_url}/t/{self.name}"
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url + API_PATH
+
+    def token(self, **credentials: str) -> str:
+        """An access token of this tenant (the demo agent's, unless `credentials` say who)."""
+        form = password_form(**{**AGENT_CREDENTIALS, **credentials})
+        answer = httpx.post(self.base_url + TOKEN_PATH, data=form, timeout=10, trust_env=False)
+        if answer.status_code != 200:
+            raise MockServerError(f"token request refused ({answer.status_code}): {answer.text}")
+        return str(answer.json()["access_token"])
+
+    def headers(self, **credentials: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(**credentials)}"}
+
+    def delete(self) -> None:
+        """Drop the tenant and its state now (the server would after --tenant-ttl)."""
+        url = f"{self.base_url}/__admin/tenants/{self.name}"
+        httpx.delete(url, timeout=10, trust_env=False)
+
+
+@pytest.fixture
+def asm_mock_tenant(
+    request: pytest.FixtureRequest, _asm_mock_servers: dict[Settings, AsmMockServer]
+) -> Iterator[MockTenant]:
+    """A tenant of its own on a shared server: `--asm-mock-url`'s, else one this session starts
+    (per distinct settings, like `asm_mock_server`'s, and never reset for a tenant)."""
+    shared = request.config.getoption("asm_mock_url")
+    if shared:
+        url = str(shared).rstrip("/")
+    else:
+        try:
+            url = _running_server(_settings(request), _asm_mock_servers).base_url
+        except MockServerError as error:
+            pytest.fail(str(error), pytrace=False)
+    tenant = MockTenant(_tenant_name(request), url)
+    yield tenant
+    try:
+        tenant.delete()
+    except httpx.HTTPError:
+        pass  # gone with the server: nothing is left to delete

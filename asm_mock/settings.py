@@ -9,6 +9,7 @@ from pathlib import Path
 
 from asm_mock.domain.generate import DEFAULT_CUSTOMERS, DEFAULT_SEED
 from asm_mock.domain.journal import DEFAULT_JOURNAL_SIZE
+from asm_mock.domain.tenants import DEFAULT_MAX_TENANTS, DEFAULT_TENANT_TTL_S
 
 __all__ = ["DEFAULT_CORS_ORIGINS", "AuthMode", "Settings", "parse_cors_origins"]
 
@@ -53,3 +54,5 @@ class Settings:
     cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS  # "*", exact origins, "scheme://host:*"
     cache_dir: Path | None = None  # where Faker's name pools are cached; None: nowhere
     watch: bool = False  # reload the contract, its $ref'd files and the fixtures when they change
+    max_tenants: int = DEFAULT_MAX_TENANTS  # named tenants live at once (the default one aside)
+    tenant_ttl: float = DEFAULT_TENANT_TTL_S  # seconds idle before a named tenant's state goes

@@ -3,11 +3,14 @@
 Start-up time (spawn -> first 200 to the customer search, and spawn -> first refusal of an
 invalid search: the validation stack may load after the happy path), wrk throughput and latency
 per operation (with the non-2xx count: a fast server that answers errors is not fast), world build
-time and RSS by world size, search latency in a 100k-customer world, and what the pytest plugin's
-fixtures cost a test. The "grown" part runs chosen operations again with both servers serving a
-grown revision of the contract (asm-mock's `--contract`; grown_contract.py makes it). Prints
+time and RSS by world size, search latency in a 100k-customer world, what the pytest plugin's
+fixtures cost a test, and memory per idle tenant. The "grown" part runs chosen operations again
+with both servers serving a grown revision of the contract (asm-mock's `--contract`;
+grown_contract.py makes it). Prints
 tables and writes bench/results/<UTC timestamp>.json; `--only startup` (or operations, grown,
-world, fixtures) runs one part. Servers start through asm_mock.testing.
+world, fixtures, tenants, proxy) runs one part; "proxy" is the validating proxy's overhead: the
+p50 of requests through `asm-mock proxy` to a local asm-mock minus the p50 of asking it
+directly. Servers start through asm_mock.testing.
 """
 
 from __future__ import annotations
@@ -38,9 +41,11 @@ from asm_mock.testing import (
     AGENT_CREDENTIALS,
     API_PATH,
     TOKEN_PATH,
+    AsmMockServer,
     MockServerError,
     ServerProcess,
     free_port,
+    json_answer,
     password_form,
     scrubbed_environment,
 )
@@ -588,6 +593,73 @@ def report_fixtures(fixtures: Result) -> None:
     print("  asm_mock_server's tests log in (headers()): a reset drops every token")
 
 
+IDLE_TENANTS = 100  # as many as --max-tenants allows by default
+
+
+def _tenant_login(client: httpx.Client, name: str) -> None:
+    """One request that makes tenant `name`: its agent logs in (one token in its store)."""
+    answer = client.post(f"/t/{name}{TOKEN_PATH}", data=AGENT_LOGIN)
+    answer.raise_for_status()
+
+
+def traced_tenants_kib() -> float:
+    """KiB that Python allocates for the idle tenants (tracemalloc, in this process), per tenant."""
+    import tracemalloc
+
+    from asm_mock.http.app import create_app
+    from asm_mock.testing import ThreadedASGITransport
+
+    app = create_app(cache_dir=None)
+    app.load_fully()
+    transport = ThreadedASGITransport(app)
+    with httpx.Client(transport=transport, base_url="http://127.0.0.1:9002") as client:
+        _tenant_login(client, "warm-up")  # the code paths' first-time costs, not a tenant's
+        app.tenants.remove("warm-up")
+        tracemalloc.start()
+        before = tracemalloc.take_snapshot()
+        for number in range(IDLE_TENANTS):
+            _tenant_login(client, f"idle-{number}")
+        grown = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(before, "filename"))
+        tracemalloc.stop()
+    return grown / 1024 / IDLE_TENANTS
+
+
+def measure_tenants() -> Result:
+    """Memory per idle tenant: a live server's RSS growth over 100 tenants (one login each),
+    and what Python allocates for them in-process."""
+    server = asm_mock(free_port())
+    try:
+        server.start()
+        with httpx.Client(base_url=server.url, trust_env=False, timeout=30) as client:
+            _tenant_login(client, "warm-up")
+            client.delete("/__admin/tenants/warm-up").raise_for_status()
+            before = server.rss_kib()["VmRSS"]
+            for number in range(IDLE_TENANTS):
+                _tenant_login(client, f"idle-{number}")
+            after = server.rss_kib()["VmRSS"]
+            live = len(client.get("/__admin/tenants").json()["tenants"])
+    finally:
+        server.stop()
+    return {
+        "tenants": live,
+        "rss_growth_kib_per_tenant": (after - before) / IDLE_TENANTS,
+        "traced_kib_per_tenant": traced_tenants_kib(),
+    }
+
+
+def report_tenants(tenants: Result) -> None:
+    rss, traced = tenants["rss_growth_kib_per_tenant"], tenants["traced_kib_per_tenant"]
+    show(
+        f"memory per idle tenant: {tenants['tenants']} tenants, one login each "
+        "(target <= 1 MiB each)",
+        ["measure", "KiB per tenant"],
+        [
+            ["server RSS growth", fmt(rss, 1)],
+            ["Python allocations (tracemalloc, in-process)", fmt(traced, 1)],
+        ],
+    )
+
+
 def fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
@@ -696,6 +768,73 @@ def report_startup(startup: Result) -> None:
     print(f"  every path: {probes['every_path']}; both polled every {probes['poll_ms']:.0f} ms")
 
 
+PROXY_PATHS = {"agent": OPERATIONS["agent"], "search": OPERATIONS["search"]}
+
+
+def proxy_latencies(url: str, path: str, token: str, count: int) -> list[float]:
+    headers = {"Authorization": f"Bearer {token}"}
+    times = []
+    with httpx.Client(base_url=url + API_PATH, headers=headers, trust_env=False) as client:
+        for _ in range(count):
+            started = time.perf_counter()
+            answer = client.get(path)
+            times.append((time.perf_counter() - started) * 1000)
+            if answer.status_code != 200:
+                raise MockServerError(f"{url}{path} answered {answer.status_code}")
+    return times
+
+
+def measure_proxy(rounds: int, requests: int = 400) -> list[Result]:
+    """Sequential requests on one kept-alive connection, direct and through the proxy
+    interleaved per round, so both see the same machine."""
+    with AsmMockServer("--log-format", "off") as upstream:
+        port = free_port()
+        command = [str(ASM_MOCK), "proxy", "--upstream", upstream.base_url, "--log-format", "off"]
+        with ServerProcess(
+            [*command, "--port", str(port)],
+            port=port,
+            ready=json_answer("/__admin/ready"),
+            name="asm-mock proxy",
+        ) as proxy:
+            token = upstream.token()
+            rows = []
+            for name, path in PROXY_PATHS.items():
+                direct: list[float] = []
+                through: list[float] = []
+                proxy_latencies(proxy.base_url, path, token, 50)  # warm both up
+                for _ in range(rounds):
+                    direct += proxy_latencies(upstream.base_url, path, token, requests)
+                    through += proxy_latencies(proxy.base_url, path, token, requests)
+                p50_direct, p50_through = statistics.median(direct), statistics.median(through)
+                rows.append(
+                    {
+                        "operation": name,
+                        "requests": len(direct),
+                        "direct_p50_ms": p50_direct,
+                        "proxy_p50_ms": p50_through,
+                        "overhead_p50_ms": p50_through - p50_direct,
+                    }
+                )
+    return rows
+
+
+def report_proxy(rows: Sequence[Result]) -> None:
+    show(
+        "proxy overhead (asm-mock proxy -> local asm-mock, sequential, kept-alive; target <= 2 ms)",
+        ["operation", "requests each", "direct p50 ms", "proxy p50 ms", "overhead p50 ms"],
+        [
+            [
+                r["operation"],
+                str(r["requests"]),
+                fmt(r["direct_p50_ms"], 2),
+                fmt(r["proxy_p50_ms"], 2),
+                fmt(r["overhead_p50_ms"], 2),
+            ]
+            for r in rows
+        ],
+    )
+
+
 def report_world(world: Sequence[Result], search: Result | None) -> None:
     world_rows = [
         [
@@ -731,9 +870,13 @@ def report(results: Result) -> None:
         report_world(results["world"], results["search_latency"])
     if "fixtures" in results:
         report_fixtures(results["fixtures"])
+    if "tenants" in results:
+        report_tenants(results["tenants"])
+    if "proxy" in results:
+        report_proxy(results["proxy"])
 
 
-PARTS = ("startup", "operations", "grown", "world", "fixtures")
+PARTS = ("startup", "operations", "grown", "world", "fixtures", "tenants", "proxy")
 
 
 def measure(results: Result, args: argparse.Namespace, sizes: Sequence[int]) -> None:
@@ -753,6 +896,12 @@ def measure(results: Result, args: argparse.Namespace, sizes: Sequence[int]) -> 
     if "fixtures" in parts:
         print(f"pytest fixtures, {args.fixture_tests} tests per file", flush=True)
         results["fixtures"] = measure_fixtures(args.fixture_tests)
+    if "tenants" in parts:
+        print(f"memory per idle tenant, {IDLE_TENANTS} tenants", flush=True)
+        results["tenants"] = measure_tenants()
+    if "proxy" in parts:
+        print("proxy overhead", flush=True)
+        results["proxy"] = measure_proxy(args.rounds)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

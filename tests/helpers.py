@@ -162,12 +162,13 @@ async def authorize(headers: list[str]) -> Principal:
 def make_lane(
     handlers: Handlers, connexion: StandInConnexion | None = None, controls: Controls | None = None
 ) -> FastLane:
+    chosen = controls or Controls(RuntimeSettings(), seed=1)
     return FastLane(
         connexion or StandInConnexion(),
         contract=load_compiled(contract_path()),
         handler=handlers.lookup,
         authorize=authorize,
-        controls=controls or Controls(RuntimeSettings(), seed=1),
+        controls=lambda: chosen,
     )
 
 

@@ -50,7 +50,7 @@ def client(
     connexion: StandInConnexion, handlers: Handlers, controls: Controls
 ) -> httpx.AsyncClient:
     lane = make_lane(handlers, connexion, controls)
-    gate = PreferenceGate(lane, controls=controls, is_operation=lambda _m, _p: True)
+    gate = PreferenceGate(lane, controls=lambda: controls, is_operation=lambda _m, _p: True)
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=gate),
         base_url="http://127.0.0.1",

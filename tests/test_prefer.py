@@ -212,7 +212,7 @@ async def test_a_request_with_nothing_to_prefer_or_draw_passes_the_gate_untouche
         raise AssertionError("a request with nothing to do needs no route look-up")
 
     controls = Controls(RuntimeSettings(), seed=1)
-    gate = PreferenceGate(app, controls=controls, is_operation=is_operation)
+    gate = PreferenceGate(app, controls=lambda: controls, is_operation=is_operation)
     scope = {"type": "http", "method": "GET", "path": "/x", "query_string": b"a=1", "headers": []}
 
     async def send(message: object) -> None: ...

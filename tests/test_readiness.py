@@ -29,6 +29,7 @@ from asm_mock.contract.canned import canned_answers
 from asm_mock.domain.controls import Controls, RuntimeSettings
 from asm_mock.domain.journal import Journal
 from asm_mock.domain.service import MockService
+from asm_mock.domain.tenants import Tenant, Tenants
 from asm_mock.domain.world import World
 from asm_mock.http.admin import AdminHandlers, admin_contract
 from asm_mock.http.app import AsmMockApp, create_app
@@ -88,12 +89,11 @@ def admin_stack(world: World, build: Any) -> tuple[Background[ASGIApp], ASGIApp]
     """The admin API as create_app serves it, its Connexion app built by `build(make)`."""
     from asm_mock.http.connexion_stack import admin_app
 
-    service = MockService(world)
+    tenant = Tenant(None, MockService(world), Journal(10), Controls(RuntimeSettings(), seed=1))
     contract = load_compiled(contract_path())
     handlers = AdminHandlers(
-        service,
-        Journal(10),
-        Controls(RuntimeSettings(), seed=1),
+        lambda: tenant,
+        Tenants(tenant, factory=lambda _name: tenant),
         canned=canned_answers(contract),
     )
     schemas = contract.schemas

@@ -43,7 +43,7 @@ __all__ = [
 VALIDATED_DOCUMENTS = frozenset(
     {
         "ca8028791fdcad653c145f47b5f5008656ee1e8cfc8d1eda44a20bf292485889",  # openapi.yaml
-        "a866434ed811a983617b58a85e662696e93e56b96a3dd6e9d05ef8326d1e450c",  # admin.yaml
+        "e8548a3a19bbca9dde4b4e3e2d08792ffa2904af007c7cb4febd5daaf42ddc77",  # admin.yaml
     }
 )
 

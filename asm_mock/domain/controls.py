@@ -154,6 +154,15 @@ class Controls:
             self._initial = self._settings
             self._initial_canned = dict(self._canned)
 
+    def as_started(self) -> Controls:
+        """New controls at what `reset()` returns to (a new tenant's): the started settings and
+        canned answers, the seeded draws from their start."""
+        with self._lock:
+            started = Controls(self._initial, seed=self._seed)
+            started._canned = dict(self._initial_canned)
+        started.mark_start()
+        return started
+
     def reset(self) -> None:
         """Back to the settings (and canned answers) the mock started with; the seeded draws."""
         with self._lock:

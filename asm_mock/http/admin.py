@@ -12,6 +12,7 @@ from asm_mock.domain.conformance import DocumentedOperation, conformance_report
 from asm_mock.domain.controls import Controls
 from asm_mock.domain.errors import (
     FixtureError,
+    NotFoundError,
     ScenarioError,
     UnsupportedMediaTypeError,
     ValidationError,
@@ -26,6 +27,7 @@ from asm_mock.domain.scenarios import (
     settings_changes,
 )
 from asm_mock.domain.service import MockService
+from asm_mock.domain.tenants import Tenant, Tenants, check_tenant_name
 from asm_mock.http.readiness import Readiness
 from asm_mock.http.report_format import report_document
 from asm_mock.http.serialize import timestamp
@@ -36,6 +38,10 @@ from asm_mock.resources import default_fixtures_dir
 __all__ = ["AdminHandlers", "admin_contract"]
 
 Answer = tuple[dict[str, Any], int]
+_NO_DRIFT = (
+    "The drift report is the validating proxy's: asm-mock proxy --upstream URL serves it; "
+    "the mock has no upstream"
+)
 
 
 def admin_contract() -> Contract:
@@ -66,11 +72,12 @@ def _json_object(body: Any) -> dict[str, Any]:
 
 
 class AdminHandlers:
+    """Each handler acts on the tenant of the request (`tenant()`), and on no other."""
+
     def __init__(
         self,
-        service: MockService,
-        journal: Journal,
-        controls: Controls,
+        tenant: Callable[[], Tenant],
+        tenants: Tenants,
         *,
         canned: CannedCheck,
         scenarios: Path | None = None,
@@ -81,15 +88,26 @@ class AdminHandlers:
         are the served contract's, which the conformance report covers; `reload` says how
         --watch's last reload went (None: the mock does not watch)."""
         self._operations = tuple(operations)
-        self._service = service
-        self._journal = journal
-        self._controls = controls
+        self._tenant = tenant
+        self._tenants = tenants
         self._canned = canned
         self._scenario_dir = scenarios  # None: the packaged fixtures/scenarios
         self._reload = reload
 
+    @property
+    def _service(self) -> MockService:
+        return self._tenant().service
+
+    @property
+    def _journal(self) -> Journal:
+        return self._tenant().journal
+
+    @property
+    def _controls(self) -> Controls:
+        return self._tenant().controls
+
     async def _health(self) -> dict[str, Any]:
-        return {
+        health = {
             "status": "UP",
             "version": __version__,
             "seed": self._service.world().seed,
@@ -100,6 +118,12 @@ class AdminHandlers:
             "authMode": "permissive" if self._controls.settings.permissive_auth else "strict",
             "reload": self._reload() if self._reload is not None else {"status": "off"},
         }
+        tenant = self._tenant()
+        if tenant is self._tenants.default:  # a named tenant does not learn of the others
+            health["tenants"] = len(self._tenants)
+        else:
+            health["tenant"] = tenant.name
+        return health
 
     async def health(self) -> Answer:
         return await self._health(), 200
@@ -206,6 +230,45 @@ class AdminHandlers:
             "customers": len(self._service.world().customers),
             "sessions": await self._service.store.session_count(),
         }, 200
+
+    # -- tenants ----------------------------------------------------------------------------
+
+    async def listTenants(self) -> Answer:  # noqa: N802
+        # a named tenant sees itself only: no tenant learns of another
+        tenants = await self._tenants.info(only=self._tenant().name)
+        return {
+            "maxTenants": self._tenants.max_tenants,
+            "tenants": [
+                {
+                    "name": t.name,
+                    "idleSeconds": t.idle_s,
+                    "sessions": t.sessions,
+                    "tokens": t.tokens,
+                    "requests": t.requests,
+                }
+                for t in tenants
+            ],
+        }, 200
+
+    async def deleteTenant(self, tenant: str) -> Answer:  # noqa: N802
+        name = check_tenant_name(tenant, "tenant")
+        own = self._tenant().name
+        if own not in (None, name) or not self._tenants.remove(name):  # another's: not seen
+            raise NotFoundError(
+                f"No tenant {tenant!r}",
+                reason="notFound",
+                subject="tenant",
+                subject_type="parameter",
+            )
+        return {"name": name, "deleted": True}, 200
+
+    # -- the drift report is the validating proxy's (asm-mock proxy) ---------------------------
+
+    async def getDrift(self) -> Answer:  # noqa: N802
+        raise NotFoundError(_NO_DRIFT)
+
+    async def clearDrift(self) -> Answer:  # noqa: N802
+        raise NotFoundError(_NO_DRIFT)
 
     def lookup(self, operation_id: str) -> Callable[..., Any]:
         handler = getattr(self, operation_id, None)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -29,6 +30,7 @@ from asm_mock.domain.fixtures import load_fixtures
 from asm_mock.domain.generate import Progress, build_world
 from asm_mock.domain.journal import Journal
 from asm_mock.domain.service import MockService
+from asm_mock.domain.tenants import Tenant, TenantFactory, Tenants, in_memory_store
 from asm_mock.http.admin_guard import AdminGuard, is_admin_path
 from asm_mock.http.completing import CompletedAnswers, CompletedErrors
 from asm_mock.http.cors import CorsMiddleware
@@ -43,6 +45,7 @@ from asm_mock.http.readiness import ReadinessProbe
 from asm_mock.http.recorder import RequestRecorder
 from asm_mock.http.reload import ReloadStatus, ServedVersion, Watcher
 from asm_mock.http.security import authorizer
+from asm_mock.http.tenancy import FullPath, TenantRouting, current_tenant
 from asm_mock.resources import contract_path, default_fixtures_dir
 from asm_mock.settings import AuthMode, Settings
 
@@ -157,7 +160,8 @@ class OperationSources:
 
 
 class AsmMockApp:
-    """The whole mock as one ASGI app; `service` is its state, `journal` what it answered.
+    """The whole mock as one ASGI app; `service` is its (default tenant's) state, `journal`
+    what it answered; `tenants` the named tenants beside it (see `asm_mock.domain.tenants`).
 
     What the contract, fixtures and scenarios determine is one `ServedVersion`; with --watch a
     `Watcher` swaps in a rebuilt one after an edit. Each request is handled by the version
@@ -173,9 +177,11 @@ class AsmMockApp:
         journal: Journal,
         controls: Controls,
         reload_status: ReloadStatus,
+        tenants: Tenants,
         rebuild: Callable[[], ServedVersion] | None = None,
     ) -> None:
         self.service = service
+        self.tenants = tenants
         self.settings = settings
         self.journal = journal
         self.controls = controls
@@ -191,14 +197,19 @@ class AsmMockApp:
                 status=reload_status,
             )
         )
-        self._token_endpoint = TokenEndpoint(lambda: service.tokens)
-        # CORS outermost: its headers (and refused preflights) reach every answer, admin's too.
+        current = current_tenant(tenants.default)
+        self._token_endpoint = TokenEndpoint(lambda: current().service.tokens)
+        # CORS outermost: its headers (and refused preflights) reach every answer, admin's too;
+        # the tenant chosen before the recorder, so each tenant's requests land in its journal.
         self._app = CorsMiddleware(
-            RequestRecorder(
-                self._dispatch,
-                journal=lambda: self.journal,
-                journaled=lambda path: not is_admin_path(path),
-                operation_id=self.operation_id,
+            TenantRouting(
+                RequestRecorder(
+                    self._dispatch,
+                    journal=lambda: current().journal,
+                    journaled=lambda path: not is_admin_path(path),
+                    operation_id=self.operation_id,
+                ),
+                tenants=tenants,
             ),
             origins=settings.cors_origins,
         )
@@ -222,11 +233,18 @@ class AsmMockApp:
         return self._watcher
 
     async def _swap(self, version: ServedVersion) -> None:
-        """Make `version` current, on the event loop: its world replaces the old one with every
-        session and token kept (a session whose customer is gone stays readable), and
-        `/__admin/reset` returns to it from now on."""
-        await self.service.restore(version.world, await self.service.store.all_sessions())
-        self.service.mark_start()
+        """Make `version` current, on the event loop: in every tenant, its world replaces the
+        old one with every session and token kept (a session whose customer is gone stays
+        readable), and `/__admin/reset` returns to it from now on."""
+        swapped: set[Tenant] = set()
+        # a tenant made while another's store is awaited starts from the old world: it is
+        # swapped too, on the next pass; the last pass awaits nothing before the version changes
+        while pending := [t for t in self.tenants.every() if t not in swapped]:
+            for tenant in pending:
+                sessions = await tenant.service.store.all_sessions()
+                await tenant.service.restore(version.world, sessions)
+                tenant.service.mark_start()
+                swapped.add(tenant)
         self._version = version
 
     def operation_id(self, method: str, path: str) -> str | None:
@@ -292,12 +310,15 @@ def request_operation_id(routes: Router, method: str, path: str) -> str | None:
 
 @dataclass(frozen=True)
 class _Live:
-    """What outlives served versions: the state, what was answered, the run-time settings."""
+    """What outlives served versions: the state, what was answered, the run-time settings,
+    each the default tenant's; `tenant` is the current request's tenant (see tenancy.py)."""
 
     settings: Settings
     service: MockService
     journal: Journal
     controls: Controls
+    tenant: Callable[[], Tenant]
+    tenants: Tenants
     reload_status: ReloadStatus
     fast_lane: bool
     # the packaged contract, which shapes the world's answers, where a revision is served:
@@ -308,7 +329,7 @@ class _Live:
 def _connexion_loader(
     contract: CompiledContract, handlers: OperationSources, live: _Live, *, scenarios: Path
 ) -> Callable[[], ConnexionApps]:
-    service, controls = live.service, live.controls
+    tenant = live.tenant
 
     def load() -> ConnexionApps:
         from asm_mock.contract.canned import canned_answers  # jsonschema: on this thread
@@ -324,15 +345,14 @@ def _connexion_loader(
             api=lambda: api_app(
                 contract,
                 handlers=handlers.lookup,
-                tokens=lambda: service.tokens,
-                permissive=lambda: controls.settings.permissive_auth,
-                controls=controls,
+                tokens=lambda: tenant().service.tokens,
+                permissive=lambda: tenant().controls.settings.permissive_auth,
+                controls=lambda: tenant().controls,
             ),
             admin=lambda: admin_app(
                 AdminHandlers(
-                    service,
-                    live.journal,
-                    controls,
+                    tenant,
+                    live.tenants,
                     scenarios=scenarios,
                     canned=canned_answers(contract),
                     operations=documented_operations(contract),
@@ -347,14 +367,16 @@ def _connexion_loader(
 
 def _served_version(contract: CompiledContract, world: World, live: _Live) -> ServedVersion:
     """The ASGI apps serving `contract` and `world`; Connexion's stack still to load."""
-    settings, service, controls = live.settings, live.service, live.controls
+    settings, tenant = live.settings, live.tenant
     fixtures = settings.fixtures or default_fixtures_dir()
     # the packaged contract shapes the world's answers; a revision's are completed to fit it
     native = live.native or contract
-    completed = CompletedAnswers(completions(contract, native), seed=lambda: service.world().seed)
+    completed = CompletedAnswers(
+        completions(contract, native), seed=lambda: tenant().service.world().seed
+    )
     handlers = OperationSources(
         contract,
-        OperationHandlers(lambda: service),
+        OperationHandlers(lambda: tenant().service),
         native=native,
         completed=completed,
         seed=settings.seed,
@@ -363,23 +385,27 @@ def _served_version(contract: CompiledContract, world: World, live: _Live) -> Se
         _connexion_loader(contract, handlers, live, scenarios=_scenarios_dir(settings)),
         name="Connexion stack",
     )
-    full_stack = DeferredApp(connexion, lambda apps: apps.api)
+    full_stack = FullPath(DeferredApp(connexion, lambda apps: apps.api))
     lane = FastLane(
         full_stack,
         contract=contract,
         handler=handlers.lookup,
-        authorize=authorizer(lambda: service.tokens, lambda: controls.settings.permissive_auth),
-        controls=controls,
+        authorize=authorizer(
+            lambda: tenant().service.tokens, lambda: tenant().controls.settings.permissive_auth
+        ),
+        controls=lambda: tenant().controls,
     )
     routes = contract.router
     api = PreferenceGate(
         lane if live.fast_lane else full_stack,
-        controls=controls,
+        controls=lambda: tenant().controls,
         is_operation=lambda method, path: routes.operation_id(method, path) is not None,
     )
     admin = AdminGuard(
         BodyGuard(
-            ReadinessProbe(DeferredApp(connexion, lambda apps: apps.admin), stack=connexion),
+            ReadinessProbe(
+                FullPath(DeferredApp(connexion, lambda apps: apps.admin)), stack=connexion
+            ),
             limit=MAX_ADMIN_BODY_BYTES,
             methods=frozenset({"POST", "PUT", "PATCH"}),
         ),
@@ -474,8 +500,11 @@ def create_app(
     service: MockService | None = None,
     progress: Progress | None = None,
     fast_lane: bool = True,
+    tenant_time: Callable[[], float] = time.monotonic,
     **overrides: Any,
 ) -> AsmMockApp:
+    """The mock as an ASGI app; `tenant_time` is the clock of tenants' idle times (tests move
+    one by hand)."""
     settings = settings or Settings(**overrides)
     # the contract first: a revision it refuses is refused before the world is built
     contract = _contract(settings)
@@ -496,11 +525,27 @@ def create_app(
         ),
         seed=settings.seed,
     )
+    tenants = Tenants(
+        Tenant(None, service, journal, controls),
+        factory=TenantFactory(
+            started=lambda: holder[0].version.world,
+            controls=controls,
+            journal_size=settings.journal_size,
+            operation_of=lambda method, path: holder[0].operation_id(method, path),
+            # the one place a tenant's store is chosen: a shared store keys it by the name
+            store=in_memory_store,
+        ),
+        max_tenants=settings.max_tenants,
+        ttl_s=settings.tenant_ttl,
+        time_source=tenant_time,
+    )
     live = _Live(
         settings=settings,
         service=service,
         journal=journal,
         controls=controls,
+        tenant=current_tenant(tenants.default),
+        tenants=tenants,
         reload_status=ReloadStatus(watching=settings.watch),
         fast_lane=fast_lane,
         native=_native(settings),
@@ -518,6 +563,7 @@ def create_app(
         journal=journal,
         controls=controls,
         reload_status=live.reload_status,
+        tenants=tenants,
         rebuild=partial(_rebuild, live) if settings.watch else None,
     )
     holder.append(app)

@@ -234,7 +234,7 @@ class FastLane:
         contract: CompiledContract,
         handler: Callable[[str], Callable[..., Any]],
         authorize: Callable[[list[str]], Awaitable[Principal]],
-        controls: Controls,
+        controls: Callable[[], Controls],
     ) -> None:
         self._app = app
         self._authorize = authorize
@@ -288,7 +288,7 @@ class FastLane:
         preferences = scope.get("extensions", {}).get(PREFERENCES)
         if preferences is not None and preferences.shapes_the_answer:
             return Defer.PREFERRED_ANSWER
-        if self._controls.canned_answers(operation.operation_id):
+        if self._controls().canned_answers(operation.operation_id):
             return Defer.CANNED_ANSWER
         headers = scope["headers"]
         caller = None

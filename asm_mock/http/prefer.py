@@ -162,7 +162,7 @@ class PreferenceGate:
         self,
         app: ASGIApp,
         *,
-        controls: Controls,
+        controls: Callable[[], Controls],
         is_operation: Callable[[str, str], bool],
     ) -> None:
         self._app = app
@@ -176,7 +176,8 @@ class PreferenceGate:
         query_string: bytes = scope.get("query_string", b"")
         headers = scope["headers"]
         may_prefer = _may_prefer(query_string, headers)
-        if not may_prefer and self._controls.draws_nothing:  # most requests: nothing to do
+        controls = self._controls()  # the request's tenant's
+        if not may_prefer and controls.draws_nothing:  # most requests: nothing to do
             await self._app(scope, receive, send)
             return
         if not self._is_operation(scope["method"], scope["path"]):
@@ -199,10 +200,10 @@ class PreferenceGate:
         else:
             prefs = _NONE  # and no extension: its readers take its absence for no preferences
 
-        delay_ms = prefs.delay_ms if prefs.delay_ms is not None else self._controls.draw_delay_ms()
+        delay_ms = prefs.delay_ms if prefs.delay_ms is not None else controls.draw_delay_ms()
         if delay_ms:
             await asyncio.sleep(delay_ms / 1000)
-        if self._controls.draw_injected_error():
+        if controls.draw_injected_error():
             await _send_injected_error(send)
             return
         if prefs.fault:

@@ -47,7 +47,9 @@ class PreferredAnswer:
     """Inside Connexion: answers a preferred code/example/dynamic body, or a scenario's canned
     answer, in place of the handler. Validation still runs around it."""
 
-    def __init__(self, app: ASGIApp, *, controls: Controls, contract: CompiledContract) -> None:
+    def __init__(
+        self, app: ASGIApp, *, controls: Callable[[], Controls], contract: CompiledContract
+    ) -> None:
         self._app = app
         self._controls = controls
         self._contract = contract
@@ -82,7 +84,8 @@ class PreferredAnswer:
     ) -> tuple[CannedAnswer | None, Receive]:
         """The operation's canned answer to this request, and the `receive` to hand on (the
         body, where a match needed it, is read here and replayed)."""
-        answers = self._controls.canned_answers(operation_id)
+        controls = self._controls()  # the tenant's
+        answers = controls.canned_answers(operation_id)
         if not answers:
             return None, receive
         body = None
@@ -99,7 +102,7 @@ class PreferredAnswer:
         ):
             query.setdefault(name, value)
         request = CannedRequest(dict(scope.get("path_params", {})), query, body)
-        return self._controls.canned(operation_id, request), receive
+        return controls.canned(operation_id, request), receive
 
     def _preferred(self, operation: Operation, prefs: Preferences, scope: Scope) -> tuple[int, Any]:
         documented = sorted(operation.responses)

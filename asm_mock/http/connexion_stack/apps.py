@@ -107,7 +107,7 @@ def api_app(
     handlers: Callable[[str], Callable[..., Any]],
     tokens: Callable[[], TokenService],
     permissive: Callable[[], bool],
-    controls: Controls,
+    controls: Callable[[], Controls],
 ) -> AsyncApp:
     """The contract's full stack: every check, every error, Swagger UI, preferred answers."""
     app = contract_app(
