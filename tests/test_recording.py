@@ -8,6 +8,8 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,16 @@ from asm_mock.recording import recorder as recorder_module
 from asm_mock.recording.recorder import Recorder
 from asm_mock.resources import contract_path
 from asm_mock.settings import Settings
-from asm_mock.testing import AGENT_CREDENTIALS, AsmMockServer, ThreadedASGITransport, password_form
+from asm_mock.testing import (
+    AGENT_CREDENTIALS,
+    AsmMockServer,
+    ServerProcess,
+    ThreadedASGITransport,
+    free_port,
+    json_answer,
+    password_form,
+    scrubbed_environment,
+)
 from tests.helpers import BASE, TOKEN_URL
 
 CONTRACT = load_compiled(contract_path())
@@ -336,3 +347,62 @@ def test_a_file_that_is_not_a_scenario_is_never_overwritten(tmp_path: Path) -> N
     with pytest.raises(FixtureError, match="cannot record into it"):
         Recorder(tmp_path, CONTRACT)
     assert path.read_text() == "- just\n- a list\n"
+
+
+# -- through `asm-mock proxy --record` -------------------------------------------------------
+
+
+def test_asm_mock_proxy_records_what_serve_replays(tmp_path: Path) -> None:
+    """Upstream -> proxy --record -> recording -> serve --scenario recorded: the same answers."""
+    with AsmMockServer("--customers", "20") as upstream:
+        port = free_port()
+        proxy = ServerProcess(
+            [sys.executable, "-m", "asm_mock", "proxy", "--upstream", upstream.base_url]
+            + ["--port", str(port), "--record", str(tmp_path)],
+            port=port,
+            ready=json_answer("/__admin/ready"),
+            name="asm-mock proxy",
+        )
+        with proxy, httpx.Client(base_url=proxy.base_url, trust_env=False) as client:
+            flow = session_flow(client)
+    text = (tmp_path / "scenarios" / "recorded.yaml").read_text()  # the proxy has stopped
+    token = flow[0].json()
+    for secret in (token["access_token"], token["refresh_token"], BOGUS_TOKEN, COOKIE_SECRET):
+        assert secret not in text
+    with (
+        AsmMockServer("--fixtures", str(tmp_path), "--scenario", "recorded", "--seed", "7") as mock,
+        httpx.Client(base_url=mock.base_url, trust_env=False) as replay,
+    ):
+        agent = login(replay)
+        for recorded in flow[1:5]:
+            answer = replay_request(replay, recorded, **agent)
+            assert (answer.status_code, answer.json()) == (recorded.status_code, recorded.json())
+
+
+@pytest.mark.parametrize(
+    ("options", "refusal"),
+    [
+        (["--pseudonymize"], "option --pseudonymize: needs --record DIR"),
+        (["--record", "{file}"], "is a file, not a directory to record into"),
+        (["--record", "{dir}"], "option --record: recorded.yaml: <root>: cannot record into it"),
+    ],
+)
+def test_asm_mock_proxy_refuses_a_recording_it_cannot_make(
+    tmp_path: Path, options: list[str], refusal: str
+) -> None:
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "recorded.yaml").write_text("[not, a, scenario]\n")
+    argv = [o.format(file=tmp_path / "file", dir=tmp_path) for o in options]
+    port = str(free_port())
+    done = subprocess.run(
+        [sys.executable, "-m", "asm_mock", "proxy", "--upstream", "http://127.0.0.1:9", *argv]
+        + ["--port", port],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=scrubbed_environment(),
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and refusal in lines[0], done.stderr

@@ -10,7 +10,6 @@ replayed, as written; a body that breaks the schema is kept and marked with its 
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -20,12 +19,11 @@ import orjson
 from asm_mock.contract.compiled import CompiledContract
 from asm_mock.domain.fixtures import pointer
 from asm_mock.proxy.exchange import Exchange
+from asm_mock.proxy.validate import decoded_body
 from asm_mock.recording.pseudonyms import Pseudonyms, is_personal
 from asm_mock.recording.scrub import SECRET_FIELDS, SECRET_HEADERS, Secrets
 
 __all__ = ["NotRecorded", "Recorded", "entry_of"]
-
-_CODING = "content-encoding"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,20 +43,6 @@ def _json(raw: bytes) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
         return NotRecorded
-
-
-def _decoded(exchange: Exchange) -> bytes:
-    """The answer's body without its content coding (the proxy hands it on as it came)."""
-    coding = next((v.strip().lower() for n, v in exchange.response_headers if n == _CODING), "")
-    body = exchange.response_body
-    try:
-        if coding in ("gzip", "x-gzip"):
-            return zlib.decompress(body, zlib.MAX_WBITS | 16)
-        if coding == "deflate":
-            return zlib.decompress(body)
-    except zlib.error:
-        return b""  # not JSON then: not recorded
-    return body
 
 
 def _parameters(values: dict[str, str], pseudonyms: Pseudonyms | None) -> dict[str, str]:
@@ -99,7 +83,11 @@ def entry_of(
     violations = []
     answered = None
     if response.check is not None:
-        answered = _json(_decoded(exchange))
+        decoded = decoded_body(exchange.response_body, exchange.response_headers)
+        if decoded is None:
+            coding = f"{exchange.status} in a content coding it cannot read"
+            return NotRecorded(f"{operation_id} answered {coding}")
+        answered = _json(decoded)
         if answered is NotRecorded:
             return NotRecorded(f"{operation_id} answered {exchange.status} without a JSON body")
         answered = secrets.scrub(answered)
@@ -117,8 +105,9 @@ def entry_of(
         answered, asked, path, query, headers = map(
             pseudonyms.rewrite, (answered, asked, path, query, headers)
         )
-    if response.check is not None and (error := response.check.first_error(answered)):
-        violations.insert(0, f"{pointer(error.absolute_path) or '/'}: {error.message}")
+    if response.check is not None:  # every way the body breaks the schema, as the drift names
+        broken = response.check.errors(answered)
+        violations[:0] = [f"{pointer(e.absolute_path) or '/'}: {e.message}" for e in broken]
     match = {k: v for k, v in (("path", path), ("query", query), ("body", asked)) if v}
     entry: dict[str, Any] = {"match": match} if match else {}
     entry["status"] = exchange.status
