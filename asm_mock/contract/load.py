@@ -43,7 +43,7 @@ __all__ = [
 VALIDATED_DOCUMENTS = frozenset(
     {
         "ca8028791fdcad653c145f47b5f5008656ee1e8cfc8d1eda44a20bf292485889",  # openapi.yaml
-        "a40b0cba788e433e0606ae47b07046855b15394d9b4931278da7430726dfb8ac",  # admin.yaml
+        "12efe37e2052b8de144b35cd1524183f3532acd8337ad36c1f6f651273228f9f",  # admin.yaml
     }
 )
 
