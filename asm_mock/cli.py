@@ -20,7 +20,9 @@ import click
 from asm_mock import __version__
 from asm_mock.cli_options import (
     check_together,
+    drift_options,
     error_line,
+    proxy_options,
     refuse,
     report_options,
     serve_options,
@@ -160,6 +162,32 @@ def report(
     for line in held:
         print(f"asm-mock: failing on {line}", file=sys.stderr)
     return 1 if held else 0
+
+
+@command.command(params=proxy_options(), epilog=_EPILOG)
+@click.pass_context
+def proxy(ctx: click.Context, /, **values: Any) -> int:
+    """Forward the token endpoint and every API request to --upstream, validate both directions
+    against the contract, and serve the client conformance report (/__admin/report) and the
+    upstream's drift report (/__admin/drift)."""
+    from asm_mock.proxy.cli import run_proxy
+
+    if values["upstream"] is None:
+        raise refuse(ctx, "upstream", "is required: the real system's base URL")
+    problem = _listen_problem(values["host"], values["port"])
+    if problem:
+        raise refuse(ctx, *problem)
+    return run_proxy(**values)
+
+
+@command.command(params=drift_options(), epilog=_EPILOG)
+def drift(url: str, admin_token: str | None, output_format: str, fail_on_drift: bool) -> int:
+    """Print a validating proxy's drift report (GET /__admin/drift): how the upstream's answers
+    differ from the contract. Exit 1 with --fail-on-drift when they do, or when the proxy
+    cannot be asked, else 0."""
+    from asm_mock.proxy.cli import print_drift
+
+    return print_drift(url, token=admin_token, output_format=output_format, fail=fail_on_drift)
 
 
 def parse_settings(argv: Sequence[str]) -> tuple[str, Settings]:

@@ -29,8 +29,10 @@ __all__ = [
     "ENV_PREFIX",
     "LOG_FORMATS",
     "check_together",
+    "drift_options",
     "error_line",
     "refuse",
+    "proxy_options",
     "report_options",
     "serve_options",
     "settings_from",
@@ -262,6 +264,17 @@ def _option(
     )
 
 
+def _log_format_option(help: str) -> click.Option:
+    """--log-format, as `serve` and `proxy` take it (one variable, one set of formats)."""
+    return _option(
+        "log_format",
+        _one_of(*LOG_FORMATS),
+        help,
+        default=_DEFAULTS.log_format,
+        metavar="[" + "|".join(LOG_FORMATS) + "]",
+    )
+
+
 def world_options() -> list[click.Option]:
     """What the world is built from: both `serve` and `check` take these."""
     return [
@@ -326,13 +339,9 @@ def serve_options() -> list[click.Option]:
             default=_DEFAULTS.auth.value,
             metavar="[" + "|".join(mode.value for mode in AuthMode) + "]",
         ),
-        _option(
-            "log_format",
-            _one_of(*LOG_FORMATS),
+        _log_format_option(
             "one line per request on stderr: readable text, one JSON object per line, or off "
-            "(warnings and errors only)",
-            default=_DEFAULTS.log_format,
-            metavar="[" + "|".join(LOG_FORMATS) + "]",
+            "(warnings and errors only)"
         ),
         _option(
             "latency",
@@ -486,6 +495,112 @@ def report_options() -> list[click.Option]:
             "exit 1 when one of these holds: violations (a request broke the contract), "
             "uncovered (a documented status was never exercised); comma-separated",
             metavar="CONDITIONS",
+        ),
+    ]
+
+
+def _ca_file(text: str) -> Path | None:
+    if not text.strip():
+        return None  # the system's CAs
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise ValueError(f"{text!r} is not a file of PEM CA certificates")
+    return path
+
+
+def _timeout(text: str) -> float:
+    value = _seconds(text)
+    if value == 0:
+        raise ValueError("must be more than 0 seconds")
+    return value
+
+
+def proxy_options() -> list[click.Option]:
+    """`proxy`'s options: the upstream, how it is reached, where the proxy listens."""
+    return [
+        _option(
+            "upstream",
+            _base_url,
+            "the real system's base URL (scheme, host, port, maybe a path prefix), e.g. "
+            "https://api.c1234.commerce.ondemand.com; required",
+            metavar="URL",
+        ),
+        # their own variables: ASM_MOCK_PORT beside them would be the mock's
+        _option(
+            "host",
+            _text,
+            "bind address",
+            default=_DEFAULTS.host,
+            metavar="HOST",
+            variable="proxy_host",
+        ),
+        _option("port", _port, "TCP port", default="9003", metavar="PORT", variable="proxy_port"),
+        _flag(
+            "strict",
+            "answer 502 (an OCC body naming the violation) in place of an upstream answer that "
+            "breaks the contract; without it clients get the upstream's answer unchanged",
+        ),
+        _option(
+            "upstream_ca",
+            _ca_file,
+            "PEM CA bundle the upstream's TLS certificate is verified against, for a private "
+            "CA (default: the system's CAs)",
+            metavar="FILE",
+        ),
+        _option(
+            "upstream_timeout",
+            _timeout,
+            "seconds to wait for the upstream (connect, each read); then a 504 OCC body",
+            default="30",
+            metavar="SECONDS",
+        ),
+        _option(
+            "contract",
+            _contract_file,
+            "the OpenAPI 3.1 contract to validate against (default: the packaged openapi.yaml)",
+            metavar="PATH",
+        ),
+        _option(
+            "admin_token",
+            _text,
+            "require this bearer token on /__admin (default: loopback clients only)",
+            metavar="TOKEN",
+        ),
+        _log_format_option(
+            "one line per request on stderr (method, path, status; never a query or header): "
+            "readable text, JSON, or off"
+        ),
+    ]
+
+
+def drift_options() -> list[click.Option]:
+    """`drift`'s options: which proxy, in which format, failing on what."""
+    return [
+        _option(
+            "url",
+            _base_url,
+            "the proxy's base URL (its /__admin/drift is fetched)",
+            default="http://127.0.0.1:9003",
+            metavar="URL",
+        ),
+        _option(
+            "admin_token",
+            _text,
+            "the bearer token of a proxy started with --admin-token (the same variable)",
+            metavar="TOKEN",
+        ),
+        _option(
+            "format",
+            _one_of("json", "junit"),
+            "json (GET /__admin/drift as it is) or junit (XML for CI's test reports)",
+            default="json",
+            metavar="FORMAT",
+            field="output_format",
+            variable="drift_format",
+        ),
+        _flag(
+            "fail_on_drift",
+            "exit 1 when the upstream's answers drifted from the contract at all",
         ),
     ]
 

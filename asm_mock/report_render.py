@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from xml.etree import ElementTree
 
-__all__ = ["FORMATS", "render", "violation_title"]
+__all__ = ["FORMATS", "render", "render_drift", "violation_title"]
 
 FORMATS = ("json", "junit", "markdown")
 _NO_OPERATION = "(no operation)"
@@ -174,3 +174,62 @@ def render(report: Mapping[str, Any], output_format: str) -> str:
     if output_format == "markdown":
         return markdown(report)
     return json.dumps(report, indent=2)
+
+
+# -- the validating proxy's drift report (GET /__admin/drift) ----------------------------------
+
+_DRIFT_SUITES = "asm-mock upstream drift"
+
+
+def _drift_suite(
+    operation_id: str, answers: Sequence[Mapping[str, Any]], drift: Sequence[Mapping[str, Any]]
+) -> ElementTree.Element:
+    """A testcase per status the upstream answered, passing; a failed one per kind of drift."""
+    suite = ElementTree.Element("testsuite", name=operation_id)
+    for entry in answers:
+        case = ElementTree.SubElement(
+            suite, "testcase", name=f"upstream answers {entry['status']}", classname=operation_id
+        )
+        ElementTree.SubElement(case, "system-out").text = f"{entry['count']} answers"
+    for row in drift:
+        where = f" {row['where']}" if row["where"] else ""
+        title = f"{row['status']} {row['kind']}{where}: {row['detail']}"
+        case = ElementTree.SubElement(
+            suite, "testcase", name=f"answers conform: {title}", classname=operation_id
+        )
+        failure = ElementTree.SubElement(
+            case, "failure", type=str(row["kind"]), message=f"{row['count']} x {title}"
+        )
+        failure.text = (
+            f"{row['count']} answers drifted at {title} "
+            f"({'breaks the contract' if row['breaksContract'] else 'the contract allows it'})\n"
+            f"first seen {row['firstSeen']}, last seen {row['lastSeen']}\n"
+            f"newest: {_example(row)}\n"
+        )
+    suite.set("tests", str(len(answers) + len(drift)))
+    suite.set("failures", str(len(drift)))
+    suite.set("errors", "0")
+    suite.set("skipped", "0")
+    return suite
+
+
+def drift_junit(document: Mapping[str, Any]) -> str:
+    root = ElementTree.Element("testsuites", name=_DRIFT_SUITES)
+    operations = sorted(
+        {a["operationId"] for a in document["answers"]}
+        | {d["operationId"] for d in document["drift"]}
+    )
+    for operation_id in operations:
+        answers = [a for a in document["answers"] if a["operationId"] == operation_id]
+        drift = [d for d in document["drift"] if d["operationId"] == operation_id]
+        root.append(_drift_suite(operation_id, answers, drift))
+    for total in ("tests", "failures", "errors"):
+        root.set(total, str(sum(int(s.get(total, "0")) for s in root)))
+    ElementTree.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root, "unicode")
+
+
+def render_drift(document: Mapping[str, Any], output_format: str) -> str:
+    if output_format == "junit":
+        return drift_junit(document)
+    return json.dumps(document, indent=2)

@@ -61,6 +61,7 @@ __all__ = [
     "RedisServer",
     "ServerProcess",
     "ThreadedASGITransport",
+    "ThreadedServer",
     "free_port",
     "json_answer",
     "password_form",
@@ -525,3 +526,70 @@ class ThreadedASGITransport(httpx.BaseTransport):
         self._thread.join(10)
         if not self._thread.is_alive():  # a handler stuck in blocking code keeps its loop
             self._loop.close()
+
+
+class ThreadedServer:
+    """An ASGI app served by uvicorn on a thread of this process, on a free loopback port: an
+    upstream a test writes itself (the proxy's tests). `certfile`/`keyfile` serve it over TLS.
+
+        with ThreadedServer(app) as upstream:
+            httpx.get(upstream.base_url + "/x")
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        port: int | None = None,
+        certfile: Path | None = None,
+        keyfile: Path | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.port = free_port() if port is None else port
+        self._app = app
+        self._tls = (certfile, keyfile)
+        self._timeout = timeout
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        scheme = "https" if self._tls[0] else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Self:
+        import uvicorn
+
+        certfile, keyfile = self._tls
+        config = uvicorn.Config(
+            self._app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="auto",
+            loop="asyncio",  # uvloop refuses to close a loop on a thread while sockets linger
+            ssl_certfile=str(certfile) if certfile else None,
+            ssl_keyfile=str(keyfile) if keyfile else None,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="asgi-server", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + self._timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.__exit__(None, None, None)
+                raise MockServerError(f"the ASGI server on port {self.port} did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(self._timeout)

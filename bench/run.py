@@ -8,7 +8,9 @@ fixtures cost a test, and memory per idle tenant. The "grown" part runs chosen o
 with both servers serving a grown revision of the contract (asm-mock's `--contract`;
 grown_contract.py makes it). Prints
 tables and writes bench/results/<UTC timestamp>.json; `--only startup` (or operations, grown,
-world, fixtures, tenants) runs one part. Servers start through asm_mock.testing.
+world, fixtures, tenants, proxy) runs one part; "proxy" is the validating proxy's overhead: the
+p50 of requests through `asm-mock proxy` to a local asm-mock minus the p50 of asking it
+directly. Servers start through asm_mock.testing.
 """
 
 from __future__ import annotations
@@ -39,9 +41,11 @@ from asm_mock.testing import (
     AGENT_CREDENTIALS,
     API_PATH,
     TOKEN_PATH,
+    AsmMockServer,
     MockServerError,
     ServerProcess,
     free_port,
+    json_answer,
     password_form,
     scrubbed_environment,
 )
@@ -764,6 +768,73 @@ def report_startup(startup: Result) -> None:
     print(f"  every path: {probes['every_path']}; both polled every {probes['poll_ms']:.0f} ms")
 
 
+PROXY_PATHS = {"agent": OPERATIONS["agent"], "search": OPERATIONS["search"]}
+
+
+def proxy_latencies(url: str, path: str, token: str, count: int) -> list[float]:
+    headers = {"Authorization": f"Bearer {token}"}
+    times = []
+    with httpx.Client(base_url=url + API_PATH, headers=headers, trust_env=False) as client:
+        for _ in range(count):
+            started = time.perf_counter()
+            answer = client.get(path)
+            times.append((time.perf_counter() - started) * 1000)
+            if answer.status_code != 200:
+                raise MockServerError(f"{url}{path} answered {answer.status_code}")
+    return times
+
+
+def measure_proxy(rounds: int, requests: int = 400) -> list[Result]:
+    """Sequential requests on one kept-alive connection, direct and through the proxy
+    interleaved per round, so both see the same machine."""
+    with AsmMockServer("--log-format", "off") as upstream:
+        port = free_port()
+        command = [str(ASM_MOCK), "proxy", "--upstream", upstream.base_url, "--log-format", "off"]
+        with ServerProcess(
+            [*command, "--port", str(port)],
+            port=port,
+            ready=json_answer("/__admin/ready"),
+            name="asm-mock proxy",
+        ) as proxy:
+            token = upstream.token()
+            rows = []
+            for name, path in PROXY_PATHS.items():
+                direct: list[float] = []
+                through: list[float] = []
+                proxy_latencies(proxy.base_url, path, token, 50)  # warm both up
+                for _ in range(rounds):
+                    direct += proxy_latencies(upstream.base_url, path, token, requests)
+                    through += proxy_latencies(proxy.base_url, path, token, requests)
+                p50_direct, p50_through = statistics.median(direct), statistics.median(through)
+                rows.append(
+                    {
+                        "operation": name,
+                        "requests": len(direct),
+                        "direct_p50_ms": p50_direct,
+                        "proxy_p50_ms": p50_through,
+                        "overhead_p50_ms": p50_through - p50_direct,
+                    }
+                )
+    return rows
+
+
+def report_proxy(rows: Sequence[Result]) -> None:
+    show(
+        "proxy overhead (asm-mock proxy -> local asm-mock, sequential, kept-alive; target <= 2 ms)",
+        ["operation", "requests each", "direct p50 ms", "proxy p50 ms", "overhead p50 ms"],
+        [
+            [
+                r["operation"],
+                str(r["requests"]),
+                fmt(r["direct_p50_ms"], 2),
+                fmt(r["proxy_p50_ms"], 2),
+                fmt(r["overhead_p50_ms"], 2),
+            ]
+            for r in rows
+        ],
+    )
+
+
 def report_world(world: Sequence[Result], search: Result | None) -> None:
     world_rows = [
         [
@@ -801,9 +872,11 @@ def report(results: Result) -> None:
         report_fixtures(results["fixtures"])
     if "tenants" in results:
         report_tenants(results["tenants"])
+    if "proxy" in results:
+        report_proxy(results["proxy"])
 
 
-PARTS = ("startup", "operations", "grown", "world", "fixtures", "tenants")
+PARTS = ("startup", "operations", "grown", "world", "fixtures", "tenants", "proxy")
 
 
 def measure(results: Result, args: argparse.Namespace, sizes: Sequence[int]) -> None:
@@ -826,6 +899,9 @@ def measure(results: Result, args: argparse.Namespace, sizes: Sequence[int]) -> 
     if "tenants" in parts:
         print(f"memory per idle tenant, {IDLE_TENANTS} tenants", flush=True)
         results["tenants"] = measure_tenants()
+    if "proxy" in parts:
+        print("proxy overhead", flush=True)
+        results["proxy"] = measure_proxy(args.rounds)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

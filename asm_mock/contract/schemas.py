@@ -52,6 +52,15 @@ class CompiledSchema:
         verdict = self._fast_verdict(instance)
         return None if verdict else self._explain(instance, verdict)
 
+    def errors(self, instance: Any) -> list[SchemaError]:
+        """Every error, not only the best: the proxy's drift report names each way an answer
+        differs. Valid instances cost the one fast verdict."""
+        if self._fast_verdict(instance):
+            return []
+        self._explain(instance, None)  # builds the detailed validator
+        assert self._detailed is not None
+        return list(self._detailed.iter_errors(instance))
+
     def _fast_verdict(self, instance: Any) -> bool | None:
         """jsonschema-rs's verdict; None where it cannot judge (a schema or a value it cannot
         take), and the Python engine judges alone."""

@@ -34,6 +34,7 @@ SCRUBBED = "***"
 # scenario's problem) is about the mock's world, not the request's shape.
 _REQUEST_PARTS = frozenset({"parameter", "body", "header"})
 _BROKEN = frozenset({"missing", "invalid"})
+_ROUTING = frozenset({"path", "method"})  # a request no operation documents
 # Requests the mock answers that no contract operation documents: its own endpoints.
 _NOT_CONTRACT = frozenset({"admin", "oauthToken"})
 # The mock's own controls refuse a bad preference with a header error naming its source.
@@ -190,6 +191,12 @@ def _violations(entry: JournalEntry) -> list[tuple[str, str | None, str]]:
         return [("method", None, "no operation documents this method on this path")]
     if entry.status == 415:
         return [("header", "Content-Type", "not a media type the operation consumes")]
+    # a request the proxy forwarded, whatever the upstream answered, says so itself
+    routing: list[tuple[str, str | None, str]] = [
+        (d.subject_type or "", None, d.message) for d in entry.errors if d.subject_type in _ROUTING
+    ]
+    if routing:
+        return routing
     found = []
     for detail in entry.errors:
         if (

@@ -14,9 +14,12 @@
     │   ├── PayloadTooLargeError        413
     │   ├── UnsupportedMediaTypeError   415
     │   ├── ContractViolation           500  (the mock's own bug, found by its checks)
-    │   └── ServiceUnavailableError     503  (injected by --error-rate)
-    │       ├── StoreUnavailableError   503  the shared store (Redis) is down, slow or refusing
-    │       └── TenantLimitError        503  --max-tenants tenants are live; a new one must wait
+    │   ├── ServiceUnavailableError     503  (injected by --error-rate)
+    │   │   ├── StoreUnavailableError   503  the shared store (Redis) is down, slow or refusing
+    │   │   └── TenantLimitError        503  --max-tenants tenants are live; a new one must wait
+    │   ├── BadGatewayError             502  the proxy's upstream refused or unreachable, or its
+    │   │                                    answer outside the contract (--strict)
+    │   └── GatewayTimeoutError         504  the proxy's upstream did not answer in time
     ├── OAuthError                      the token endpoint's, in OAuth2's flat form
     ├── FixtureError                    an unreadable or invalid fixture or scenario file
     └── InvalidContractError            a document that is not valid OpenAPI 3.1
@@ -33,9 +36,11 @@ __all__ = [
     "ERROR_TYPES",
     "AsmMockError",
     "ApiError",
+    "BadGatewayError",
     "ContractViolation",
     "FixtureError",
     "ForbiddenError",
+    "GatewayTimeoutError",
     "InvalidContractError",
     "InvalidTokenError",
     "MethodNotAllowedError",
@@ -166,6 +171,22 @@ class StoreUnavailableError(ServiceUnavailableError):
 
 class TenantLimitError(ServiceUnavailableError):
     """Every one of the --max-tenants tenants is live: a new tenant is refused, never grown."""
+
+
+class BadGatewayError(ApiError):
+    """`asm-mock proxy`'s own answer when its upstream could not be asked (refused, unreachable,
+    TLS refused) or, with --strict, answered outside the contract: the message says which."""
+
+    status_code = 502
+    error_type = "BadGatewayError"
+
+
+class GatewayTimeoutError(ApiError):
+    """`asm-mock proxy`'s own answer when its upstream did not answer within
+    --upstream-timeout."""
+
+    status_code = 504
+    error_type = "GatewayTimeoutError"
 
 
 class ContractViolation(ApiError):

@@ -40,6 +40,10 @@ from asm_mock.shared.url import MEMORY, StoreUrl
 __all__ = ["AdminHandlers", "admin_contract"]
 
 Answer = tuple[dict[str, Any], int]
+_NO_DRIFT = (
+    "The drift report is the validating proxy's: asm-mock proxy --upstream URL serves it; "
+    "the mock has no upstream"
+)
 
 
 def admin_contract() -> Contract:
@@ -278,6 +282,14 @@ class AdminHandlers:
                 subject_type="parameter",
             )
         return {"name": name, "deleted": True}, 200
+
+    # -- the drift report is the validating proxy's (asm-mock proxy) ---------------------------
+
+    async def getDrift(self) -> Answer:  # noqa: N802
+        raise NotFoundError(_NO_DRIFT)
+
+    async def clearDrift(self) -> Answer:  # noqa: N802
+        raise NotFoundError(_NO_DRIFT)
 
     def lookup(self, operation_id: str) -> Callable[..., Any]:
         handler = getattr(self, operation_id, None)

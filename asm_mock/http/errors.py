@@ -1,6 +1,7 @@
 """Every failure leaves as SAP's OCC error body: `{"errors": [{"type", "message", ...}]}`.
 
-The body, its headers and the mock's own contract violations, for every layer; `asm_mock.http.send`
+The body, its headers, the mock's own contract violations and a request's, in the words
+Connexion's validators and the validating proxy share, for every layer; `asm_mock.http.send`
 sends them, and Connexion's exception handlers, built on these, are in
 `asm_mock.http.connexion_stack.errors`. The errors themselves are `asm_mock.domain.errors`'s.
 """
@@ -27,10 +28,13 @@ if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError as SchemaError
 
 __all__ = [
+    "body_error",
     "challenge_headers",
     "error_body",
     "error_for_status",
     "error_headers",
+    "invalid_parameter",
+    "missing_parameter",
     "response_violation",
     "undocumented_status",
     "unexpected_failure",
@@ -121,3 +125,58 @@ def response_violation(answering: str, error: SchemaError) -> ContractViolation:
         "contract violation in the response to %s at %s: %s", answering, where, error.message
     )
     return ContractViolation(f"The mock's response broke the contract at {where}: {error.message}")
+
+
+# -- a request that broke the contract, in the words Connexion's validators and the proxy share --
+
+
+def missing_parameter(location: str, name: str) -> ValidationError:
+    return ValidationError(
+        f"Required {location} parameter '{name}' is not present",
+        reason="missing",
+        subject=name,
+        subject_type="parameter",
+    )
+
+
+def invalid_parameter(name: str, error: SchemaError) -> ValidationError:
+    return ValidationError(
+        f"Request parameter {name} is invalid: {error.message}",
+        reason="invalid",
+        subject=name,
+        subject_type="parameter",
+    )
+
+
+def _pointer(error: SchemaError) -> str:
+    return ".".join(str(p) for p in error.absolute_path)
+
+
+def body_error(error: SchemaError) -> ValidationError:
+    """A request body its schema refuses, as Connexion's validators and the proxy say it."""
+    if error.validator == "required" and error.validator_value:
+        missing = next(
+            (
+                f
+                for f in error.validator_value
+                if isinstance(error.instance, dict) and f not in error.instance
+            ),
+            None,
+        )
+        if missing is not None:
+            field = ".".join([*(str(p) for p in error.absolute_path), str(missing)])
+            return ValidationError(
+                f"Request body field {field} is missing",
+                reason="missing",
+                subject=field,
+                subject_type="body",
+            )
+    field = _pointer(error) or "body"
+    return ValidationError(
+        f"Request body field {field} is invalid: {error.message}"
+        if field != "body"
+        else f"Request body is invalid: {error.message}",
+        reason="invalid",
+        subject=field,
+        subject_type="body",
+    )

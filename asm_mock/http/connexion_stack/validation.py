@@ -31,17 +31,18 @@ from starlette.types import Scope
 
 from asm_mock.contract import CompiledSchema, CompiledSchemas
 from asm_mock.domain.errors import ContractViolation, ValidationError
-from asm_mock.http.errors import response_violation
+from asm_mock.http.errors import (
+    body_error,
+    invalid_parameter,
+    missing_parameter,
+    response_violation,
+)
 
 __all__ = ["validator_map"]
 
 
 def _first_error(validator: CompiledSchema, instance: Any) -> SchemaError | None:
     return validator.first_error(instance)
-
-
-def _pointer(error: SchemaError) -> str:
-    return ".".join(str(p) for p in error.absolute_path)
 
 
 class ContractParameterValidator(ParameterValidator):  # type: ignore[misc]
@@ -53,55 +54,16 @@ class ContractParameterValidator(ParameterValidator):  # type: ignore[misc]
         name = param["name"]
         if value is None:
             if param.get("required"):
-                raise ValidationError(
-                    f"Required {parameter_type} parameter '{name}' is not present",
-                    reason="missing",
-                    subject=name,
-                    subject_type="parameter",
-                )
+                raise missing_parameter(parameter_type, name)
             return None
         error = _first_error(self.schemas(param.get("schema", {})), value)
         if error is not None:
-            raise ValidationError(
-                f"Request parameter {name} is invalid: {error.message}",
-                reason="invalid",
-                subject=name,
-                subject_type="parameter",
-            )
+            raise invalid_parameter(name, error)
         return None
 
     def validate(self, scope: Scope) -> None:
         request = ConnexionRequest(scope, uri_parser=self.uri_parser)
         self.validate_request(request)
-
-
-def _body_error(error: SchemaError) -> ValidationError:
-    if error.validator == "required" and error.validator_value:
-        missing = next(
-            (
-                f
-                for f in error.validator_value
-                if isinstance(error.instance, dict) and f not in error.instance
-            ),
-            None,
-        )
-        if missing is not None:
-            field = ".".join([*(str(p) for p in error.absolute_path), str(missing)])
-            return ValidationError(
-                f"Request body field {field} is missing",
-                reason="missing",
-                subject=field,
-                subject_type="body",
-            )
-    field = _pointer(error) or "body"
-    return ValidationError(
-        f"Request body field {field} is invalid: {error.message}"
-        if field != "body"
-        else f"Request body is invalid: {error.message}",
-        reason="invalid",
-        subject=field,
-        subject_type="body",
-    )
 
 
 class ContractJSONRequestBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
@@ -137,7 +99,7 @@ class ContractJSONRequestBodyValidator(JSONRequestBodyValidator):  # type: ignor
             )
         error = _first_error(self.schemas(self._schema), body)
         if error is not None:
-            raise _body_error(error)
+            raise body_error(error)
 
 
 class ContractJSONResponseBodyValidator(JSONResponseBodyValidator):  # type: ignore[misc]
