@@ -105,6 +105,7 @@ def _invoke(ctx: click.Context, name: str) -> object:
         if name == "check":
             return _check(settings)
         _check_listening(ctx, settings)
+        _check_store(ctx, settings)
         return _serve(settings)
     except AsmMockError as error:  # a bad fixture or scenario file, found while building
         print("asm-mock:", *str(error).split(), file=sys.stderr)  # a YAML error spans lines
@@ -227,6 +228,21 @@ def _check_listening(ctx: click.Context, settings: Settings) -> None:
         raise refuse(ctx, *problem)
 
 
+def _check_store(ctx: click.Context, settings: Settings) -> None:
+    """A Redis store that does not answer at start-up is refused (a wrong host, port or
+    password is far likelier than an outage that very second); once serving, an outage is
+    answered 503 until Redis is back."""
+    if settings.store.is_memory:
+        return
+    from asm_mock.domain.errors import StoreUnavailableError
+    from asm_mock.shared.connection import check_reachable
+
+    try:
+        check_reachable(settings.store, timeout=settings.store_timeout)
+    except StoreUnavailableError as error:
+        raise refuse(ctx, "store", str(error)) from None
+
+
 def _check(settings: Settings) -> int:
     from asm_mock.http.app import create_app
 
@@ -291,6 +307,7 @@ def _serve(settings: Settings) -> int:
         (
             f", latency {settings.latency} ms" if settings.latency != "0" else "",
             f", error rate {settings.error_rate:g}" if settings.error_rate else "",
+            f", store {settings.store}" if not settings.store.is_memory else "",
         )
     )
     base_path = app.contract.base_path  # a --contract revision may serve another one

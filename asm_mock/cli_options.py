@@ -23,6 +23,7 @@ from asm_mock.domain.controls import Latency
 from asm_mock.domain.disk_cache import default_cache_dir
 from asm_mock.resources import default_fixtures_dir
 from asm_mock.settings import AuthMode, Settings, parse_cors_origins
+from asm_mock.shared.url import parse_store_url
 
 __all__ = [
     "ENV_PREFIX",
@@ -144,6 +145,16 @@ def _seconds(text: str) -> float:
         raise ValueError(f"{text!r} is not a number of seconds") from None
     if not 0.0 <= value <= 86_400.0:  # nan and inf fail too
         raise ValueError(f"must be between 0 and 86400 seconds, got {text!r}")
+    return value
+
+
+def _store_timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of seconds") from None
+    if not 0.0 < value <= 600.0:  # nan and inf fail too
+        raise ValueError(f"must be more than 0 and at most 600 seconds, got {text!r}")
     return value
 
 
@@ -371,6 +382,22 @@ def serve_options() -> list[click.Option]:
             "requests kept in the journal ring",
             default=str(_DEFAULTS.journal_size),
             metavar="N",
+        ),
+        _option(
+            "store",
+            parse_store_url,
+            "where sessions and tokens live: memory (this process), or a Redis that replicas "
+            "share: redis://[[user]:password@]host:port/db, rediss://... over TLS",
+            default=str(_DEFAULTS.store),
+            metavar="URL",
+        ),
+        _option(
+            "store_timeout",
+            _store_timeout,
+            "seconds a store operation may take; beyond it (Redis down or slow) the API "
+            "answers 503 ServiceUnavailableError",
+            default=f"{_DEFAULTS.store_timeout:g}",
+            metavar="SECONDS",
         ),
         _option(
             "max_tenants",

@@ -10,6 +10,7 @@ from pathlib import Path
 from asm_mock.domain.generate import DEFAULT_CUSTOMERS, DEFAULT_SEED
 from asm_mock.domain.journal import DEFAULT_JOURNAL_SIZE
 from asm_mock.domain.tenants import DEFAULT_MAX_TENANTS, DEFAULT_TENANT_TTL_S
+from asm_mock.shared.url import MEMORY, StoreUrl
 
 __all__ = ["DEFAULT_CORS_ORIGINS", "AuthMode", "Settings", "parse_cors_origins"]
 
@@ -54,5 +55,9 @@ class Settings:
     cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS  # "*", exact origins, "scheme://host:*"
     cache_dir: Path | None = None  # where Faker's name pools are cached; None: nowhere
     watch: bool = False  # reload the contract, its $ref'd files and the fixtures when they change
+    # where sessions and tokens live: this process's memory, or a Redis that replicas share;
+    # its str() and repr() never show a password
+    store: StoreUrl = MEMORY
+    store_timeout: float = 1.0  # seconds a store operation may take before the API answers 503
     max_tenants: int = DEFAULT_MAX_TENANTS  # named tenants live at once (the default one aside)
     tenant_ttl: float = DEFAULT_TENANT_TTL_S  # seconds idle before a named tenant's state goes

@@ -1,4 +1,5 @@
-"""`make fuzz`: start asm-mock (asm_mock.testing), log in as an agent, run schemathesis.
+"""`make fuzz`: start asm-mock (asm_mock.testing), log in as an agent, run schemathesis; with
+`--store redis`, against a mock whose state is in a redis-server started for the run.
 
 Every check, every phase (examples, coverage, fuzzing, stateful), a fixed seed, a bounded number of
 examples per operation. Exits with schemathesis' exit code, so any failure or error fails the run.
@@ -7,12 +8,13 @@ examples per operation. Exits with schemathesis' exit code, so any failure or er
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from asm_mock.testing import AsmMockServer, MockServerError
+from asm_mock.testing import AsmMockServer, MockServerError, RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -23,10 +25,20 @@ def main() -> int:
     parser.add_argument("--examples", type=int, default=int(os.environ.get("FUZZ_EXAMPLES", 50)))
     parser.add_argument("--seed", type=int, default=int(os.environ.get("FUZZ_SEED", 20260115)))
     parser.add_argument("--report-dir", default=str(ROOT / "fuzz" / "report"))
+    parser.add_argument(
+        "--store",
+        choices=("memory", "redis"),
+        default=os.environ.get("FUZZ_STORE", "memory"),
+        help="redis: the mock's state in a redis-server started for the run (env FUZZ_STORE)",
+    )
     args = parser.parse_args()
 
     try:
-        with AsmMockServer() as server:
+        with contextlib.ExitStack() as stack:
+            options: tuple[str, ...] = ()
+            if args.store == "redis":
+                options = ("--store", stack.enter_context(RedisServer()).url)
+            server = stack.enter_context(AsmMockServer(*options))
             return fuzz(server, args)
     except MockServerError as error:
         print(f"fuzz: {error}", file=sys.stderr)

@@ -14,6 +14,7 @@ from asm_mock.domain.errors import (
     FixtureError,
     NotFoundError,
     ScenarioError,
+    StoreUnavailableError,
     UnsupportedMediaTypeError,
     ValidationError,
 )
@@ -34,6 +35,7 @@ from asm_mock.http.serialize import timestamp
 from asm_mock.http.settings_format import settings_view
 from asm_mock.http.state_format import dump_state, load_state
 from asm_mock.resources import default_fixtures_dir
+from asm_mock.shared.url import MEMORY, StoreUrl
 
 __all__ = ["AdminHandlers", "admin_contract"]
 
@@ -61,6 +63,12 @@ def _entry(entry: JournalEntry) -> dict[str, Any]:
     }
 
 
+def _store_description(store: StoreUrl) -> dict[str, str]:
+    if store.is_memory:
+        return {"kind": "memory"}
+    return {"kind": "redis", "url": str(store)}  # str(): the password shows as ***
+
+
 def _json_object(body: Any) -> dict[str, Any]:
     """The parsed JSON body. BodyGuard refuses untyped bodies of POSTs only; without a JSON
     Content-Type Connexion hands PUT and PATCH handlers the raw bytes, unvalidated."""
@@ -83,16 +91,19 @@ class AdminHandlers:
         scenarios: Path | None = None,
         operations: Sequence[DocumentedOperation] = (),
         reload: Callable[[], dict[str, Any]] | None = None,
+        store: StoreUrl = MEMORY,
     ) -> None:
         """`canned` checks scenarios' canned answers against the served contract; `operations`
         are the served contract's, which the conformance report covers; `reload` says how
-        --watch's last reload went (None: the mock does not watch)."""
+        --watch's last reload went (None: the mock does not watch); `store` is where sessions
+        and tokens live, as health reports it."""
         self._operations = tuple(operations)
         self._tenant = tenant
         self._tenants = tenants
         self._canned = canned
         self._scenario_dir = scenarios  # None: the packaged fixtures/scenarios
         self._reload = reload
+        self._store = _store_description(store)
 
     @property
     def _service(self) -> MockService:
@@ -107,17 +118,27 @@ class AdminHandlers:
         return self._tenant().controls
 
     async def _health(self) -> dict[str, Any]:
-        health = {
+        health: dict[str, Any] = {
             "status": "UP",
             "version": __version__,
             "seed": self._service.world().seed,
             "customers": len(self._service.world().customers),
-            "sessions": await self._service.store.session_count(),
-            "tokens": await self._service.store.token_count(),
-            "requests": self._journal.total,
-            "authMode": "permissive" if self._controls.settings.permissive_auth else "strict",
-            "reload": self._reload() if self._reload is not None else {"status": "off"},
         }
+        try:
+            health["sessions"] = await self._service.store.session_count()
+            health["tokens"] = await self._service.store.token_count()
+            store = {**self._store, "status": "UP"}
+        except StoreUnavailableError as error:
+            # 200 still: this is the liveness probe, and restarting the mock brings no Redis
+            # back; it serves again by itself once the store answers
+            health["status"] = "DEGRADED"
+            store = {**self._store, "status": "DOWN", "error": error.message}
+        health.update(
+            requests=self._journal.total,
+            authMode="permissive" if self._controls.settings.permissive_auth else "strict",
+            reload=self._reload() if self._reload is not None else {"status": "off"},
+            store=store,
+        )
         tenant = self._tenant()
         if tenant is self._tenants.default:  # a named tenant does not learn of the others
             health["tenants"] = len(self._tenants)

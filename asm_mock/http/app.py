@@ -29,7 +29,7 @@ from asm_mock.domain.controls import Controls, Latency, RuntimeSettings
 from asm_mock.domain.fixtures import load_fixtures
 from asm_mock.domain.generate import Progress, build_world
 from asm_mock.domain.journal import Journal
-from asm_mock.domain.service import MockService
+from asm_mock.domain.service import MockService, StateStore
 from asm_mock.domain.tenants import Tenant, TenantFactory, Tenants, in_memory_store
 from asm_mock.http.admin_guard import AdminGuard, is_admin_path
 from asm_mock.http.completing import CompletedAnswers, CompletedErrors
@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from asm_mock.domain.scenarios import CannedCheck
     from asm_mock.domain.world import World
     from asm_mock.http.connexion_stack.apps import ConnexionApps
+    from asm_mock.shared.connection import RedisConnection
 
 __all__ = [
     "LOAD_AFTER_START_S",
@@ -179,8 +180,11 @@ class AsmMockApp:
         reload_status: ReloadStatus,
         tenants: Tenants,
         rebuild: Callable[[], ServedVersion] | None = None,
+        store_connection: RedisConnection | None = None,
     ) -> None:
         self.service = service
+        # the Redis behind the store (None: the memory store); its pool closes at shutdown
+        self.store_connection = store_connection
         self.tenants = tenants
         self.settings = settings
         self.journal = journal
@@ -287,6 +291,8 @@ class AsmMockApp:
                     watching.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await watching
+                if self.store_connection is not None:
+                    await self.store_connection.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -357,6 +363,7 @@ def _connexion_loader(
                     canned=canned_answers(contract),
                     operations=documented_operations(contract),
                     reload=live.reload_status.body,
+                    store=live.settings.store,
                 ),
                 schemas=contract.schemas,
             ),
@@ -494,6 +501,34 @@ def _rebuild(live: _Live) -> ServedVersion:
     return version
 
 
+def _store_connection(settings: Settings) -> RedisConnection | None:
+    """The Redis connection of `settings.store`, opened once per app (None: the memory store).
+    redis-py is imported only when a Redis store is asked for."""
+    if settings.store.is_memory:
+        return None
+    from asm_mock.shared.connection import RedisConnection
+
+    return RedisConnection(settings.store, timeout=settings.store_timeout)
+
+
+def _redis_store(connection: RedisConnection | None) -> StateStore | None:
+    if connection is None:
+        return None  # MockService's own InMemoryStore
+    from asm_mock.shared.store import RedisStore
+
+    return RedisStore(connection)
+
+
+def _tenant_stores(connection: RedisConnection | None) -> Callable[[str], StateStore]:
+    """Each named tenant's store: with Redis, its own namespace (`tenant:NAME`, apart from the
+    default tenant's `default`, whatever the tenant is called) in the one connection."""
+    if connection is None:
+        return in_memory_store
+    from asm_mock.shared.store import RedisStore
+
+    return lambda name: RedisStore(connection, namespace=f"tenant:{name}")
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -508,8 +543,9 @@ def create_app(
     settings = settings or Settings(**overrides)
     # the contract first: a revision it refuses is refused before the world is built
     contract = _contract(settings)
+    connection = _store_connection(settings) if service is None else None
     if service is None:
-        service = MockService(_world(settings, progress))
+        service = MockService(_world(settings, progress), store=_redis_store(connection))
     holder: list[AsmMockApp] = []
     # the journal names each request's operation when it is read, not as it is answered, by
     # the contract serving then
@@ -533,7 +569,7 @@ def create_app(
             journal_size=settings.journal_size,
             operation_of=lambda method, path: holder[0].operation_id(method, path),
             # the one place a tenant's store is chosen: a shared store keys it by the name
-            store=in_memory_store,
+            store=_tenant_stores(connection),
         ),
         max_tenants=settings.max_tenants,
         ttl_s=settings.tenant_ttl,
@@ -565,6 +601,7 @@ def create_app(
         reload_status=live.reload_status,
         tenants=tenants,
         rebuild=partial(_rebuild, live) if settings.watch else None,
+        store_connection=connection,
     )
     holder.append(app)
     return app
