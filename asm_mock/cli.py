@@ -178,6 +178,8 @@ def proxy(ctx: click.Context, /, **values: Any) -> int:
 
     if values["upstream"] is None:
         raise refuse(ctx, "upstream", "is required: the real system's base URL")
+    if values["pseudonymize"] and values["record"] is None:
+        raise refuse(ctx, "pseudonymize", "needs --record DIR: it changes what a recording holds")
     problem = _listen_problem(values["host"], values["port"])
     if problem:
         raise refuse(ctx, *problem)

@@ -523,6 +523,15 @@ def _timeout(text: str) -> float:
     return value
 
 
+def _record_dir(text: str) -> Path | None:
+    if not text.strip():
+        return None  # nothing recorded
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{text!r} is a file, not a directory to record into")
+    return path
+
+
 def proxy_options() -> list[click.Option]:
     """`proxy`'s options: the upstream, how it is reached, where the proxy listens."""
     return [
@@ -577,6 +586,17 @@ def proxy_options() -> list[click.Option]:
         _log_format_option(
             "one line per request on stderr (method, path, status; never a query or header): "
             "readable text, JSON, or off"
+        ),
+        _option(
+            "record",
+            _record_dir,
+            "write the upstream's answers to DIR/scenarios/recorded.yaml, a scenario that "
+            "`asm-mock serve --fixtures DIR --scenario recorded` replays (secrets scrubbed)",
+            metavar="DIR",
+        ),
+        _flag(
+            "pseudonymize",
+            "with --record: customers' names, e-mails and ids recorded as consistent fakes",
         ),
     ]
 

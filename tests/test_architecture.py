@@ -216,3 +216,12 @@ def test_the_project_rules_catch_violations() -> None:
     assert private_imports(source, "tests.test_x") == ["asm_mock.http.cors._vary"]
     assert names_outside_all(source) == ["asm_mock.cli.Path"]
     assert imported_test_modules(source) == {"tests.conftest", "tests.helpers"}
+
+
+RECORDING_FILES = sorted((PACKAGE / "recording").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", RECORDING_FILES, ids=lambda p: p.name)
+def test_the_recording_imports_no_http_library(path: Path) -> None:
+    """It writes what the proxy hands it: the proxy speaks HTTP, the recording only files."""
+    assert offending(imported_modules(path), HTTP_LIBRARIES) == set()

@@ -43,7 +43,7 @@ __all__ = [
 VALIDATED_DOCUMENTS = frozenset(
     {
         "ca8028791fdcad653c145f47b5f5008656ee1e8cfc8d1eda44a20bf292485889",  # openapi.yaml
-        "59a00e15d57e528f795a4d7de8b98497a28128423c345662e8587dedf820f41c",  # admin.yaml
+        "ba57e50442c097d4aad7e2ebf2b88d4889c39371d12065924bb4667ef5fa3c95",  # admin.yaml
     }
 )
 

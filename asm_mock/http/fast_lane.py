@@ -292,7 +292,7 @@ class FastLane:
         preferences = scope.get("extensions", {}).get(PREFERENCES)
         if preferences is not None and preferences.shapes_the_answer:
             return Defer.PREFERRED_ANSWER
-        if self._controls().canned(operation.operation_id) is not None:
+        if self._controls().canned_answers(operation.operation_id):
             return Defer.CANNED_ANSWER
         headers = scope["headers"]
         caller = None
