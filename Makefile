@@ -39,6 +39,7 @@ FUZZ_EXAMPLES ?= 30
 # schemathesis CLI against a live server: every check, every phase; `make fuzz FUZZ_EXAMPLES=500` soaks
 fuzz: $(STAMP)
 	$(BIN)/python fuzz/run.py --examples $(FUZZ_EXAMPLES)
+	$(BIN)/python fuzz/run.py --examples $(FUZZ_EXAMPLES) --store redis
 
 test: lint typecheck unit fuzz
 

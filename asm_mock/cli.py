@@ -109,8 +109,7 @@ def _invoke(ctx: click.Context, name: str) -> object:
         if name == "check":
             return _check(settings)
         _check_listening(ctx, settings)
-        if settings.store != "memory":
-            _check_store(ctx, settings)
+        _check_store(ctx, settings)
         return _serve(settings)
     except AsmMockError as error:  # a bad fixture or scenario file, found while building
         print("asm-mock:", *str(error).split(), file=sys.stderr)  # a YAML error spans lines
@@ -179,6 +178,8 @@ def proxy(ctx: click.Context, /, **values: Any) -> int:
 
     if values["upstream"] is None:
         raise refuse(ctx, "upstream", "is required: the real system's base URL")
+    if values["pseudonymize"] and values["record"] is None:
+        raise refuse(ctx, "pseudonymize", "needs --record DIR: it changes what a recording holds")
     problem = _listen_problem(values["host"], values["port"])
     if problem:
         raise refuse(ctx, *problem)
@@ -232,11 +233,21 @@ def _check_listening(ctx: click.Context, settings: Settings) -> None:
 
 
 def _check_store(ctx: click.Context, settings: Settings) -> None:
-    """A replica joins a store only if it can reach it and would serve the world it holds."""
+    """A Redis store that does not answer at start-up is refused (a wrong host, port or
+    password is far likelier than an outage that very second); once serving, an outage is
+    answered 503 until Redis is back. A replica joins a store only if it would serve the world
+    the store holds."""
+    if settings.store.is_memory:
+        return
+    from asm_mock.domain.errors import StoreUnavailableError
+    from asm_mock.shared.connection import check_reachable
     from asm_mock.shared.fingerprint import store_refusal
-    from asm_mock.shared.replicas import DEFAULT_NAMESPACE
 
-    problem = store_refusal(settings, namespace=DEFAULT_NAMESPACE)
+    try:
+        check_reachable(settings.store, timeout=settings.store_timeout)
+    except StoreUnavailableError as error:
+        raise refuse(ctx, "store", str(error)) from None
+    problem = store_refusal(settings)
     if problem:
         raise refuse(ctx, "store", problem)
 
@@ -306,12 +317,10 @@ def _serve_workers(settings: Settings) -> int:
     shared store; SIGTERM reaches each, which finishes what it serves before it exits."""
     import uvicorn
 
-    from asm_mock.shared.connection import masked_url
-
     os.environ[WORKER_SETTINGS] = settings_json(settings)
     print(
         f"asm-mock serving http://{settings.host}:{settings.port} with {settings.workers} "
-        f"workers sharing {masked_url(settings.store)} (seed {settings.seed}, "
+        f"workers sharing {settings.store} (seed {settings.seed}, "
         f"{settings.customers} generated customers, auth {settings.auth})",
         flush=True,
     )
@@ -341,6 +350,7 @@ def _serve(settings: Settings) -> int:
         (
             f", latency {settings.latency} ms" if settings.latency != "0" else "",
             f", error rate {settings.error_rate:g}" if settings.error_rate else "",
+            f", store {settings.store}" if not settings.store.is_memory else "",
         )
     )
     base_path = app.contract.base_path  # a --contract revision may serve another one

@@ -23,6 +23,7 @@ from asm_mock.domain.controls import Latency
 from asm_mock.domain.disk_cache import default_cache_dir
 from asm_mock.resources import default_fixtures_dir
 from asm_mock.settings import AuthMode, Settings, parse_cors_origins
+from asm_mock.shared.url import parse_store_url
 
 __all__ = [
     "ENV_PREFIX",
@@ -147,13 +148,13 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _store_url(text: str) -> str:
-    value = text.strip()
-    if value == "memory":
-        return value
-    parts = urlsplit(value)
-    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
-        raise ValueError("expected memory or redis://[:PASSWORD@]HOST:PORT/DB")
+def _store_timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of seconds") from None
+    if not 0.0 < value <= 600.0:  # nan and inf fail too
+        raise ValueError(f"must be more than 0 and at most 600 seconds, got {text!r}")
     return value
 
 
@@ -384,12 +385,20 @@ def serve_options() -> list[click.Option]:
         ),
         _option(
             "store",
-            _store_url,
-            "where sessions, tokens, the journal and run-time settings live: memory (this "
-            "process) or redis://[:PASSWORD@]HOST:PORT/DB (rediss:// with TLS), shared by "
-            "replicas and workers",
-            default=_DEFAULTS.store,
+            parse_store_url,
+            "where sessions and tokens (and, for replicas, the journal and run-time settings) "
+            "live: memory (this process), or a Redis that replicas share: "
+            "redis://[[user]:password@]host:port/db, rediss://... over TLS",
+            default=str(_DEFAULTS.store),
             metavar="URL",
+        ),
+        _option(
+            "store_timeout",
+            _store_timeout,
+            "seconds a store operation may take; beyond it (Redis down or slow) the API "
+            "answers 503 ServiceUnavailableError",
+            default=f"{_DEFAULTS.store_timeout:g}",
+            metavar="SECONDS",
         ),
         _option(
             "workers",
@@ -514,6 +523,15 @@ def _timeout(text: str) -> float:
     return value
 
 
+def _record_dir(text: str) -> Path | None:
+    if not text.strip():
+        return None  # nothing recorded
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{text!r} is a file, not a directory to record into")
+    return path
+
+
 def proxy_options() -> list[click.Option]:
     """`proxy`'s options: the upstream, how it is reached, where the proxy listens."""
     return [
@@ -568,6 +586,17 @@ def proxy_options() -> list[click.Option]:
         _log_format_option(
             "one line per request on stderr (method, path, status; never a query or header): "
             "readable text, JSON, or off"
+        ),
+        _option(
+            "record",
+            _record_dir,
+            "write the upstream's answers to DIR/scenarios/recorded.yaml, a scenario that "
+            "`asm-mock serve --fixtures DIR --scenario recorded` replays (secrets scrubbed)",
+            metavar="DIR",
+        ),
+        _flag(
+            "pseudonymize",
+            "with --record: customers' names, e-mails and ids recorded as consistent fakes",
         ),
     ]
 
@@ -634,7 +663,7 @@ def check_together(ctx: click.Context, settings: Settings) -> None:
                 "scenarios",
                 f"no scenario {name!r} in {scenarios} (known: {', '.join(known) or 'none'})",
             )
-    if settings.workers > 1 and settings.store == "memory":
+    if settings.workers > 1 and settings.store.is_memory:
         raise refuse(
             ctx,
             "workers",

@@ -12,6 +12,7 @@ from pathlib import Path
 from asm_mock.domain.generate import DEFAULT_CUSTOMERS, DEFAULT_SEED
 from asm_mock.domain.journal import DEFAULT_JOURNAL_SIZE
 from asm_mock.domain.tenants import DEFAULT_MAX_TENANTS, DEFAULT_TENANT_TTL_S
+from asm_mock.shared.url import MEMORY, StoreUrl
 
 __all__ = [
     "DEFAULT_CORS_ORIGINS",
@@ -63,11 +64,11 @@ class Settings:
     cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS  # "*", exact origins, "scheme://host:*"
     cache_dir: Path | None = None  # where Faker's name pools are cached; None: nowhere
     watch: bool = False  # reload the contract, its $ref'd files and the fixtures when they change
-    store: str = (
-        "memory"  # where sessions, tokens, the journal and settings live: memory or redis://
-    )
+    # where sessions and tokens live: this process's memory, or a Redis that replicas share;
+    # its str() and repr() never show a password
+    store: StoreUrl = MEMORY
+    store_timeout: float = 1.0  # seconds a store operation may take before the API answers 503
     workers: int = 1  # worker processes behind one port (more than one needs a shared store)
-
     max_tenants: int = DEFAULT_MAX_TENANTS  # named tenants live at once (the default one aside)
     tenant_ttl: float = DEFAULT_TENANT_TTL_S  # seconds idle before a named tenant's state goes
 
@@ -91,4 +92,6 @@ def settings_from_json(text: str) -> Settings:
             values[name] = tuple(value)
         elif hints[name] is AuthMode:
             values[name] = AuthMode(value)
+        elif hints[name] is StoreUrl:
+            values[name] = StoreUrl(**value)
     return Settings(**values)

@@ -1,5 +1,5 @@
-"""`make fuzz`: start asm-mock (asm_mock.testing), log in as an agent, run schemathesis; then
-again against asm-mock on a Redis store (a redis-server started here, stopped after).
+"""`make fuzz`: start asm-mock (asm_mock.testing), log in as an agent, run schemathesis; with
+`--store redis`, against a mock whose state is in a redis-server started for the run.
 
 Every check, every phase (examples, coverage, fuzzing, stateful), a fixed seed, a bounded number of
 examples per operation. Exits with schemathesis' exit code, so any failure or error fails the run.
@@ -8,12 +8,13 @@ examples per operation. Exits with schemathesis' exit code, so any failure or er
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from asm_mock.testing import AsmMockServer, MockServerError, RedisServer, redis_server_path
+from asm_mock.testing import AsmMockServer, MockServerError, RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -24,24 +25,21 @@ def main() -> int:
     parser.add_argument("--examples", type=int, default=int(os.environ.get("FUZZ_EXAMPLES", 50)))
     parser.add_argument("--seed", type=int, default=int(os.environ.get("FUZZ_SEED", 20260115)))
     parser.add_argument("--report-dir", default=str(ROOT / "fuzz" / "report"))
+    parser.add_argument(
+        "--store",
+        choices=("memory", "redis"),
+        default=os.environ.get("FUZZ_STORE", "memory"),
+        help="redis: the mock's state in a redis-server started for the run (env FUZZ_STORE)",
+    )
     args = parser.parse_args()
 
     try:
-        with AsmMockServer() as server:
-            memory = fuzz(server, args)
-        if redis_server_path() is None:
-            in_ci = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-            print(
-                "fuzz: redis-server is not installed (apt-get install redis-server): the Redis "
-                "store is NOT fuzzed" + (", and CI=true fails the run" if in_ci else ""),
-                file=sys.stderr,
-            )
-            return memory or (2 if in_ci else 0)
-        with RedisServer() as redis, AsmMockServer("--store", redis.url) as server:
-            print("fuzz: again, with the Redis store", flush=True)
-            args.report_dir = str(Path(args.report_dir) / "redis")
-            with_redis = fuzz(server, args)
-        return memory or with_redis
+        with contextlib.ExitStack() as stack:
+            options: tuple[str, ...] = ()
+            if args.store == "redis":
+                options = ("--store", stack.enter_context(RedisServer()).url)
+            server = stack.enter_context(AsmMockServer(*options))
+            return fuzz(server, args)
     except MockServerError as error:
         print(f"fuzz: {error}", file=sys.stderr)
         return 2

@@ -93,6 +93,34 @@ def test_the_stack_rules_see_the_modules_they_guard() -> None:
     assert len(list(STACK.glob("*.py"))) >= 5
 
 
+SHARED = PACKAGE / "shared"
+OUTSIDE_SHARED = sorted(p for p in PACKAGE.rglob("*.py") if SHARED not in p.parents)
+# the shared package's modules that import redis (url.py does not: settings and the CLI use it)
+REDIS_MODULES = {f"asm_mock.shared.{name}" for name in ("connection", "store", "scripts", "wire")}
+
+
+@pytest.mark.parametrize("path", OUTSIDE_SHARED, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_only_the_shared_package_imports_redis(path: Path) -> None:
+    assert offending(imported_modules(path), {"redis"}) == set()
+
+
+@pytest.mark.parametrize("path", DOMAIN_FILES, ids=lambda p: p.name)
+def test_the_domain_knows_no_concrete_shared_store(path: Path) -> None:
+    assert offending(imported_modules(path), {"asm_mock.shared"}) == set()
+
+
+@pytest.mark.parametrize("path", OUTSIDE_SHARED, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_redis_is_imported_only_when_a_redis_store_is_asked_for(path: Path) -> None:
+    """A module-level import would make every memory-store start pay for redis-py."""
+    assert offending(top_level_imports(path), REDIS_MODULES) == set()
+
+
+def test_the_shared_rules_see_the_modules_they_guard() -> None:
+    assert {p.stem for p in SHARED.glob("*.py")} >= {"url", "connection", "store"}
+    assert not any(SHARED in p.parents for p in OUTSIDE_SHARED)
+    assert offending(imported_modules(SHARED / "connection.py"), {"redis"})
+
+
 ROOT = PACKAGE.parent
 FIRST_PARTY = ("asm_mock", "tests", "fuzz", "bench")
 OUR_FILES = sorted(p for d in FIRST_PARTY for p in (ROOT / d).rglob("*.py"))
@@ -188,3 +216,12 @@ def test_the_project_rules_catch_violations() -> None:
     assert private_imports(source, "tests.test_x") == ["asm_mock.http.cors._vary"]
     assert names_outside_all(source) == ["asm_mock.cli.Path"]
     assert imported_test_modules(source) == {"tests.conftest", "tests.helpers"}
+
+
+RECORDING_FILES = sorted((PACKAGE / "recording").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", RECORDING_FILES, ids=lambda p: p.name)
+def test_the_recording_imports_no_http_library(path: Path) -> None:
+    """It writes what the proxy hands it: the proxy speaks HTTP, the recording only files."""
+    assert offending(imported_modules(path), HTTP_LIBRARIES) == set()

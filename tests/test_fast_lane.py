@@ -281,7 +281,7 @@ async def test_a_bug_while_serving_is_logged_and_the_request_goes_to_connexion(
     def broken(operation_id: str) -> None:
         raise RuntimeError("a lane bug while serving")
 
-    monkeypatch.setattr(controls, "canned", broken)
+    monkeypatch.setattr(controls, "canned_answers", broken)
     with caplog.at_level(logging.ERROR, logger="asm_mock.contract"):
         for _ in (1, 2):
             assert (await client.get(f"{BASE}/agents/asagent")).status_code == 299

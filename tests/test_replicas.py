@@ -240,7 +240,7 @@ def test_the_refusal_never_shows_the_store_password() -> None:
             refused = _serve("--store", server.url, "--customers", "21", "--seed", "7")
     assert refused.returncode == 2
     assert "s3cret-pw" not in refused.stderr + refused.stdout
-    assert "redis://:***@127.0.0.1" in refused.stderr
+    assert "redis://***@127.0.0.1" in refused.stderr
     assert "holds the world of --customers 20; this replica has --customers 21" in refused.stderr
 
 
@@ -323,6 +323,7 @@ def test_a_store_that_cannot_be_reached_is_refused_with_one_line() -> None:
     refused = _serve("--store", url)
     assert refused.returncode == 2
     (line,) = refused.stderr.strip().splitlines()
-    assert line.startswith("asm-mock: error: option --store: redis://:***@127.0.0.1:")
+    assert line.startswith("asm-mock: error: option --store: ")
+    assert "redis://***@127.0.0.1:" in line
     assert "cannot be reached" in line
     assert "s3cret-pw" not in refused.stderr + refused.stdout

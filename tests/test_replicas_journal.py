@@ -9,8 +9,9 @@ import pytest
 
 from asm_mock.domain.journal import ErrorDetail, NotedRequest
 from asm_mock.settings import Settings, settings_from_json, settings_json
-from asm_mock.shared.connection import store_client, unavailable
+from asm_mock.shared.connection import RedisConnection
 from asm_mock.shared.journal_stream import SharedJournal
+from asm_mock.shared.url import parse_store_url
 
 pytestmark = pytest.mark.anyio
 
@@ -21,21 +22,20 @@ Journals = Callable[[int], SharedJournal]
 @pytest.fixture
 async def journal(redis_url: str) -> AsyncIterator[Journals]:
     """Journals of replicas sharing `redis_url`, of a given capacity; their clients closed after."""
-    clients = []
+    connections = []
 
     def make(capacity: int) -> SharedJournal:
-        clients.append(store_client(redis_url))
+        connections.append(RedisConnection(parse_store_url(redis_url)))
         return SharedJournal(
-            clients[-1],
+            connections[-1],
             namespace="test",
             capacity=capacity,
             operation_of=lambda method, path: f"{method} {path}",
-            unavailable=lambda: unavailable(redis_url),
         )
 
     yield make
-    for client in clients:
-        await client.aclose()
+    for connection in connections:
+        await connection.aclose()
 
 
 def _noted(n: int, replica: str) -> NotedRequest:
@@ -87,5 +87,6 @@ async def test_a_replica_stopped_ships_what_it_queued(journal: Journals) -> None
 
 
 def test_workers_get_the_settings_they_were_parsed_with() -> None:
-    settings = Settings(store="redis://:pw@127.0.0.1:6379/0", workers=2, scenarios=("a", "b"))
+    store = parse_store_url("redis://:pw@127.0.0.1:6379/0")
+    settings = Settings(store=store, workers=2, scenarios=("a", "b"))
     assert settings_from_json(settings_json(settings)) == settings

@@ -43,7 +43,7 @@ __all__ = [
 VALIDATED_DOCUMENTS = frozenset(
     {
         "ca8028791fdcad653c145f47b5f5008656ee1e8cfc8d1eda44a20bf292485889",  # openapi.yaml
-        "e8548a3a19bbca9dde4b4e3e2d08792ffa2904af007c7cb4febd5daaf42ddc77",  # admin.yaml
+        "ba57e50442c097d4aad7e2ebf2b88d4889c39371d12065924bb4667ef5fa3c95",  # admin.yaml
     }
 )
 

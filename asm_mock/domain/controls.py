@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-__all__ = ["CannedAnswer", "Controls", "Latency", "RuntimeSettings"]
+__all__ = [
+    "CannedAnswer",
+    "CannedRequest",
+    "Controls",
+    "Latency",
+    "RequestMatch",
+    "RuntimeSettings",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +49,52 @@ class Latency:
 
 
 @dataclass(frozen=True, slots=True)
+class CannedRequest:
+    """What a canned answer is matched against: a request's path parameters, its query (the
+    first value of each name) and its parsed body (None without one)."""
+
+    path: Mapping[str, str]
+    query: Mapping[str, str]
+    body: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestMatch:
+    """The requests a canned answer answers: every path parameter, query parameter and
+    top-level body field it names has exactly that value; what it does not name may be anything."""
+
+    path: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str] = field(default_factory=dict)
+    body: Mapping[str, Any] | None = None
+
+    @property
+    def needs_body(self) -> bool:
+        return self.body is not None
+
+    def matches(self, request: CannedRequest) -> bool:
+        if any(request.path.get(k) != v for k, v in self.path.items()):
+            return False
+        if any(request.query.get(k) != v for k, v in self.query.items()):
+            return False
+        if self.body is None:
+            return True
+        body = request.body
+        return isinstance(body, dict) and all(
+            k in body and body[k] == v for k, v in self.body.items()
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class CannedAnswer:
-    """A fixed answer for an operation: a documented status and a contract-valid body."""
+    """A fixed answer for an operation: a documented status and a contract-valid body; with a
+    `match`, for the requests it matches only. `violations` marks a recorded body that breaks
+    the contract, replayed as the upstream sent it."""
 
     status: int
     body: Any
     headers: Mapping[str, str] = field(default_factory=dict)
+    match: RequestMatch | None = None
+    violations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +113,8 @@ class Controls:
         self._lock = threading.Lock()
         self._settings = settings
         self._initial = settings
-        self._canned: dict[str, CannedAnswer] = {}
-        self._initial_canned: dict[str, CannedAnswer] = {}
+        self._canned: dict[str, tuple[CannedAnswer, ...]] = {}
+        self._initial_canned: dict[str, tuple[CannedAnswer, ...]] = {}
         self._seed = seed
         self._rng = random.Random(f"controls:{seed}")
 
@@ -81,12 +128,25 @@ class Controls:
             self._settings = replace(self._settings, **changes)
             return self._settings
 
-    def canned(self, operation_id: str | None) -> CannedAnswer | None:
-        return self._canned.get(operation_id or "")
+    def canned_answers(self, operation_id: str | None) -> tuple[CannedAnswer, ...]:
+        """Every canned answer of the operation, in the order they are tried (none: ())."""
+        return self._canned.get(operation_id or "", ())
 
-    def set_canned(self, operation_id: str, answer: CannedAnswer) -> None:
+    def canned(
+        self, operation_id: str | None, request: CannedRequest | None = None
+    ) -> CannedAnswer | None:
+        """The first canned answer of the operation that answers `request` (without one: the
+        first that answers every request), or None: the world answers."""
+        for answer in self.canned_answers(operation_id):
+            if answer.match is None or (request is not None and answer.match.matches(request)):
+                return answer
+        return None
+
+    def set_canned(self, operation_id: str, answers: CannedAnswer | Sequence[CannedAnswer]) -> None:
+        """Put `answers` (tried in order) in front of the operation, replacing its former ones."""
+        given = (answers,) if isinstance(answers, CannedAnswer) else tuple(answers)
         with self._lock:
-            self._canned = {**self._canned, operation_id: answer}
+            self._canned = {**self._canned, operation_id: given}
 
     def mark_start(self) -> None:
         """Make the current settings and canned answers what `reset()` returns to."""

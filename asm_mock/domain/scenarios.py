@@ -4,7 +4,10 @@ A scenario file has a `description` and any of `settings` (latency, errorRate, a
 `PATCH /__admin/settings` takes them), `world` (`clear_customers`, and `customers` in the format
 of fixtures/customers.yaml plus an optional `generate: {orders: N, carts: N, tickets: N}`),
 `tokens: {expire_all: true}` and `responses` (canned answers per operationId: a status the
-contract documents, a body valid against its schema, optionally headers it documents). Every file
+contract documents, a body valid against its schema, optionally headers it documents; one for
+every request, or a list tried in order whose entries may `match` path parameters, query
+parameters and body fields, a request none matches answered by the world; a recorded body that
+breaks the schema is kept when the entry lists its `violations`). Every file
 is validated in full when loaded — structure, customers (with the fixture loader's own schema and
 checks) and each canned body against the contract's response schema — and every error names the
 file, the path and the problem. Applying is atomic: everything is checked and built first.
@@ -73,6 +76,32 @@ _SCENARIO_CUSTOMER["properties"] = {
         "additionalProperties": False,
     },
 }
+_PARAMETERS = {
+    "type": "object",
+    "minProperties": 1,
+    "additionalProperties": {"type": ["string", "integer", "boolean"]},  # compared as URL text
+}
+_CANNED_ANSWER = {
+    "type": "object",
+    "required": ["status"],
+    "additionalProperties": False,
+    "properties": {
+        "match": {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": False,
+            "properties": {
+                "path": _PARAMETERS,
+                "query": _PARAMETERS,
+                "body": {"type": "object", "minProperties": 1},
+            },
+        },
+        "status": {"type": "integer", "minimum": 100, "maximum": 599},
+        "body": {},
+        "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+        "violations": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+    },
+}
 SCENARIO_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "asm-mock scenario file",
@@ -110,15 +139,11 @@ SCENARIO_SCHEMA: dict[str, Any] = {
             "type": "object",
             "minProperties": 1,
             "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
+            # one answer for every request, or a list tried in order (first match wins)
             "additionalProperties": {
-                "type": "object",
-                "required": ["status"],
-                "additionalProperties": False,
-                "properties": {
-                    "status": {"type": "integer", "minimum": 100, "maximum": 599},
-                    "body": {},
-                    "headers": {"type": "object", "additionalProperties": {"type": "string"}},
-                },
+                "if": {"type": "array"},
+                "then": {"minItems": 1, "items": _CANNED_ANSWER},
+                "else": _CANNED_ANSWER,
             },
         },
     },
@@ -144,7 +169,7 @@ class Scenario:
     clear_customers: bool
     customers: tuple[ScenarioCustomer, ...]
     expire_tokens: bool
-    responses: Mapping[str, CannedAnswer]
+    responses: Mapping[str, tuple[CannedAnswer, ...]]  # per operationId, tried in order
 
     @property
     def changes_world(self) -> bool:
@@ -188,9 +213,28 @@ def settings_changes(values: Mapping[str, Any]) -> dict[str, Any]:
 
 # -- canned answers against the contract ------------------------------------------------------
 
-# (file, operationId, the canned answer as written) -> the checked answer, or a FixtureError:
-# the contract's layer checks (asm_mock.contract.canned), since the domain knows no contract.
-CannedCheck = Callable[[str, str, Mapping[str, Any]], CannedAnswer]
+# (file, its place in the file, operationId, the canned answer as written) -> the checked
+# answer, or a FixtureError: the contract's layer checks (asm_mock.contract.canned), since the
+# domain knows no contract.
+CannedCheck = Callable[[str, str, str, Mapping[str, Any]], CannedAnswer]
+
+
+def _canned(
+    file: str,
+    operation_id: str,
+    raw: Mapping[str, Any] | list[Mapping[str, Any]],
+    check: CannedCheck,
+) -> tuple[CannedAnswer, ...]:
+    at = f"/responses/{operation_id}"
+    if not isinstance(raw, list):
+        return (check(file, at, operation_id, raw),)
+    answers: list[CannedAnswer] = []
+    for i, entry in enumerate(raw):
+        if i and answers[-1].match is None:
+            problem = "never used: the answer before it has no match, so it answers every request"
+            raise FixtureError(file, f"{at}/{i}", problem)
+        answers.append(check(file, f"{at}/{i}", operation_id, entry))
+    return tuple(answers)
 
 
 # -- loading -----------------------------------------------------------------------------------
@@ -253,7 +297,9 @@ def _scenario(path: Path, canned: CannedCheck) -> Scenario:
         clear_customers=world.get("clear_customers", False),
         customers=_customers(file, world.get("customers", [])),
         expire_tokens=document.get("tokens", {}).get("expire_all", False),
-        responses={op: canned(file, op, raw) for op, raw in document.get("responses", {}).items()},
+        responses={
+            op: _canned(file, op, raw, canned) for op, raw in document.get("responses", {}).items()
+        },
     )
 
 
@@ -389,8 +435,8 @@ async def apply(scenario: Scenario, *, service: MockService, controls: Controls)
         await service.expire_tokens()
     if scenario.settings:
         controls.update(**scenario.settings)
-    for operation_id, answer in scenario.responses.items():
-        controls.set_canned(operation_id, answer)
+    for operation_id, answers in scenario.responses.items():
+        controls.set_canned(operation_id, answers)
 
 
 def scenario_named(scenarios: Mapping[str, Scenario], name: str) -> Scenario:

@@ -14,6 +14,7 @@ from asm_mock.domain.errors import (
     FixtureError,
     NotFoundError,
     ScenarioError,
+    StoreUnavailableError,
     UnsupportedMediaTypeError,
     ValidationError,
 )
@@ -34,6 +35,7 @@ from asm_mock.http.serialize import timestamp
 from asm_mock.http.settings_format import settings_view
 from asm_mock.http.state_format import dump_state, load_state
 from asm_mock.resources import default_fixtures_dir
+from asm_mock.shared.url import MEMORY, StoreUrl
 
 __all__ = ["AdminHandlers", "ControlChanges", "admin_contract"]
 
@@ -59,6 +61,12 @@ def _entry(entry: JournalEntry) -> dict[str, Any]:
         "durationMs": round(entry.duration_ms, 3),
         "problems": list(entry.problems),
     }
+
+
+def _store_description(store: StoreUrl) -> dict[str, str]:
+    if store.is_memory:
+        return {"kind": "memory"}
+    return {"kind": "redis", "url": str(store)}  # str(): the password shows as ***
 
 
 def _json_object(body: Any) -> dict[str, Any]:
@@ -96,18 +104,21 @@ class AdminHandlers:
         scenarios: Path | None = None,
         operations: Sequence[DocumentedOperation] = (),
         reload: Callable[[], dict[str, Any]] | None = None,
+        store: StoreUrl = MEMORY,
         changes: ControlChanges | None = None,
     ) -> None:
         """`canned` checks scenarios' canned answers against the served contract; `operations`
         are the served contract's, which the conformance report covers; `reload` says how
-        --watch's last reload went (None: the mock does not watch); `changes` passes run-time
-        changes on to the other replicas (None: there are none)."""
+        --watch's last reload went (None: the mock does not watch); `store` is where sessions
+        and tokens live, as health reports it; `changes` passes run-time changes on to the
+        other replicas (None: there are none)."""
         self._operations = tuple(operations)
         self._tenant = tenant
         self._tenants = tenants
         self._canned = canned
         self._scenario_dir = scenarios  # None: the packaged fixtures/scenarios
         self._reload = reload
+        self._store = _store_description(store)
         self._changes = changes
 
     @property
@@ -129,17 +140,29 @@ class AdminHandlers:
         return self._tenant().controls
 
     async def _health(self) -> dict[str, Any]:
-        health = {
+        health: dict[str, Any] = {
             "status": "UP",
             "version": __version__,
             "seed": self._service.world().seed,
             "customers": len(self._service.world().customers),
-            "sessions": await self._service.store.session_count(),
-            "tokens": await self._service.store.token_count(),
-            "requests": await self._journal.count(),
-            "authMode": "permissive" if self._controls.settings.permissive_auth else "strict",
-            "reload": self._reload() if self._reload is not None else {"status": "off"},
         }
+        try:
+            health["sessions"] = await self._service.store.session_count()
+            health["tokens"] = await self._service.store.token_count()
+            requests = await self._journal.count()
+            store = {**self._store, "status": "UP"}
+        except StoreUnavailableError as error:
+            # 200 still: this is the liveness probe, and restarting the mock brings no Redis
+            # back; it serves again by itself once the store answers
+            health["status"] = "DEGRADED"
+            store = {**self._store, "status": "DOWN", "error": error.message}
+            requests = self._journal.total  # what this replica holds: the stream is away
+        health.update(
+            requests=requests,
+            authMode="permissive" if self._controls.settings.permissive_auth else "strict",
+            reload=self._reload() if self._reload is not None else {"status": "off"},
+            store=store,
+        )
         tenant = self._tenant()
         if tenant is self._tenants.default:  # a named tenant does not learn of the others
             health["tenants"] = len(self._tenants)

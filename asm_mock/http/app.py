@@ -29,7 +29,7 @@ from asm_mock.domain.controls import Controls, Latency, RuntimeSettings
 from asm_mock.domain.fixtures import load_fixtures
 from asm_mock.domain.generate import Progress, build_world
 from asm_mock.domain.journal import Journal, JournalReader
-from asm_mock.domain.service import MockService
+from asm_mock.domain.service import MockService, StateStore
 from asm_mock.domain.tenants import Tenant, TenantFactory, Tenants, in_memory_store
 from asm_mock.http.admin_guard import AdminGuard, is_admin_path
 from asm_mock.http.completing import CompletedAnswers, CompletedErrors
@@ -52,12 +52,11 @@ from asm_mock.settings import AuthMode, Settings
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from redis.asyncio import Redis
-
     from asm_mock.domain.scenarios import CannedCheck
     from asm_mock.domain.world import World
     from asm_mock.http.admin import ControlChanges
     from asm_mock.http.connexion_stack.apps import ConnexionApps
+    from asm_mock.shared.connection import RedisConnection
     from asm_mock.shared.journal_stream import SharedJournal
     from asm_mock.shared.replicas import Replica
 
@@ -185,10 +184,13 @@ class AsmMockApp:
         tenants: Tenants,
         rebuild: Callable[[], ServedVersion] | None = None,
         replica: Replica | None = None,
+        store_connection: RedisConnection | None = None,
     ) -> None:
         """`replica`: what this process shares with other replicas (None: the memory store)."""
         self.service = service
         self.replica = replica
+        # the Redis behind the store (None: the memory store); its pool closes at shutdown
+        self.store_connection = store_connection
         self.tenants = tenants
         self.settings = settings
         self.journal = journal
@@ -299,6 +301,8 @@ class AsmMockApp:
                         await watching
                 if self.replica is not None:  # after the last answer: its entry is shipped
                     await self.replica.stop()
+                if self.store_connection is not None:
+                    await self.store_connection.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -371,6 +375,7 @@ def _connexion_loader(
                     operations=documented_operations(contract),
                     reload=live.reload_status.body,
                     changes=live.changes,
+                    store=live.settings.store,
                 ),
                 schemas=contract.schemas,
             ),
@@ -508,22 +513,12 @@ def _rebuild(live: _Live) -> ServedVersion:
     return version
 
 
-def _shared(
-    settings: Settings, operation_of: Callable[[str, str], str | None]
-) -> tuple[Redis, SharedJournal]:
-    """The store's client and the journal stream of a Redis store."""
-    from asm_mock.shared.connection import store_client
-    from asm_mock.shared.replicas import DEFAULT_NAMESPACE, shared_journal
+def _shared_journal(
+    connection: RedisConnection, settings: Settings, operation_of: Callable[[str, str], str | None]
+) -> SharedJournal:
+    from asm_mock.shared.journal_stream import SharedJournal
 
-    client = store_client(settings.store)
-    journal = shared_journal(
-        client,
-        url=settings.store,
-        capacity=settings.journal_size,
-        operation_of=operation_of,
-        namespace=DEFAULT_NAMESPACE,
-    )
-    return client, journal
+    return SharedJournal(connection, capacity=settings.journal_size, operation_of=operation_of)
 
 
 def _canned_check(contract: CompiledContract) -> Callable[[], CannedCheck]:
@@ -536,6 +531,34 @@ def _canned_check(contract: CompiledContract) -> Callable[[], CannedCheck]:
         return canned_answers(contract)
 
     return check
+
+
+def _store_connection(settings: Settings) -> RedisConnection | None:
+    """The Redis connection of `settings.store`, opened once per app (None: the memory store).
+    redis-py is imported only when a Redis store is asked for."""
+    if settings.store.is_memory:
+        return None
+    from asm_mock.shared.connection import RedisConnection
+
+    return RedisConnection(settings.store, timeout=settings.store_timeout)
+
+
+def _redis_store(connection: RedisConnection | None) -> StateStore | None:
+    if connection is None:
+        return None  # MockService's own InMemoryStore
+    from asm_mock.shared.store import RedisStore
+
+    return RedisStore(connection)
+
+
+def _tenant_stores(connection: RedisConnection | None) -> Callable[[str], StateStore]:
+    """Each named tenant's store: with Redis, its own namespace (`tenant:NAME`, apart from the
+    default tenant's `default`, whatever the tenant is called) in the one connection."""
+    if connection is None:
+        return in_memory_store
+    from asm_mock.shared.store import RedisStore
+
+    return lambda name: RedisStore(connection, namespace=f"tenant:{name}")
 
 
 def create_app(
@@ -552,8 +575,9 @@ def create_app(
     settings = settings or Settings(**overrides)
     # the contract first: a revision it refuses is refused before the world is built
     contract = _contract(settings)
+    connection = _store_connection(settings) if service is None else None
     if service is None:
-        service = MockService(_world(settings, progress))
+        service = MockService(_world(settings, progress), store=_redis_store(connection))
     holder: list[AsmMockApp] = []
 
     def operation_of(method: str, path: str) -> str | None:
@@ -561,12 +585,8 @@ def create_app(
         # by the contract serving then
         return holder[0].operation_id(method, path)
 
-    shared = None if settings.store == "memory" else _shared(settings, operation_of)
-    journal = (
-        shared[1]
-        if shared is not None
-        else Journal(settings.journal_size, operation_of=operation_of)
-    )
+    shared = None if connection is None else _shared_journal(connection, settings, operation_of)
+    journal = shared or Journal(settings.journal_size, operation_of=operation_of)
     controls = Controls(
         RuntimeSettings(
             latency=Latency.parse(settings.latency),
@@ -583,7 +603,7 @@ def create_app(
             journal_size=settings.journal_size,
             operation_of=operation_of,
             # the one place a tenant's store is chosen: a shared store keys it by the name
-            store=in_memory_store,
+            store=_tenant_stores(connection),
         ),
         max_tenants=settings.max_tenants,
         ttl_s=settings.tenant_ttl,
@@ -596,14 +616,12 @@ def create_app(
     service.mark_start()
     controls.mark_start()
     replica = None
-    if shared is not None:
-        from asm_mock.shared.replicas import DEFAULT_NAMESPACE, Replica
+    if connection is not None and shared is not None:
+        from asm_mock.shared.replicas import Replica
 
         replica = Replica(
-            shared[0],
-            url=settings.store,
-            namespace=DEFAULT_NAMESPACE,
-            journal=shared[1],
+            connection,
+            journal=shared,
             service=service,
             controls=controls,
             scenarios=_scenarios_dir(settings),
@@ -631,6 +649,7 @@ def create_app(
         tenants=tenants,
         rebuild=partial(_rebuild, live) if settings.watch else None,
         replica=replica,
+        store_connection=connection,
     )
     holder.append(app)
     return app

@@ -49,7 +49,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from asm_mock.contract import INVALID, CompiledContract, CompiledSchema, Operation, Parameter, Route
 from asm_mock.domain.controls import Controls
-from asm_mock.domain.errors import ApiError
+from asm_mock.domain.errors import ApiError, ServiceUnavailableError
 from asm_mock.domain.tokens import Principal
 from asm_mock.http.errors import response_violation, undocumented_status, unexpected_failure
 from asm_mock.http.headers import RawHeaders, header_values
@@ -258,6 +258,10 @@ class FastLane:
         read: list[bytes] | None = None if operation.body is None else []
         try:
             arguments = await self._arguments(plan, scope, receive, read)
+        except ServiceUnavailableError as error:
+            # the store is away: Connexion would only ask it again, and wait out its timeout
+            await send_error(send, error)
+            return
         except Exception:  # the lane's own bug: logged; Connexion serves, nothing is kept
             logger.exception(
                 "fast lane bug serving %s: deferred to Connexion", operation.operation_id
@@ -288,13 +292,15 @@ class FastLane:
         preferences = scope.get("extensions", {}).get(PREFERENCES)
         if preferences is not None and preferences.shapes_the_answer:
             return Defer.PREFERRED_ANSWER
-        if self._controls().canned(operation.operation_id) is not None:
+        if self._controls().canned_answers(operation.operation_id):
             return Defer.CANNED_ANSWER
         headers = scope["headers"]
         caller = None
         if operation.secured:
             try:
                 caller = await self._authorize(header_values(headers, b"authorization"))
+            except ServiceUnavailableError:
+                raise
             except ApiError:  # Connexion's security middleware writes the refusal
                 return Defer.UNAUTHORIZED
         arguments = plan.arguments

@@ -1,7 +1,9 @@
 """SAP's token endpoint, `POST /authorizationserver/oauth/token` (form-encoded, RFC 6749).
 
 It lives outside the contract's base path, so it is a small ASGI app of its own rather than a
-Connexion operation. Errors use OAuth2's flat form, as SAP's Spring-based server answers them.
+Connexion operation. Errors use OAuth2's flat form, as SAP's Spring-based server answers them;
+a store outage too (503, `temporarily_unavailable`, RFC 6749's code for a server that cannot
+answer now), since OAuth clients read `error`, not an OCC body.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from urllib.parse import parse_qsl
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from asm_mock.domain.errors import OAuthError, PayloadTooLargeError
+from asm_mock.domain.errors import OAuthError, PayloadTooLargeError, ServiceUnavailableError
 from asm_mock.domain.tokens import TokenService
 from asm_mock.http.headers import first_header
 from asm_mock.http.limits import read_within
@@ -114,6 +116,10 @@ class TokenEndpoint:
                 else ()
             )
             await _answer(send, error.status_code, error.to_dict(), extra)
+            return
+        except ServiceUnavailableError as error:  # the shared store is away: nothing was issued
+            unavailable = OAuthError("temporarily_unavailable", error.message, 503)
+            await _answer(send, 503, unavailable.to_dict())
             return
         await _answer(send, 200, grant.to_dict())
 

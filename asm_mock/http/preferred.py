@@ -15,18 +15,20 @@ import keyword
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from asm_mock.contract import CompiledContract, Operation
 from asm_mock.contract.generate import generate, seed_of
-from asm_mock.domain.controls import Controls
+from asm_mock.domain.controls import CannedAnswer, CannedRequest, Controls
 from asm_mock.domain.errors import ERROR_TYPES, ApiError
+from asm_mock.http.limits import MAX_BODY_BYTES, read_within, replaying
 from asm_mock.http.prefer import EXTENSION, Preferences, invalid_preference
 from asm_mock.http.send import send_answer, send_json
 
-__all__ = ["EXAMPLE", "GENERATED", "ContractAnswers", "PreferredAnswer"]
+__all__ = ["EXAMPLE", "GENERATED", "RECORDED_VIOLATION", "ContractAnswers", "PreferredAnswer"]
 
 _GENERATED_KEPT = 1024  # generated bodies kept per operation, one per distinct request
 _NOT_YET = object()
@@ -35,6 +37,10 @@ EXAMPLE, GENERATED = "example", "generated"  # where ContractAnswers takes an an
 # marks a scenario's canned answer, as X-Asm-Mock-Injected marks an injected error: the
 # journal counts the controls that shaped answers for the conformance report
 _CANNED = (b"x-asm-mock-canned", b"scenario")
+_CANNED_VIOLATION = (b"x-asm-mock-canned", b"recorded-violation")
+# set in the scope of a request answered with a recorded body its entry marks as breaking the
+# contract: the response validator passes it on as the upstream sent it
+RECORDED_VIOLATION = "asm_mock.recorded_violation"
 
 
 class PreferredAnswer:
@@ -58,16 +64,45 @@ class PreferredAnswer:
         marks: list[tuple[bytes, bytes]] = []  # Prefer's answers carry Preference-Applied
         if prefs is not None and prefs.shapes_the_answer:
             status, body = self._preferred(operation, prefs, scope)
-        elif (canned := self._controls().canned(operation.operation_id)) is not None:
-            status, body = canned.status, canned.body
-            marks = [_CANNED]
         else:
-            await self._app(scope, receive, send)
-            return
+            canned, receive = await self._canned(operation.operation_id, scope, receive)
+            if canned is None:
+                await self._app(scope, receive, send)
+                return
+            status, body = canned.status, canned.body
+            marks = [_CANNED_VIOLATION if canned.violations else _CANNED]
+            marks += [(k.lower().encode(), v.encode()) for k, v in canned.headers.items()]
+            if canned.violations:  # the validator lets the recorded drift through, marked
+                scope.setdefault("extensions", {})[RECORDED_VIOLATION] = True
         if body is None:
             await send_answer(send, status, [(b"content-length", b"0"), *marks])
         else:
             await send_json(send, status, orjson.dumps(body), marks)
+
+    async def _canned(
+        self, operation_id: str, scope: Scope, receive: Receive
+    ) -> tuple[CannedAnswer | None, Receive]:
+        """The operation's canned answer to this request, and the `receive` to hand on (the
+        body, where a match needed it, is read here and replayed)."""
+        controls = self._controls()  # the tenant's
+        answers = controls.canned_answers(operation_id)
+        if not answers:
+            return None, receive
+        body = None
+        if any(a.match is not None and a.match.needs_body for a in answers):
+            raw = await read_within(receive, MAX_BODY_BYTES)
+            receive = replaying(raw, receive)
+            try:
+                body = orjson.loads(raw) if raw else None
+            except orjson.JSONDecodeError:
+                body = None
+        query: dict[str, str] = {}
+        for name, value in parse_qsl(
+            scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
+        ):
+            query.setdefault(name, value)
+        request = CannedRequest(dict(scope.get("path_params", {})), query, body)
+        return controls.canned(operation_id, request), receive
 
     def _preferred(self, operation: Operation, prefs: Preferences, scope: Scope) -> tuple[int, Any]:
         documented = sorted(operation.responses)

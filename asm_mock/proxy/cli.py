@@ -27,9 +27,12 @@ def build_proxy(
     contract: Path | None = None,
     admin_token: str | None = None,
     on_exchange: Sequence[Callable[[Exchange], None]] = (),
+    record: Path | None = None,
+    pseudonymize: bool = False,
 ) -> Any:
     """The ProxyApp for these options (typed Any: the CLI module stays free of its imports);
-    `on_exchange`, what each forwarded exchange is handed to (a recorder)."""
+    `on_exchange`, what each forwarded exchange is handed to, after a `Recorder` into `record`.
+    Raises FixtureError where `record` holds a recording it cannot continue."""
     from asm_mock.contract import load_compiled
     from asm_mock.domain.disk_cache import default_cache_dir
     from asm_mock.proxy.app import ProxyApp
@@ -37,10 +40,13 @@ def build_proxy(
     from asm_mock.resources import contract_path
 
     compiled = load_compiled(contract or contract_path(), cache_dir=default_cache_dir())
+    hooks = list(on_exchange)
+    if record is not None:
+        from asm_mock.recording.recorder import Recorder
+
+        hooks.insert(0, Recorder(record, compiled, pseudonymize=pseudonymize))
     forward = Upstream(upstream, timeout=upstream_timeout, ca_file=upstream_ca)
-    return ProxyApp(
-        forward, compiled, strict=strict, admin_token=admin_token, on_exchange=on_exchange
-    )
+    return ProxyApp(forward, compiled, strict=strict, admin_token=admin_token, on_exchange=hooks)
 
 
 def run_proxy(
@@ -54,26 +60,36 @@ def run_proxy(
     contract: Path | None,
     admin_token: str | None,
     log_format: str,
+    record: Path | None,
+    pseudonymize: bool,
 ) -> int:
     import uvicorn
 
     from asm_mock.cli import configure_logging, exposure_warning
+    from asm_mock.domain.errors import FixtureError
 
     warning = exposure_warning(host)
     if warning:
         print(warning, file=sys.stderr, flush=True)
-    app = build_proxy(
-        upstream,
-        strict=strict,
-        upstream_ca=upstream_ca,
-        upstream_timeout=upstream_timeout,
-        contract=contract,
-        admin_token=admin_token,
-    )
+    try:
+        app = build_proxy(
+            upstream,
+            strict=strict,
+            upstream_ca=upstream_ca,
+            upstream_timeout=upstream_timeout,
+            contract=contract,
+            admin_token=admin_token,
+            record=record,
+            pseudonymize=pseudonymize,
+        )
+    except FixtureError as error:  # a recording it cannot continue: one line, as a refusal
+        print(f"asm-mock: error: option --record: {error}", file=sys.stderr, flush=True)
+        return 2
     print(
         f"asm-mock proxy on http://{host}:{port} -> {upstream} "
         f"({'strict' if strict else 'passing answers on unchanged'}); "
-        f"reports at /__admin/report and {DRIFT_PATH}",
+        f"reports at /__admin/report and {DRIFT_PATH}"
+        + (f"; recording into {record / 'scenarios'}" if record is not None else ""),
         flush=True,
     )
     configure_logging(log_format)

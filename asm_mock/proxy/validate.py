@@ -28,7 +28,14 @@ from asm_mock.http.oauth import TOKEN_PATH
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError as SchemaError
 
-__all__ = ["TOKEN_OPERATION", "Finding", "check_answer", "check_request", "media_type"]
+__all__ = [
+    "TOKEN_OPERATION",
+    "Finding",
+    "check_answer",
+    "check_request",
+    "decoded_body",
+    "media_type",
+]
 
 TOKEN_OPERATION = "oauthToken"  # as the mock's journal names its token endpoint
 _JSON = "application/json"
@@ -205,7 +212,7 @@ def check_answer(
     if sent != _JSON:
         detail = f"{sent or 'none'} where {_JSON} is documented"
         return [*findings, Finding("content-type", "Content-Type", detail, True)]
-    decoded = _decoded(body, headers)
+    decoded = decoded_body(body, headers)
     if decoded is None:  # an encoding this module does not read (br, zstd): not judged
         return findings
     try:
@@ -222,7 +229,9 @@ def check_answer(
     return [*findings, *found.values()]
 
 
-def _decoded(body: bytes, headers: Sequence[tuple[str, str]]) -> bytes | None:
+def decoded_body(body: bytes, headers: Sequence[tuple[str, str]]) -> bytes | None:
+    """`body` without its content coding (the proxy passes answers on as they came; a recording
+    keeps them decoded); None for a coding read nowhere here (br, zstd)."""
     encoding = next((v.strip().lower() for n, v in headers if n == "content-encoding"), "")
     try:
         if encoding in ("gzip", "x-gzip"):

@@ -1,5 +1,5 @@
-"""The shared store's adapter: Redis, for replicas and workers that serve one world.
+"""Adapters to shared infrastructure: the Redis store that replicas, workers and tenants share.
 
-Nothing in `asm_mock.domain` knows Redis; what lives here turns the domain's records into Redis
-keys, streams and messages and back, and Redis's failures into `StoreUnavailableError`.
+The only package that imports `redis` (tests/test_architecture.py holds it to that). The domain
+sees none of it: a `RedisStore` is one more implementation of `domain/store.py`'s protocols.
 """

@@ -3,14 +3,14 @@
 The replica that takes the admin request changes the shared store once (sessions, tokens), then
 writes the new control state under its namespace in one transaction and publishes it:
 
-    {ns}:control:epoch     counts resets: a replica on another epoch starts again from its
+    asm:{ns}:control:epoch     counts resets: a replica on another epoch starts again from its
                            seeded world (a Redis emptied by a restart is a reset too)
-    {ns}:control:steps     what changed the world since the last reset, in order: a scenario
+    asm:{ns}:control:steps     what changed the world since the last reset, in order: a scenario
                            by name, or a restored state (by id: the list stays small)
-    {ns}:control:states    the restored state documents, by id
-    {ns}:control:settings  the run-time settings as the admin API shows them (none: each
+    asm:{ns}:control:states    the restored state documents, by id
+    asm:{ns}:control:settings  the run-time settings as the admin API shows them (none: each
                            replica's start-up settings)
-    {ns}:control           the channel: "look again"
+    asm:{ns}:control       the channel: "look again"
 
 Every replica's subscriber then reads the control state and catches up: its world is rebuilt
 from the seeded world and the steps it has not applied (only those, when what it applied is a
@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import redis.asyncio as aioredis
 
 from asm_mock.domain.controls import Controls
 from asm_mock.domain.scenarios import (
@@ -42,6 +41,8 @@ from asm_mock.domain.scenarios import (
 from asm_mock.domain.service import MockService
 from asm_mock.domain.world import World
 from asm_mock.http.settings_format import settings_view
+from asm_mock.shared.connection import RedisConnection
+from asm_mock.shared.store import DEFAULT_NAMESPACE, key_prefix
 
 __all__ = ["ControlState", "ControlSync"]
 
@@ -63,29 +64,27 @@ class ControlSync:
 
     def __init__(
         self,
-        client: aioredis.Redis,
+        connection: RedisConnection,
         *,
-        namespace: str,
         service: MockService,
         controls: Controls,
         scenarios: Path,
         canned: Callable[[], CannedCheck],
-        unavailable: Callable[[], contextlib.AbstractContextManager[None]],
         on_reset: Callable[[], None] = lambda: None,
+        namespace: str = DEFAULT_NAMESPACE,
     ) -> None:
         """`canned()` checks scenarios' canned answers (asked once a scenario is replayed);
         `on_reset` runs when this replica learns of a reset (its unshipped journal goes)."""
-        self._client = client
+        self._connection = connection
         self._keys = {
-            part: f"{namespace}:control:{part}"
+            part: f"{key_prefix(namespace)}control:{part}"
             for part in ("epoch", "steps", "settings", "states", "ids")
         }
-        self._channel = f"{namespace}:control"
+        self._channel = f"{key_prefix(namespace)}control"
         self._service = service
         self._controls = controls
         self._scenarios = scenarios
         self._canned = canned
-        self._unavailable = unavailable
         self._on_reset = on_reset
         self._seeded: World = service.world()
         self._epoch = 0
@@ -114,8 +113,7 @@ class ControlSync:
         await self._add_step({"scenario": name})
 
     async def state_restored(self, document: Mapping[str, Any]) -> None:
-        with self._unavailable():
-            state_id = int(await self._client.incr(self._keys["ids"]))
+        state_id = int(await self._connection.run(lambda client: client.incr(self._keys["ids"])))
         await self._add_step({"state": state_id}, orjson.dumps(document))
 
     async def _add_step(self, step: Step, document: bytes | None = None) -> None:
@@ -133,29 +131,32 @@ class ControlSync:
 
     async def _write(self, change: Callable[[Any], Any] | None, *, reset: bool = False) -> Any:
         """One transaction: the change, the settings as they are here now, the message."""
-        with self._unavailable():
-            async with self._client.pipeline(transaction=True) as pipe:
+        settings = orjson.dumps(settings_view(self._controls.settings))
+
+        async def write(client: Any) -> Any:
+            async with client.pipeline(transaction=True) as pipe:
                 if change is not None:
                     change(pipe)
                 if reset:
                     pipe.delete(self._keys["steps"], self._keys["settings"], self._keys["states"])
                 else:
-                    pipe.set(
-                        self._keys["settings"], orjson.dumps(settings_view(self._controls.settings))
-                    )
+                    pipe.set(self._keys["settings"], settings)
                 pipe.publish(self._channel, b"changed")
-                answers = await pipe.execute()
-        return answers[0]
+                return (await pipe.execute())[0]
+
+        return await self._connection.run(write)
 
     # -- every replica ----------------------------------------------------------------------------
 
     async def read(self) -> ControlState:
-        with self._unavailable():
-            async with self._client.pipeline(transaction=True) as pipe:
+        async def read(client: Any) -> list[Any]:
+            async with client.pipeline(transaction=True) as pipe:
                 pipe.get(self._keys["epoch"])
                 pipe.lrange(self._keys["steps"], 0, -1)
                 pipe.get(self._keys["settings"])
-                epoch, steps, settings = await pipe.execute()
+                return list(await pipe.execute())
+
+        epoch, steps, settings = await self._connection.run(read)
         return ControlState(
             epoch=int(epoch or 0),
             steps=tuple(orjson.loads(step) for step in steps),
@@ -191,8 +192,9 @@ class ControlSync:
         if "state" in step:
             from asm_mock.http.state_format import load_state
 
-            with self._unavailable():
-                document = await self._client.hget(self._keys["states"], str(step["state"]))
+            document = await self._connection.run(
+                lambda client: client.hget(self._keys["states"], str(step["state"]))
+            )
             if document is None:  # a reset since: the next message says so
                 return world
             return load_state(orjson.loads(document)).world
@@ -222,8 +224,10 @@ class ControlSync:
 
     async def _listen(self) -> None:
         while True:
-            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            pubsub: Any = None
             try:
+                client = await self._connection.client()
+                pubsub = client.pubsub(ignore_subscribe_messages=True)
                 await pubsub.subscribe(self._channel)
                 # what changed before the subscription (or while Redis was away)
                 await self.catch_up()
@@ -237,5 +241,6 @@ class ControlSync:
                 _log.warning("control listener: %s; reconnecting", type(error).__name__)
                 await asyncio.sleep(_RECONNECT_S)
             finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                if pubsub is not None:
+                    with contextlib.suppress(Exception):
+                        await pubsub.aclose()

@@ -14,16 +14,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import orjson
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from asm_mock import __version__
 from asm_mock.resources import default_fixtures_dir
 from asm_mock.settings import Settings
 
-__all__ = ["WorldFingerprint", "claim_world", "store_refusal", "world_fingerprint"]
+__all__ = ["WORLD_KEY", "WorldFingerprint", "claim_world", "store_refusal", "world_fingerprint"]
 
 
 @dataclass(frozen=True)
@@ -75,12 +74,13 @@ def world_fingerprint(settings: Settings, contract_files: Iterable[Path]) -> Wor
     )
 
 
-async def claim_world(
-    client: aioredis.Redis, *, namespace: str, fingerprint: WorldFingerprint
-) -> tuple[str, str, str] | None:
+WORLD_KEY = "asm:world"  # one world per store, whatever its namespaces (tenants)
+
+
+async def claim_world(client: Any, fingerprint: WorldFingerprint) -> tuple[str, str, str] | None:
     """Write `fingerprint` as the store's world unless one is there; None when this world is
     the store's, else (setting, the store's value, this replica's value)."""
-    key = f"{namespace}:world"
+    key = WORLD_KEY
     mine = orjson.dumps({"digest": fingerprint.digest, "settings": fingerprint.settings})
     if await client.set(key, mine, nx=True):
         return None
@@ -91,31 +91,31 @@ async def claim_world(
     return fingerprint.first_difference(theirs) or ("the world", "another world", "this one")
 
 
-def store_refusal(settings: Settings, *, namespace: str) -> str | None:
+def store_refusal(settings: Settings) -> str | None:
     """Why this replica may not serve with `settings.store` (another world is there, or the
-    store cannot be reached), as one line without the store's password; None when it may."""
+    store does not answer), as one line without the store's password; None when it may."""
     import asyncio
 
     from asm_mock.contract.load import load_contract
+    from asm_mock.domain.errors import StoreUnavailableError
     from asm_mock.resources import contract_path
-    from asm_mock.shared.connection import masked_url, store_client
+    from asm_mock.shared.connection import RedisConnection
 
     contract = load_contract(settings.contract or contract_path(), cache_dir=settings.cache_dir)
     fingerprint = world_fingerprint(settings, contract.files)
-    store = masked_url(settings.store)
 
     async def claim() -> tuple[str, str, str] | None:
-        client = store_client(settings.store)
+        connection = RedisConnection(settings.store, timeout=settings.store_timeout)
         try:
-            return await claim_world(client, namespace=namespace, fingerprint=fingerprint)
+            return await connection.run(lambda client: claim_world(client, fingerprint))
         finally:
-            await client.aclose()
+            await connection.aclose()
 
     try:
         difference = asyncio.run(claim())
-    except (RedisError, OSError) as error:
-        return f"{store} cannot be reached ({type(error).__name__})"
+    except StoreUnavailableError as error:
+        return str(error)
     if difference is None:
         return None
     name, theirs, mine = difference
-    return f"{store} holds the world of {name} {theirs}; this replica has {name} {mine}"
+    return f"{settings.store} holds the world of {name} {theirs}; this replica has {name} {mine}"

@@ -1,7 +1,7 @@
 """The journal of every replica in one capped Redis stream: the newest --journal-size entries.
 
 A request never waits for Redis: `note()` only queues the record in this process, and a
-background flusher ships the queue in batches (one pipeline) a few milliseconds later. Reads
+background flusher ships the queue in batches (one script call) a few milliseconds later. Reads
 ship this replica's queue first, so a replica always reads its own requests.
 """
 
@@ -12,14 +12,13 @@ import contextlib
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from functools import partial
 from typing import Any, cast
 
 import orjson
-import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
-from redis.exceptions import RedisError
 
+from asm_mock.domain.errors import StoreUnavailableError
 from asm_mock.domain.journal import (
     ErrorDetail,
     Journal,
@@ -29,6 +28,8 @@ from asm_mock.domain.journal import (
     noted_entry,
     selected_entries,
 )
+from asm_mock.shared.connection import RedisConnection
+from asm_mock.shared.store import DEFAULT_NAMESPACE, key_prefix
 
 __all__ = ["FLUSH_INTERVAL_S", "SharedJournal", "dump_noted", "load_noted"]
 
@@ -110,26 +111,23 @@ def load_noted(data: bytes) -> NotedRequest:
 
 
 class SharedJournal(Journal):
-    """A `Journal` whose entries live in the stream `{namespace}:journal` (and the running
-    total in `{namespace}:journal:total`). Reads are the `JournalReader` coroutines: `total`
+    """A `Journal` whose entries live in the stream `asm:{namespace}:journal` (and the running
+    total in `asm:{namespace}:journal:total`). Reads are the `JournalReader` coroutines: `total`
     is this replica's unshipped queue, and `entries()` none (they are in the stream)."""
 
     def __init__(
         self,
-        client: aioredis.Redis,
+        connection: RedisConnection,
         *,
-        namespace: str,
         capacity: int,
         operation_of: OperationOf,
-        unavailable: Callable[[], contextlib.AbstractContextManager[None]],
+        namespace: str = DEFAULT_NAMESPACE,
     ) -> None:
-        """`unavailable()` turns Redis's failures inside it into `StoreUnavailableError`."""
         super().__init__(capacity, operation_of=operation_of)
-        self._client = client
-        self._stream = f"{namespace}:journal"
-        self._total_key = f"{namespace}:journal:total"
-        self._keys = (self._stream, self._total_key, f"{namespace}:journal:cleared")
-        self._unavailable = unavailable
+        self._connection = connection
+        self._stream = key_prefix(namespace) + "journal"
+        self._total_key = key_prefix(namespace) + "journal:total"
+        self._keys = (self._stream, self._total_key, key_prefix(namespace) + "journal:cleared")
         self._queue: deque[NotedRequest | JournalEntry] = deque(maxlen=capacity)
         self._queue_lock = threading.Lock()
         self._shipping = asyncio.Lock()
@@ -162,7 +160,8 @@ class SharedJournal(Journal):
             self._queue.extend(kept)
 
     async def flush(self) -> None:
-        """Ship this replica's queue now, in order; raises RedisError (queue kept) on failure."""
+        """Ship this replica's queue now, in order; raises StoreUnavailableError (the queue
+        kept) when Redis is away."""
         async with self._shipping:
             taken = self._take()
             if not taken:
@@ -171,7 +170,9 @@ class SharedJournal(Journal):
             for item in taken:
                 shipped += [_answered_at(item), dump_noted(item)]
             try:
-                await _SHIP(keys=self._keys, args=shipped, client=self._client)
+                await self._connection.run(
+                    lambda client: _SHIP(keys=self._keys, args=shipped, client=client)
+                )
             except BaseException:
                 self._give_back(taken)
                 raise
@@ -183,10 +184,8 @@ class SharedJournal(Journal):
             self._noted.clear()
             try:
                 await self.flush()
-            except (RedisError, OSError) as error:
-                _log.warning(
-                    "journal: the shared store is unavailable (%s); retrying", type(error).__name__
-                )
+            except StoreUnavailableError as error:
+                _log.warning("journal: %s; retrying", error)
                 await asyncio.sleep(_RETRY_S)
                 self._noted.set()
             except Exception:  # a record it cannot write: lost, but the flusher lives on
@@ -208,12 +207,8 @@ class SharedJournal(Journal):
             self._flusher = None
         try:
             await self.flush()
-        except (RedisError, OSError) as error:
-            _log.warning(
-                "journal: %d entries not shipped at shutdown (%s)",
-                len(self._queue),
-                type(error).__name__,
-            )
+        except StoreUnavailableError as error:
+            _log.warning("journal: %d entries not shipped at shutdown: %s", len(self._queue), error)
 
     # -- reading: the admin API -----------------------------------------------------------------
 
@@ -226,9 +221,8 @@ class SharedJournal(Journal):
             self._queue.clear()
 
     async def count(self) -> int:
-        with self._unavailable():
-            await self.flush()
-            total = await self._client.get(self._total_key)
+        await self.flush()
+        total = await self._connection.run(lambda client: client.get(self._total_key))
         return int(total or 0)
 
     async def read(
@@ -242,32 +236,32 @@ class SharedJournal(Journal):
         filtered = path is not None or operation_id is not None or status is not None
         wanted = self.capacity if limit is None or limit <= 0 else min(limit, self.capacity)
         selected: list[JournalEntry] = []
-        with self._unavailable():
-            await self.flush()
-            newest = b"+"
-            seen = 0
-            while seen < self.capacity and len(selected) < wanted:
-                page = min(_PAGE if filtered else wanted, self.capacity - seen)
-                rows: Any = await self._client.xrevrange(self._stream, max=newest, count=page)
-                if not rows:
-                    break
-                seen += len(rows)
-                newest = b"(" + rows[-1][0]
-                made = (
-                    noted_entry(load_noted(fields[_FIELD]), self._operation_of)
-                    for _, fields in rows
-                )
-                selected += selected_entries(
-                    made,
-                    path=path,
-                    operation_id=operation_id,
-                    status=status,
-                    limit=wanted - len(selected),
-                )
+        await self.flush()
+        newest = b"+"
+        seen = 0
+        while seen < self.capacity and len(selected) < wanted:
+            page = min(_PAGE if filtered else wanted, self.capacity - seen)
+            rows: Any = await self._connection.run(partial(self._page, newest, page))
+            if not rows:
+                break
+            seen += len(rows)
+            newest = b"(" + rows[-1][0]
+            made = (
+                noted_entry(load_noted(fields[_FIELD]), self._operation_of) for _, fields in rows
+            )
+            selected += selected_entries(
+                made,
+                path=path,
+                operation_id=operation_id,
+                status=status,
+                limit=wanted - len(selected),
+            )
         return selected
 
+    async def _page(self, newest: bytes, count: int, client: Any) -> Any:
+        return await client.xrevrange(self._stream, max=newest, count=count)
+
     async def clear_all(self) -> None:
-        with self._unavailable():
-            async with self._shipping:
-                self.clear()
-                await _CLEAR(keys=self._keys, client=self._client)
+        async with self._shipping:
+            self.clear()
+            await self._connection.run(lambda client: _CLEAR(keys=self._keys, client=client))

@@ -1,0 +1,212 @@
+"""RedisStore: the token and session store protocols (`asm_mock.domain.store`) in Redis, so
+replicas, workers and tenants share one state.
+
+Every key is under `asm:{namespace}:`, so namespaces (tenants) never see each other's keys and
+`clear()` empties one namespace only. Hot paths are one round trip: a token look-up is one GET,
+a session start one EVALSHA. Every step that touches more than one key is a Lua script
+(`scripts.py`), atomic across replicas. Token expiry is a Redis TTL (PXAT); a refresh token
+outlives its access token by REFRESH_LIFETIME, as Spring's refresh tokens do.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from asm_mock.domain.model import AssistedSession, SessionStatus
+from asm_mock.domain.store import IssuedToken
+from asm_mock.shared import scripts
+from asm_mock.shared.connection import RedisConnection
+from asm_mock.shared.wire import session_from, session_json, token_from, token_json
+
+__all__ = ["DEFAULT_NAMESPACE", "REFRESH_LIFETIME", "RedisStore", "key_prefix"]
+
+DEFAULT_NAMESPACE = "default"
+# Spring Security OAuth's default refresh token validity
+REFRESH_LIFETIME = timedelta(days=30)
+_SCAN_BATCH = 500
+
+
+def key_prefix(namespace: str) -> str:
+    return f"asm:{namespace}:"
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _reuse_key(client_id: str, username: str | None, scopes: tuple[str, ...]) -> str:
+    # as scripts.reuse_key builds it from a token's JSON
+    user = "-" if username is None else "+" + username
+    return f"{client_id}\0{user}\0{' '.join(scopes)}"
+
+
+def _sessions(raws: Iterable[bytes]) -> list[AssistedSession]:
+    """Sessions in their order: ACTIVE ones, then ENDED ones, each oldest first."""
+    placed = [session_from(raw) for raw in raws]
+    placed.sort(key=lambda item: (item[0].status is not SessionStatus.ACTIVE, item[1]))
+    return [session for session, _ in placed]
+
+
+class RedisStore:
+    """The whole state store (`StateStore`) of one namespace, in the Redis of `connection`."""
+
+    def __init__(
+        self,
+        connection: RedisConnection,
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+        max_ended_sessions: int = 10_000,
+    ) -> None:
+        self.connection = connection
+        self.namespace = namespace
+        self._prefix = key_prefix(namespace)
+        self._max_ended = max_ended_sessions
+
+    def _key(self, name: str) -> str:
+        return self._prefix + name
+
+    async def _script(self, script: Any, *args: Any) -> Any:
+        return await self.connection.run(
+            lambda client: script(args=(self._prefix, *args), client=client)
+        )
+
+    # -- tokens -----------------------------------------------------------------------------
+
+    async def save_token(self, token: IssuedToken) -> None:
+        expires = _ms(token.expires_at)
+        raw = token_json(token)
+
+        async def save(client: Any) -> None:
+            async with client.pipeline(transaction=True) as pipe:
+                pipe.set(self._key("t:" + token.access_token), raw, pxat=max(expires, 1))
+                pipe.zadd(self._key("tokens"), {token.access_token: expires})
+                reuse = _reuse_key(token.client_id, token.username, token.scopes)
+                pipe.set(self._key("u:" + reuse), token.access_token, pxat=max(expires, 1))
+                if token.refresh_token is not None:
+                    refresh_expires = _ms(token.expires_at + REFRESH_LIFETIME)
+                    pipe.set(self._key("r:" + token.refresh_token), raw, pxat=refresh_expires)
+                    pipe.zadd(self._key("refreshes"), {token.refresh_token: refresh_expires})
+                await pipe.execute()
+
+        await self.connection.run(save)
+
+    async def token(self, access_token: str) -> IssuedToken | None:
+        key = self._key("t:" + access_token)
+        raw = await self.connection.run(lambda client: client.get(key))
+        return None if raw is None else token_from(raw)
+
+    async def token_for_refresh(self, refresh_token: str) -> IssuedToken | None:
+        key = self._key("r:" + refresh_token)
+        raw = await self.connection.run(lambda client: client.get(key))
+        return None if raw is None else token_from(raw)
+
+    async def reusable_token(
+        self, client_id: str, username: str | None, scopes: tuple[str, ...], now: datetime
+    ) -> IssuedToken | None:
+        raw = await self._script(scripts.REUSABLE_TOKEN, _reuse_key(client_id, username, scopes))
+        if raw is None:
+            return None
+        token = token_from(raw)
+        return token if token.expires_at > now else None
+
+    async def remove_token(self, access_token: str) -> None:
+        await self._script(scripts.REMOVE_TOKEN, access_token)
+
+    async def sweep_tokens(self, now: datetime) -> int:
+        return int(await self._script(scripts.SWEEP_TOKENS, _ms(now)))
+
+    async def token_count(self) -> int:
+        key = self._key("tokens")
+        return int(await self.connection.run(lambda client: client.zcard(key)))
+
+    async def clear_tokens(self) -> None:
+        await self._script(scripts.CLEAR_TOKENS)
+
+    async def expire_tokens(self, now: datetime) -> int:
+        return int(await self._script(scripts.EXPIRE_TOKENS, _ms(now), now.isoformat()))
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    async def start_session(
+        self, session: AssistedSession, now: datetime
+    ) -> AssistedSession | None:
+        ended = await self._script(
+            scripts.START_SESSION,
+            session.session_id,
+            session.agent_uid,
+            session.customer_id,
+            session_json(session),
+            now.isoformat(),
+            self._max_ended,
+        )
+        return None if ended is None else session_from(ended)[0]
+
+    async def session(self, session_id: str) -> AssistedSession | None:
+        key = self._key("s:" + session_id)
+        raw = await self.connection.run(lambda client: client.get(key))
+        return None if raw is None else session_from(raw)[0]
+
+    async def end_session(self, session_id: str, now: datetime) -> AssistedSession | None:
+        raw = await self._script(scripts.END_SESSION, session_id)
+        if raw is None:
+            return None
+        session = session_from(raw)[0]
+        if session.status is SessionStatus.ACTIVE:
+            return replace(session, status=SessionStatus.ENDED, ended_at=now)
+        return session
+
+    async def sessions_of_customer(self, customer_id: str) -> list[AssistedSession]:
+        return _sessions(await self._script(scripts.CUSTOMER_SESSIONS, customer_id))
+
+    async def session_count(self) -> int:
+        active, ended = self._key("active_order"), self._key("ended")
+
+        async def count(client: Any) -> list[int]:
+            async with client.pipeline(transaction=False) as pipe:
+                pipe.zcard(active)
+                pipe.zcard(ended)
+                return list(await pipe.execute())
+
+        return sum(await self.connection.run(count))
+
+    async def clear_sessions(self) -> None:
+        await self._script(scripts.CLEAR_SESSIONS)
+
+    async def all_sessions(self) -> list[AssistedSession]:
+        active, ended = await self._script(scripts.ALL_SESSIONS)
+        return _sessions(active) + _sessions(ended)
+
+    async def replace_sessions(self, sessions: Iterable[AssistedSession]) -> None:
+        fields: list[Any] = []
+        for session in sessions:
+            fields += [session.session_id, session.agent_uid, session.customer_id]
+            fields += [session.status.value, session_json(session)]
+        await self._script(scripts.REPLACE_SESSIONS, self._max_ended, *fields)
+
+    async def next_session_number(self) -> int:
+        key = self._key("number")
+        return int(await self.connection.run(lambda client: client.incr(key))) - 1
+
+    # -- the namespace as a whole -----------------------------------------------------------
+
+    async def clear(self) -> int:
+        """Delete every key of this namespace (and of no other); return how many."""
+        pattern = glob.escape(self._prefix) + "*"
+
+        async def delete_all(client: Any) -> int:
+            deleted = 0
+            batch: list[bytes] = []
+            async for key in client.scan_iter(match=pattern, count=_SCAN_BATCH):
+                batch.append(key)
+                if len(batch) >= _SCAN_BATCH:
+                    deleted += await client.unlink(*batch)
+                    batch.clear()
+            if batch:
+                deleted += await client.unlink(*batch)
+            return deleted
+
+        return int(await self.connection.run(delete_all))

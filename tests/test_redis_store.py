@@ -1,0 +1,242 @@
+"""RedisStore against a real redis-server: what only a shared store must do. Atomic session
+starts from several processes' worth of clients, TTLs, writes seen by every client at once,
+namespaces that never meet, and Redis away, slow or restarted answered as StoreUnavailableError
+(within the timeout, without the password)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis
+
+from asm_mock.domain.errors import StoreUnavailableError
+from asm_mock.domain.model import AssistedSession, SessionStatus
+from asm_mock.domain.store import IssuedToken
+from asm_mock.shared.connection import RedisConnection
+from asm_mock.shared.store import RedisStore, key_prefix
+from asm_mock.shared.url import parse_store_url
+from asm_mock.testing import RedisServer
+
+pytestmark = pytest.mark.anyio
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+PASSWORD = "s3cret-Passw0rd"
+
+
+def store_of(url: str, namespace: str = "test", *, timeout: float = 5.0) -> RedisStore:
+    return RedisStore(RedisConnection(parse_store_url(url), timeout=timeout), namespace=namespace)
+
+
+StoreOf = Callable[..., RedisStore]
+
+
+@pytest.fixture
+async def open_store() -> AsyncIterator[StoreOf]:
+    """`store_of`, each store's connection closed after the test."""
+    opened: list[RedisStore] = []
+
+    def open_one(url: str, namespace: str = "test", *, timeout: float = 5.0) -> RedisStore:
+        opened.append(store_of(url, namespace, timeout=timeout))
+        return opened[-1]
+
+    yield open_one
+    for store in opened:
+        await store.connection.aclose()
+
+
+def token(name: str, expires: datetime) -> IssuedToken:
+    return IssuedToken(
+        f"access-{name}", f"refresh-{name}", "mobile_android", "asagent", ("basic",), expires
+    )
+
+
+def session(number: int, agent: str = "asagent") -> AssistedSession:
+    return AssistedSession(f"s{number}", agent, "c1", "electronics", None, NOW)
+
+
+def test_two_hundred_concurrent_starts_by_one_agent_leave_exactly_one_active(
+    redis_url: str,
+) -> None:
+    """4 threads, each its own event loop and client (as 4 replicas would be), 50 starts each,
+    all at once: exactly one session stays ACTIVE, the 199 others are ENDED."""
+    threads, per_thread = 4, 50
+    barrier = threading.Barrier(threads)
+    ended_by_start: list[AssistedSession | None] = []
+
+    def replica(index: int) -> None:
+        async def starts() -> list[AssistedSession | None]:
+            store = store_of(redis_url, "race")
+            await store.token("warm-up")  # connect before the barrier
+            barrier.wait()
+            numbers = range(index * per_thread, (index + 1) * per_thread)
+            found = await asyncio.gather(*(store.start_session(session(n), NOW) for n in numbers))
+            await store.connection.aclose()
+            return list(found)
+
+        ended_by_start.extend(asyncio.run(starts()))
+
+    workers = [threading.Thread(target=replica, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    async def everything() -> list[AssistedSession]:
+        store = store_of(redis_url, "race")
+        try:
+            return await store.all_sessions()
+        finally:
+            await store.connection.aclose()
+
+    sessions = asyncio.run(everything())
+    statuses = [s.status for s in sessions]
+    assert statuses.count(SessionStatus.ACTIVE) == 1
+    assert statuses.count(SessionStatus.ENDED) == threads * per_thread - 1
+    # every start but the first ended one session, each a different one
+    ended_ids = [s.session_id for s in ended_by_start if s is not None]
+    assert len(ended_ids) == len(set(ended_ids)) == threads * per_thread - 1
+
+
+async def test_token_expiry_is_a_redis_ttl(redis_url: str, open_store: StoreOf) -> None:
+    store = open_store(redis_url)
+    expires = NOW + timedelta(hours=2)
+    await store.save_token(token("a", expires))
+    await store.save_token(token("gone", NOW - timedelta(minutes=1)))
+    with redis.Redis.from_url(redis_url) as raw:
+        prefix = key_prefix("test")
+        assert raw.pexpiretime(prefix + "t:access-a") == int(expires.timestamp() * 1000)
+        # the refresh token outlives its access token
+        assert raw.pexpiretime(prefix + "r:refresh-a") > int(expires.timestamp() * 1000)
+        assert not raw.exists(prefix + "t:access-gone")  # saved expired: gone at once
+    assert await store.token("access-gone") is None
+
+
+async def test_a_revoked_token_is_gone_for_every_client_at_once(
+    redis_url: str, open_store: StoreOf
+) -> None:
+    replica_a, replica_b = open_store(redis_url), open_store(redis_url)
+    issued = token("a", NOW + timedelta(hours=1))
+    await replica_a.save_token(issued)
+    assert await replica_b.token("access-a") == issued
+    await replica_a.remove_token("access-a")  # what a refresh on replica A does
+    assert await replica_b.token("access-a") is None
+    assert await replica_b.token_for_refresh("refresh-a") is None
+
+
+async def test_a_session_started_by_one_client_is_ended_by_another(
+    redis_url: str, open_store: StoreOf
+) -> None:
+    replica_a, replica_b = open_store(redis_url), open_store(redis_url)
+    await replica_a.start_session(session(1), NOW)
+    assert await replica_b.session("s1") == session(1)
+    assert await replica_b.end_session("s1", NOW) is not None
+    assert await replica_a.session("s1") is None
+    assert await replica_a.start_session(session(2), NOW) is None
+
+
+async def test_namespaces_never_meet(redis_url: str, open_store: StoreOf) -> None:
+    tenant_a, tenant_b = open_store(redis_url, "a"), open_store(redis_url, "a.b")
+    await tenant_a.save_token(token("a", NOW + timedelta(hours=1)))
+    await tenant_a.start_session(session(1), NOW)
+    await tenant_b.start_session(session(1), NOW)
+    assert await tenant_b.token("access-a") is None
+    assert await tenant_a.next_session_number() == 0
+    assert await tenant_b.next_session_number() == 0
+    await tenant_b.start_session(session(2), NOW)  # ends b's s1, not a's
+    assert (await tenant_a.session("s1")) == session(1)
+    assert await tenant_a.clear() > 0
+    assert await tenant_a.session_count() == 0
+    assert await tenant_a.token_count() == 0
+    assert await tenant_b.session_count() == 2
+    with redis.Redis.from_url(redis_url) as raw:
+        assert not list(raw.scan_iter(match="asm:a:*"))
+        assert list(raw.scan_iter(match="asm:a.b:*"))
+
+
+async def test_the_session_number_is_shared_by_every_client(
+    redis_url: str, open_store: StoreOf
+) -> None:
+    replica_a, replica_b = open_store(redis_url), open_store(redis_url)
+    numbers = [await replica_a.next_session_number(), await replica_b.next_session_number()]
+    assert numbers == [0, 1]
+
+
+# -- faults: a private redis-server with a password, stopped, paused and restarted ------------
+
+
+@pytest.fixture
+def private_redis(redis_server: RedisServer) -> Iterator[RedisServer]:
+    """A redis-server of this test's own (with a password), stopped after it."""
+    with RedisServer(password=PASSWORD) as server:
+        yield server
+
+
+def assert_unavailable(error: pytest.ExceptionInfo[StoreUnavailableError], why: str) -> None:
+    message = str(error.value)
+    assert PASSWORD not in message
+    assert "redis://***@127.0.0.1:" in message
+    assert why in message
+    assert error.value.status_code == 503
+    assert error.value.to_dict()["type"] == "ServiceUnavailableError"
+
+
+async def test_a_stopped_redis_is_unavailable_and_a_restarted_one_serves(
+    private_redis: RedisServer,
+    open_store: StoreOf,
+) -> None:
+    store = open_store(private_redis.url, timeout=1.0)
+    await store.start_session(session(1), NOW)
+    private_redis.stop()
+    with pytest.raises(StoreUnavailableError) as stopped:
+        await store.start_session(session(2), NOW)
+    assert_unavailable(stopped, "cannot be reached")
+    private_redis.start()  # empty, and without the scripts: NOSCRIPT is answered by a reload
+    assert await store.start_session(session(3), NOW) is None
+    assert await store.session("s3") == session(3)
+
+
+async def test_a_paused_redis_is_unavailable_within_the_timeout(
+    private_redis: RedisServer,
+    open_store: StoreOf,
+) -> None:
+    store = open_store(private_redis.url, timeout=0.3)
+    await store.start_session(session(1), NOW)
+    with redis.Redis.from_url(private_redis.url) as admin:
+        admin.client_pause(5_000, all=True)
+        try:
+            with pytest.raises(StoreUnavailableError) as paused:
+                await store.session("s1")  # it would answer after the pause, not within 0.3 s
+            assert_unavailable(paused, "within 0.3 s")
+        finally:
+            admin.client_unpause()
+    assert await store.session("s1") == session(1)
+
+
+async def test_a_wrong_password_is_unavailable_without_the_password(
+    private_redis: RedisServer,
+    open_store: StoreOf,
+) -> None:
+    wrong = private_redis.url.replace(PASSWORD, "wrong-" + PASSWORD)
+    with pytest.raises(StoreUnavailableError) as refused:
+        await open_store(wrong).token("a")
+    assert "wrong-" not in str(refused.value)
+    assert_unavailable(refused, "refused the password")
+
+
+def test_a_loop_that_ends_closes_its_connections(redis_url: str) -> None:
+    """Start-up scenarios run the store on a loop of their own (`run_blocking`): when it ends,
+    its pool closes, without anyone calling aclose()."""
+    store = store_of(redis_url, "short-lived")
+    asyncio.run(store.start_session(session(1), NOW))
+    asyncio.run(store.start_session(session(2), NOW))
+    with redis.Redis.from_url(redis_url) as raw:
+        for _ in range(100):  # the server notices closed sockets on its own schedule
+            if not [c for c in raw.client_list() if c["name"] == "asm-mock"]:
+                break
+            time.sleep(0.05)
+        assert [c for c in raw.client_list() if c["name"] == "asm-mock"] == []
