@@ -12,6 +12,7 @@ from asm_mock.settings import Settings, settings_from_json, settings_json
 from asm_mock.shared.connection import RedisConnection
 from asm_mock.shared.journal_stream import SharedJournal
 from asm_mock.shared.url import parse_store_url
+from asm_mock.testing import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -90,3 +91,13 @@ def test_workers_get_the_settings_they_were_parsed_with() -> None:
     store = parse_store_url("redis://:pw@127.0.0.1:6379/0")
     settings = Settings(store=store, workers=2, scenarios=("a", "b"))
     assert settings_from_json(settings_json(settings)) == settings
+
+
+async def test_while_redis_is_away_a_replica_reads_what_it_holds() -> None:
+    away = RedisConnection(parse_store_url(f"redis://127.0.0.1:{free_port()}/0"), timeout=0.2)
+    journal = SharedJournal(away, capacity=10, operation_of=lambda method, path: None)
+    journal.note(_noted(1, "a"))
+    journal.note(_noted(2, "a"))
+    assert [e.path for e in await journal.read()] == ["/a/2", "/a/1"]  # not a 503
+    assert await journal.count() == 2
+    await away.aclose()

@@ -113,7 +113,8 @@ def load_noted(data: bytes) -> NotedRequest:
 class SharedJournal(Journal):
     """A `Journal` whose entries live in the stream `asm:{namespace}:journal` (and the running
     total in `asm:{namespace}:journal:total`). Reads are the `JournalReader` coroutines: `total`
-    is this replica's unshipped queue, and `entries()` none (they are in the stream)."""
+    is this replica's unshipped queue, and `entries()` none (they are in the stream); the
+    coroutines fall back to the queue while Redis is away."""
 
     def __init__(
         self,
@@ -220,9 +221,15 @@ class SharedJournal(Journal):
         with self._queue_lock:
             self._queue.clear()
 
+    # While Redis is away, reads answer what this replica holds (its entries not shipped yet)
+    # rather than a 503: the admin can still see what the outage did; health says DEGRADED.
+
     async def count(self) -> int:
-        await self.flush()
-        total = await self._connection.run(lambda client: client.get(self._total_key))
+        try:
+            await self.flush()
+            total = await self._connection.run(lambda client: client.get(self._total_key))
+        except StoreUnavailableError:
+            return self.total
         return int(total or 0)
 
     async def read(
@@ -232,6 +239,22 @@ class SharedJournal(Journal):
         operation_id: str | None = None,
         status: int | None = None,
         limit: int | None = None,
+    ) -> list[JournalEntry]:
+        try:
+            return await self._read_stream(path, operation_id, status, limit)
+        except StoreUnavailableError:
+            with self._queue_lock:
+                queued = list(reversed(self._queue))
+            made = (
+                item if isinstance(item, JournalEntry) else noted_entry(item, self._operation_of)
+                for item in queued
+            )
+            return selected_entries(
+                made, path=path, operation_id=operation_id, status=status, limit=limit
+            )
+
+    async def _read_stream(
+        self, path: str | None, operation_id: str | None, status: int | None, limit: int | None
     ) -> list[JournalEntry]:
         filtered = path is not None or operation_id is not None or status is not None
         wanted = self.capacity if limit is None or limit <= 0 else min(limit, self.capacity)
