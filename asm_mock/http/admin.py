@@ -131,8 +131,8 @@ class AdminHandlers:
 
     @property
     def _published(self) -> ControlChanges | None:
-        """Where this tenant's run-time changes go: other replicas share the default tenant's
-        (named tenants live in one process)."""
+        """Where this tenant's run-time changes go: the default tenant's reach the other
+        replicas; a named tenant's stay on this replica (not shared yet)."""
         return self._changes if self._tenant().name is None else None
 
     @property
