@@ -5,11 +5,13 @@ state reach every replica; the journal and /__admin/state are the union)."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,7 +25,7 @@ from asm_mock.testing import (
     password_form,
     scrubbed_environment,
 )
-from tests.helpers import assert_occ_error
+from tests.helpers import REPO, assert_occ_error
 
 SITE = "electronics-spa"
 JAMES = "james.weber@example.com"
@@ -327,3 +329,19 @@ def test_a_store_that_cannot_be_reached_is_refused_with_one_line() -> None:
     assert "redis://***@127.0.0.1:" in line
     assert "cannot be reached" in line
     assert "s3cret-pw" not in refused.stderr + refused.stdout
+
+
+def test_fixtures_compare_by_content_wherever_they_are(tmp_path: Path) -> None:
+    same, edited = tmp_path / "same", tmp_path / "edited"
+    for copy in (same, edited):
+        shutil.copytree(REPO / "fixtures", copy)
+    agents = edited / "agents.yaml"
+    agents.write_text(agents.read_text() + "\n# an edit\n")
+    with RedisServer() as server, AsmMockServer("--store", server.url, *WORLD):
+        with AsmMockServer("--store", server.url, "--fixtures", str(same), *WORLD):
+            pass  # the packaged fixtures' content, in another directory: the same world
+        refused = _serve("--store", server.url, "--fixtures", str(edited), *WORLD)
+    assert refused.returncode == 2
+    (line,) = refused.stderr.strip().splitlines()
+    assert "holds the world of --fixtures the packaged fixtures (digest " in line
+    assert f"this replica has --fixtures {edited} (digest " in line

@@ -27,20 +27,23 @@ __all__ = ["WORLD_KEY", "WorldFingerprint", "claim_world", "store_refusal", "wor
 
 @dataclass(frozen=True)
 class WorldFingerprint:
-    """(setting, value as a person reads it) pairs, in the order a refusal looks at them."""
+    """(setting, value compared, value as a person reads it) triples, in the order a refusal
+    looks at them: fixtures and contracts compare by content, wherever their files are."""
 
-    settings: tuple[tuple[str, str], ...]
+    settings: tuple[tuple[str, str, str], ...]
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(orjson.dumps(self.settings)).hexdigest()
+        compared = [(name, value) for name, value, _ in self.settings]
+        return hashlib.sha256(orjson.dumps(compared)).hexdigest()
 
     def first_difference(self, other: WorldFingerprint) -> tuple[str, str, str] | None:
-        """(setting, its value in `other`, its value here) of the first setting that differs."""
-        theirs = dict(other.settings)
-        for name, value in self.settings:
-            if theirs.get(name) != value:
-                return name, theirs.get(name, "nothing"), value
+        """(setting, as `other` shows it, as shown here) of the first setting that differs."""
+        theirs = {name: (value, shown) for name, value, shown in other.settings}
+        for name, value, shown in self.settings:
+            their_value, their_shown = theirs.get(name, ("", "nothing"))
+            if their_value != value:
+                return name, their_shown, shown
         return None
 
 
@@ -61,15 +64,20 @@ def world_fingerprint(settings: Settings, contract_files: Iterable[Path]) -> Wor
     fixture_files = sorted(p for p in fixtures.rglob("*") if p.is_file())
     where = str(settings.fixtures) if settings.fixtures is not None else "the packaged fixtures"
     contract = str(settings.contract) if settings.contract is not None else "the packaged contract"
+    fixtures_digest = _files_digest(fixture_files, fixtures)
+    contract_digest = _files_digest(contract_files)
+    plain = (
+        ("--seed", str(settings.seed)),
+        ("--customers", str(settings.customers)),
+        ("--scenario", ",".join(settings.scenarios) or "none"),
+    )
+    versions = (("asm-mock", __version__), ("Faker", version("Faker")))
     return WorldFingerprint(
         (
-            ("--seed", str(settings.seed)),
-            ("--customers", str(settings.customers)),
-            ("--scenario", ",".join(settings.scenarios) or "none"),
-            ("--fixtures", f"{where} (digest {_files_digest(fixture_files, fixtures)})"),
-            ("--contract", f"{contract} (digest {_files_digest(contract_files)})"),
-            ("asm-mock", __version__),
-            ("Faker", version("Faker")),
+            *((name, value, value) for name, value in plain),
+            ("--fixtures", fixtures_digest, f"{where} (digest {fixtures_digest})"),
+            ("--contract", contract_digest, f"{contract} (digest {contract_digest})"),
+            *((name, value, value) for name, value in versions),
         )
     )
 
@@ -87,7 +95,9 @@ async def claim_world(client: Any, fingerprint: WorldFingerprint) -> tuple[str, 
     held = orjson.loads(await client.get(key) or mine)
     if held.get("digest") == fingerprint.digest:
         return None
-    theirs = WorldFingerprint(tuple((str(n), str(v)) for n, v in held.get("settings", ())))
+    theirs = WorldFingerprint(
+        tuple((str(n), str(v), str(shown)) for n, v, shown in held.get("settings", ()))
+    )
     return fingerprint.first_difference(theirs) or ("the world", "another world", "this one")
 
 
