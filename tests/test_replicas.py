@@ -345,3 +345,32 @@ def test_fixtures_compare_by_content_wherever_they_are(tmp_path: Path) -> None:
     (line,) = refused.stderr.strip().splitlines()
     assert "holds the world of --fixtures the packaged fixtures (digest " in line
     assert f"this replica has --fixtures {edited} (digest " in line
+
+
+def test_a_named_tenant_is_one_tenant_across_replicas(a: AsmMockServer, b: AsmMockServer) -> None:
+    on_a, on_b = f"{a.url}/t/ci-7", f"{b.url}/t/ci-7"
+    form = password_form("asagent", "pw4all", "mobile_android", "secret")
+    token = httpx.post(on_a + TOKEN_PATH, data=form).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    session = httpx.post(
+        f"{on_a}/assistedservicewebservices/sessions",
+        json={"customerId": JAMES, "baseSite": SITE},
+        headers=headers,
+    ).json()
+    read = httpx.get(
+        f"{on_b}/assistedservicewebservices/sessions/{session['sessionId']}", headers=headers
+    )
+    assert read.json()["status"] == "ACTIVE"
+    # run-time changes reach the tenant on B before its next request is served
+    httpx.patch(on_a + "/__admin/settings", json={"latency": "2"})
+    assert httpx.get(on_b + "/__admin/settings").json()["latency"] == "2"
+    assert httpx.get(b.url + "/__admin/settings").json()["latency"] == "0"  # not the default's
+    httpx.post(on_a + "/__admin/scenarios/customer-360-unavailable")
+    url = f"{on_b}/assistedservicewebservices/customers/{JAMES}"
+    assert httpx.get(url, params={"baseSite": SITE}, headers=headers).status_code == 503
+    journal = httpx.get(on_b + "/__admin/requests").json()["requests"]
+    assert journal[0]["path"].endswith(f"/customers/{JAMES}")
+    assert any(entry["path"].endswith("/sessions") for entry in journal)  # answered by A
+    httpx.post(on_b + "/__admin/reset", json={})
+    assert httpx.get(on_a + "/__admin/settings").json()["latency"] == "0"
+    assert httpx.get(url, params={"baseSite": SITE}, headers=headers).status_code == 200

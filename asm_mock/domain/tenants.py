@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from asm_mock.domain.errors import TenantLimitError, ValidationError
 from asm_mock.domain.journal import Journal
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MAX_TENANTS",
     "DEFAULT_TENANT_TTL_S",
+    "SharedControls",
     "Tenant",
     "TenantFactory",
     "TenantInfo",
@@ -56,14 +57,31 @@ def check_tenant_name(name: str, subject: str) -> str:
     return name
 
 
+class SharedControls(Protocol):
+    """A tenant's run-time controls as replicas sharing a store share them: told of each change
+    this replica made, and caught up with the others' (`refresh`)."""
+
+    async def refresh(self) -> None: ...
+
+    async def reset(self) -> None: ...
+
+    async def settings_changed(self) -> None: ...
+
+    async def scenario_applied(self, name: str) -> None: ...
+
+    async def state_restored(self, document: Mapping[str, Any]) -> None: ...
+
+
 @dataclass(frozen=True, eq=False, slots=True)
 class Tenant:
-    """One tenant's state; `name` is None for the default tenant."""
+    """One tenant's state; `name` is None for the default tenant. `shared`: its controls as
+    other replicas share them (None: this process alone)."""
 
     name: str | None
     service: MockService
     journal: Journal
     controls: Controls
+    shared: SharedControls | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +117,13 @@ class TenantFactory:
         journal_size: int,
         operation_of: OperationOf,
         store: Callable[[str], StateStore] = in_memory_store,
+        journal: Callable[[str], Journal] | None = None,
+        shared: Callable[[str, MockService, Controls], SharedControls] | None = None,
     ) -> None:
+        """`journal` and `shared` make a tenant's journal and shared controls from its name
+        (None: a journal of its own, controls this process alone)."""
+        self._journal = journal
+        self._shared = shared
         self._started = started
         self._controls = controls
         self._journal_size = journal_size
@@ -109,11 +133,15 @@ class TenantFactory:
     def __call__(self, name: str) -> Tenant:
         service = MockService(self._started(), store=self._store(name))
         service.mark_start()
+        controls = self._controls.as_started()
         return Tenant(
             name=name,
             service=service,
-            journal=Journal(self._journal_size, operation_of=self._operation_of),
-            controls=self._controls.as_started(),
+            journal=Journal(self._journal_size, operation_of=self._operation_of)
+            if self._journal is None
+            else self._journal(name),
+            controls=controls,
+            shared=None if self._shared is None else self._shared(name, service, controls),
         )
 
 

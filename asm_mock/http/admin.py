@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from asm_mock import __version__
 from asm_mock.contract import Contract, load_contract
@@ -28,7 +28,7 @@ from asm_mock.domain.scenarios import (
     settings_changes,
 )
 from asm_mock.domain.service import MockService
-from asm_mock.domain.tenants import Tenant, Tenants, check_tenant_name
+from asm_mock.domain.tenants import SharedControls, Tenant, Tenants, check_tenant_name
 from asm_mock.http.readiness import Readiness
 from asm_mock.http.report_format import report_document
 from asm_mock.http.serialize import timestamp
@@ -37,7 +37,7 @@ from asm_mock.http.state_format import dump_state, load_state
 from asm_mock.resources import default_fixtures_dir
 from asm_mock.shared.url import MEMORY, StoreUrl
 
-__all__ = ["AdminHandlers", "ControlChanges", "admin_contract"]
+__all__ = ["AdminHandlers", "admin_contract"]
 
 Answer = tuple[dict[str, Any], int]
 _NO_DRIFT = (
@@ -79,19 +79,6 @@ def _json_object(body: Any) -> dict[str, Any]:
     return body
 
 
-class ControlChanges(Protocol):
-    """Told of each run-time change once this replica has made it (the store changed once),
-    so other replicas sharing the store make it too."""
-
-    async def reset(self) -> None: ...
-
-    async def settings_changed(self) -> None: ...
-
-    async def scenario_applied(self, name: str) -> None: ...
-
-    async def state_restored(self, document: Mapping[str, Any]) -> None: ...
-
-
 class AdminHandlers:
     """Each handler acts on the tenant of the request (`tenant()`), and on no other."""
 
@@ -105,13 +92,11 @@ class AdminHandlers:
         operations: Sequence[DocumentedOperation] = (),
         reload: Callable[[], dict[str, Any]] | None = None,
         store: StoreUrl = MEMORY,
-        changes: ControlChanges | None = None,
     ) -> None:
         """`canned` checks scenarios' canned answers against the served contract; `operations`
         are the served contract's, which the conformance report covers; `reload` says how
         --watch's last reload went (None: the mock does not watch); `store` is where sessions
-        and tokens live, as health reports it; `changes` passes run-time changes on to the
-        other replicas (None: there are none)."""
+        and tokens live, as health reports it."""
         self._operations = tuple(operations)
         self._tenant = tenant
         self._tenants = tenants
@@ -119,7 +104,6 @@ class AdminHandlers:
         self._scenario_dir = scenarios  # None: the packaged fixtures/scenarios
         self._reload = reload
         self._store = _store_description(store)
-        self._changes = changes
 
     @property
     def _service(self) -> MockService:
@@ -130,10 +114,9 @@ class AdminHandlers:
         return self._tenant().journal
 
     @property
-    def _published(self) -> ControlChanges | None:
-        """Where this tenant's run-time changes go: the default tenant's reach the other
-        replicas; a named tenant's stay on this replica (not shared yet)."""
-        return self._changes if self._tenant().name is None else None
+    def _published(self) -> SharedControls | None:
+        """Where this tenant's run-time changes go, to reach the other replicas (None: none)."""
+        return self._tenant().shared
 
     @property
     def _controls(self) -> Controls:

@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 
     from asm_mock.domain.scenarios import CannedCheck
     from asm_mock.domain.world import World
-    from asm_mock.http.admin import ControlChanges
     from asm_mock.http.connexion_stack.apps import ConnexionApps
     from asm_mock.shared.connection import RedisConnection
     from asm_mock.shared.journal_stream import SharedJournal
@@ -340,7 +339,6 @@ class _Live:
     # the packaged contract, which shapes the world's answers, where a revision is served:
     # loaded once, as no reload changes it (None: the served contract is the packaged one)
     native: CompiledContract | None
-    changes: ControlChanges | None = None  # run-time changes passed on to other replicas
 
 
 def _connexion_loader(
@@ -374,7 +372,6 @@ def _connexion_loader(
                     canned=canned_answers(contract),
                     operations=documented_operations(contract),
                     reload=live.reload_status.body,
-                    changes=live.changes,
                     store=live.settings.store,
                 ),
                 schemas=contract.schemas,
@@ -521,6 +518,38 @@ def _shared_journal(
     return SharedJournal(connection, capacity=settings.journal_size, operation_of=operation_of)
 
 
+def _shared_tenants(
+    connection: RedisConnection | None,
+    settings: Settings,
+    operation_of: Callable[[str, str], str | None],
+    contract: CompiledContract,
+) -> dict[str, Any]:
+    """With Redis, named tenants' journals and run-time controls are shared by the replicas,
+    under the tenant's namespace (`tenant:NAME`, as its store's)."""
+    if connection is None:
+        return {}
+    from asm_mock.shared.control_sync import ControlSync
+    from asm_mock.shared.journal_stream import SharedJournal
+
+    canned = _canned_check(contract)
+    return {
+        "journal": lambda name: SharedJournal(
+            connection,
+            capacity=settings.journal_size,
+            operation_of=operation_of,
+            namespace=f"tenant:{name}",
+        ),
+        "shared": lambda name, service, controls: ControlSync(
+            connection,
+            service=service,
+            controls=controls,
+            scenarios=_scenarios_dir(settings),
+            canned=canned,
+            namespace=f"tenant:{name}",
+        ),
+    }
+
+
 def _canned_check(contract: CompiledContract) -> Callable[[], CannedCheck]:
     """Scenarios' canned-answer check, made when first needed (it imports jsonschema)."""
 
@@ -595,26 +624,6 @@ def create_app(
         ),
         seed=settings.seed,
     )
-    tenants = Tenants(
-        Tenant(None, service, journal, controls),
-        factory=TenantFactory(
-            started=lambda: holder[0].version.world,
-            controls=controls,
-            journal_size=settings.journal_size,
-            operation_of=operation_of,
-            # the one place a tenant's store is chosen: a shared store keys it by the name
-            store=_tenant_stores(connection),
-        ),
-        max_tenants=settings.max_tenants,
-        ttl_s=settings.tenant_ttl,
-        time_source=tenant_time,
-    )
-    if settings.scenarios:  # a bad one raises before the app exists
-        from asm_mock.contract.canned import canned_answers  # only asked-for scenarios pay
-
-        _apply_scenarios(settings, service, controls, canned_answers(contract))
-    service.mark_start()
-    controls.mark_start()
     replica = None
     if connection is not None and shared is not None:
         from asm_mock.shared.replicas import Replica
@@ -627,6 +636,29 @@ def create_app(
             scenarios=_scenarios_dir(settings),
             canned=_canned_check(contract),
         )
+    tenants = Tenants(
+        Tenant(None, service, journal, controls, shared=None if replica is None else replica.sync),
+        factory=TenantFactory(
+            started=lambda: holder[0].version.world,
+            controls=controls,
+            journal_size=settings.journal_size,
+            operation_of=operation_of,
+            # the one place a tenant's store is chosen: a shared store keys it by the name
+            store=_tenant_stores(connection),
+            **_shared_tenants(connection, settings, operation_of, contract),
+        ),
+        max_tenants=settings.max_tenants,
+        ttl_s=settings.tenant_ttl,
+        time_source=tenant_time,
+    )
+    if settings.scenarios:  # a bad one raises before the app exists
+        from asm_mock.contract.canned import canned_answers  # only asked-for scenarios pay
+
+        _apply_scenarios(settings, service, controls, canned_answers(contract))
+    service.mark_start()
+    controls.mark_start()
+    if replica is not None:
+        replica.sync.mark_start()  # a reset on any replica returns here, start-up scenarios in
     live = _Live(
         settings=settings,
         service=service,
@@ -637,7 +669,6 @@ def create_app(
         reload_status=ReloadStatus(watching=settings.watch),
         fast_lane=fast_lane,
         native=_native(settings),
-        changes=None if replica is None else replica.sync,
     )
     app = AsmMockApp(
         service,

@@ -16,7 +16,7 @@ from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from asm_mock.domain.errors import ApiError, ValidationError
+from asm_mock.domain.errors import ApiError, StoreUnavailableError, ValidationError
 from asm_mock.domain.tenants import Tenant, Tenants, check_tenant_name
 from asm_mock.http.headers import first_header
 from asm_mock.http.send import send_error
@@ -61,6 +61,11 @@ class TenantRouting:
         except ApiError as error:
             await send_error(send, error)
             return
+        if tenant.shared is not None:
+            try:  # other replicas' changes to it first: they pub/sub only the default tenant
+                await tenant.shared.refresh()
+            except StoreUnavailableError:
+                pass  # served as this replica has it: what needs the store answers 503
         if prefixed:
             scope = _unprefixed(scope, name)
         token = _current.set(tenant)

@@ -54,6 +54,7 @@ Step = dict[str, Any]  # {"scenario": name} or {"state": document}
 
 @dataclass(frozen=True)
 class ControlState:
+    generation: int  # counts every change: a replica on this one has nothing to catch up
     epoch: int
     steps: tuple[Step, ...]
     settings: Mapping[str, Any] | None
@@ -78,7 +79,7 @@ class ControlSync:
         self._connection = connection
         self._keys = {
             part: f"{key_prefix(namespace)}control:{part}"
-            for part in ("epoch", "steps", "settings", "states", "ids")
+            for part in ("epoch", "steps", "settings", "states", "ids", "generation")
         }
         self._channel = f"{key_prefix(namespace)}control"
         self._service = service
@@ -89,6 +90,7 @@ class ControlSync:
         self._seeded: World = service.world()
         self._epoch = 0
         self._steps: list[Step] = []
+        self._generation = -1  # of the control state last caught up with (-1: none yet)
         self._applying = asyncio.Lock()
         self._listener: asyncio.Task[None] | None = None
         self.applied = 0  # control states caught up with (for tests and health)
@@ -141,6 +143,7 @@ class ControlSync:
                     pipe.delete(self._keys["steps"], self._keys["settings"], self._keys["states"])
                 else:
                     pipe.set(self._keys["settings"], settings)
+                pipe.incr(self._keys["generation"])
                 pipe.publish(self._channel, b"changed")
                 return (await pipe.execute())[0]
 
@@ -154,10 +157,12 @@ class ControlSync:
                 pipe.get(self._keys["epoch"])
                 pipe.lrange(self._keys["steps"], 0, -1)
                 pipe.get(self._keys["settings"])
+                pipe.get(self._keys["generation"])
                 return list(await pipe.execute())
 
-        epoch, steps, settings = await self._connection.run(read)
+        epoch, steps, settings, generation = await self._connection.run(read)
         return ControlState(
+            generation=int(generation or 0),
             epoch=int(epoch or 0),
             steps=tuple(orjson.loads(step) for step in steps),
             settings=None if settings is None else orjson.loads(settings),
@@ -168,7 +173,15 @@ class ControlSync:
         state = await self.read()
         async with self._applying:
             await self._apply(state)
+            self._generation = state.generation
             self.applied += 1
+
+    async def refresh(self) -> None:
+        """Catch up if anything changed since the last catch-up: one GET when nothing did
+        (a named tenant's requests ask it, as only the default tenant's changes are pushed)."""
+        generation = await self._connection.run(lambda client: client.get(self._keys["generation"]))
+        if int(generation or 0) != self._generation:
+            await self.catch_up()
 
     async def _apply(self, state: ControlState) -> None:
         steps = list(state.steps)

@@ -34,6 +34,7 @@ from asm_mock.shared.store import DEFAULT_NAMESPACE, key_prefix
 __all__ = ["FLUSH_INTERVAL_S", "SharedJournal", "dump_noted", "load_noted"]
 
 FLUSH_INTERVAL_S = 0.005  # a batch gathers this long after its first request
+_IDLE_S = 30.0  # the flusher ends after this long without a request
 _RETRY_S = 0.2  # after a failed flush (Redis away): the queue waits, bounded by the capacity
 _PAGE = 1_000  # stream entries fetched per round trip when a filter must look further back
 _FIELD = b"e"
@@ -140,12 +141,23 @@ class SharedJournal(Journal):
     def note(self, noted: NotedRequest) -> None:
         with self._queue_lock:
             self._queue.append(noted)
-        self._noted.set()
+        self._wake()
 
     def record(self, entry: JournalEntry) -> None:
         with self._queue_lock:
             self._queue.append(entry)
+        self._wake()
+
+    def _wake(self) -> None:
+        """Have the flusher ship the queue soon; it runs while requests come, so a journal
+        nobody writes to (a tenant dropped, a test's) holds no task."""
         self._noted.set()
+        if self._flusher is None or self._flusher.done():
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # noted outside a loop (by hand): the next read ships it
+                return
+            self._flusher = loop.create_task(self._flush_while_busy(), name="journal flusher")
 
     def _take(self) -> list[NotedRequest | JournalEntry]:
         with self._queue_lock:
@@ -178,9 +190,14 @@ class SharedJournal(Journal):
                 self._give_back(taken)
                 raise
 
-    async def _flush_forever(self) -> None:
+    async def _flush_while_busy(self) -> None:
         while True:
-            await self._noted.wait()
+            try:
+                await asyncio.wait_for(self._noted.wait(), _IDLE_S)
+            except TimeoutError:
+                if not self._queue:
+                    return  # no await since the check: a note now starts a new flusher
+                continue
             await asyncio.sleep(FLUSH_INTERVAL_S)
             self._noted.clear()
             try:
@@ -191,13 +208,6 @@ class SharedJournal(Journal):
                 self._noted.set()
             except Exception:  # a record it cannot write: lost, but the flusher lives on
                 _log.exception("journal: entries dropped")
-
-    def start(self) -> None:
-        """Start the flusher (on the running loop: lifespan start-up)."""
-        self._noted = asyncio.Event()  # bound to the serving loop, not the one it was made on
-        if self._queue:
-            self._noted.set()
-        self._flusher = asyncio.create_task(self._flush_forever(), name="asm-mock journal flusher")
 
     async def stop(self) -> None:
         """Stop the flusher and ship what is queued (shutdown: nothing half-written)."""

@@ -45,8 +45,7 @@ class Replica:
         )
 
     async def start(self) -> None:
-        self.journal.start()
-        await self.sync.start()
+        await self.sync.start()  # the journal's flusher starts with the first request
 
     async def stop(self) -> None:
         """Graceful: the subscription closed, the journal's queue shipped."""
