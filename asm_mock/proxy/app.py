@@ -32,9 +32,11 @@ from asm_mock.domain.errors import (
     BadGatewayError,
     MethodNotAllowedError,
     NotFoundError,
+    PayloadTooLargeError,
 )
 from asm_mock.domain.journal import ErrorDetail, Journal, JournalEntry
 from asm_mock.http.admin_guard import ADMIN_PATH, AdminGuard, is_admin_path
+from asm_mock.http.limits import MAX_BODY_BYTES, read_within
 from asm_mock.http.report_format import documented_operations, report_document
 from asm_mock.http.send import send_answer, send_error, send_json
 from asm_mock.proxy.drift import DriftLog, drift_document
@@ -64,20 +66,14 @@ class _Request:
     body: bytes
 
 
-async def _read(scope: Scope, receive: Receive) -> _Request:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
+def _request(scope: Scope, body: bytes) -> _Request:
     return _Request(
         scope["method"],
         scope["path"],
         scope.get("raw_path") or scope["path"].encode(),
         scope.get("query_string", b""),
         tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]),
-        b"".join(chunks),
+        body,
     )
 
 
@@ -111,7 +107,7 @@ class ProxyApp:
             if is_admin_path(scope["path"]):
                 await self._admin(scope, receive, send)
             else:
-                await self._forward(await _read(scope, receive), send)
+                await self._read_and_forward(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -124,6 +120,23 @@ class ProxyApp:
                 return
 
     # -- forwarding -------------------------------------------------------------------------
+
+    async def _read_and_forward(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The request read whole, within the mock's body limit: the proxy validates whole
+        bodies, and a client's 50 MiB must not sit in its memory. Above the limit it answers
+        the mock's 413 itself (and closes: the rest of the body is never read)."""
+        started = time.perf_counter()
+        try:
+            body = await read_within(receive, MAX_BODY_BYTES)
+        except PayloadTooLargeError as error:
+            request = _request(scope, b"")
+            await send_error(send, error, close=True)
+            operation_id, _ = check_request(
+                self.contract, request.method, request.path, "", request.headers, b""
+            )
+            self._journal(request, operation_id, error.status_code, started, (), [])
+            return
+        await self._forward(_request(scope, body), send)
 
     async def _forward(self, request: _Request, send: Send) -> None:
         started = time.perf_counter()
@@ -142,7 +155,13 @@ class ProxyApp:
         findings: list[Finding] = []
         if operation_id is not None and operation_id != TOKEN_OPERATION:
             operation = self.contract.by_id[operation_id]
-            findings = check_answer(operation, answer.status, answer.headers, answer.body)
+            findings = check_answer(
+                operation,
+                answer.status,
+                answer.headers,
+                answer.body,
+                with_body=request.method != "HEAD",  # a HEAD answer's body is never sent
+            )
             self.drift.note(
                 operation_id,
                 answer.status,

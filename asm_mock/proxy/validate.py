@@ -189,9 +189,15 @@ def _body_problems(
 
 
 def check_answer(
-    operation: Operation, status: int, headers: Sequence[tuple[str, str]], body: bytes
+    operation: Operation,
+    status: int,
+    headers: Sequence[tuple[str, str]],
+    body: bytes,
+    *,
+    with_body: bool = True,
 ) -> list[Finding]:
-    """Each way the upstream's answer differs from what `operation` documents for `status`."""
+    """Each way the upstream's answer differs from what `operation` documents for `status`;
+    `with_body=False` (the answer to HEAD): all but its body."""
     response = operation.responses.get(status)
     if response is None:
         documented = ", ".join(str(s) for s in sorted(operation.statuses))
@@ -212,6 +218,8 @@ def check_answer(
     if sent != _JSON:
         detail = f"{sent or 'none'} where {_JSON} is documented"
         return [*findings, Finding("content-type", "Content-Type", detail, True)]
+    if not with_body:
+        return findings
     decoded = decoded_body(body, headers)
     if decoded is None:  # an encoding this module does not read (br, zstd): not judged
         return findings

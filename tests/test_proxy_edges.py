@@ -1,0 +1,113 @@
+"""The proxy on odd input and in front of an odd upstream (a raw ASGI app): a body past the
+mock's limit is the mock's 413, never read whole; an upstream that drips its answer slower than
+--upstream-timeout is a 504 all the same; the answer to HEAD is not judged for the body it
+cannot carry. And the command line's refusals of what would otherwise fail at start."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import httpx
+import orjson
+import pytest
+from starlette.types import Receive, Scope, Send
+
+from asm_mock.http.limits import MAX_BODY_BYTES
+from asm_mock.proxy.cli import build_proxy
+from asm_mock.testing import ThreadedServer
+from tests.helpers import BASE
+
+AGENT = orjson.dumps({"uid": "asagent", "name": "Agent", "email": "a@example.com"})
+TIMEOUT_S = 0.5
+DRIP_EVERY_S = 0.2  # each pause within the timeout, all of them far past it
+DRIPS = 50
+RECEIVED: list[int] = []  # the body sizes the upstream was sent
+
+
+async def odd_upstream(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] != "http":
+        return
+    size = 0
+    while True:
+        message = await receive()
+        size += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    RECEIVED.append(size)
+    json = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": 200, "headers": json})
+    if scope["path"].endswith("/drip"):
+        for _ in range(DRIPS):
+            await send({"type": "http.response.body", "body": b" ", "more_body": True})
+            await asyncio.sleep(DRIP_EVERY_S)
+    await send({"type": "http.response.body", "body": AGENT})
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[ThreadedServer]:
+    with ThreadedServer(odd_upstream) as server:
+        yield server
+
+
+@pytest.fixture
+def proxy(upstream: ThreadedServer) -> Iterator[ThreadedServer]:
+    app = build_proxy(upstream.base_url, strict=True, upstream_timeout=TIMEOUT_S)
+    with ThreadedServer(app) as server:
+        yield server
+
+
+def _chunks(total: int) -> Iterator[bytes]:
+    chunk = b"x" * (64 * 1024)
+    for _ in range(total // len(chunk)):
+        yield chunk
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_past_the_mocks_limit_is_its_413_and_never_forwarded(
+    proxy: ThreadedServer, chunked: bool
+) -> None:
+    RECEIVED.clear()
+    size = 8 * MAX_BODY_BYTES
+    body = _chunks(size) if chunked else b"x" * size
+    with httpx.Client(base_url=proxy.base_url, trust_env=False, timeout=30) as client:
+        answer = client.post(
+            BASE + "/sessions", content=body, headers={"Content-Type": "application/json"}
+        )
+        report = client.get("/__admin/report").json()
+    assert answer.status_code == 413
+    assert answer.json()["errors"][0]["type"] == "PayloadTooLargeError"
+    assert RECEIVED == []
+    sessions = next(c for c in report["coverage"] if c["operationId"] == "createAssistedSession")
+    assert {s["status"]: s["count"] for s in sessions["statuses"]}[413] == 1
+
+
+def test_a_body_within_the_limit_is_forwarded_whole(proxy: ThreadedServer) -> None:
+    RECEIVED.clear()
+    body = b"x" * MAX_BODY_BYTES
+    answer = httpx.post(
+        proxy.base_url + BASE + "/sessions",
+        content=_chunks(len(body)),
+        headers={"Content-Type": "application/json"},
+        trust_env=False,
+        timeout=30,
+    )
+    assert answer.status_code != 413
+    assert RECEIVED == [MAX_BODY_BYTES]
+
+
+def test_an_upstream_dripping_past_the_timeout_is_a_504(proxy: ThreadedServer) -> None:
+    answer = httpx.get(proxy.base_url + BASE + "/agents/drip", trust_env=False, timeout=60)
+    assert answer.status_code == 504
+    assert f"({TIMEOUT_S:g} s)" in answer.json()["errors"][0]["message"]
+
+
+def test_the_answer_to_head_is_not_judged_for_its_body(proxy: ThreadedServer) -> None:
+    with httpx.Client(base_url=proxy.base_url, trust_env=False) as client:
+        client.delete("/__admin/drift")
+        head = client.head(BASE + "/agents/asagent")
+        drift = client.get("/__admin/drift").json()
+    assert head.status_code == 200  # not the strict proxy's 502 for a body "not JSON"
+    assert head.headers["content-type"] == "application/json"
+    assert drift["summary"]["answers"] == 1
+    assert drift["drift"] == []
