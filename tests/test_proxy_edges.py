@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import orjson
 import pytest
 from starlette.types import Receive, Scope, Send
 
+from asm_mock.cli import main
 from asm_mock.http.limits import MAX_BODY_BYTES
 from asm_mock.proxy.cli import build_proxy
 from asm_mock.testing import ThreadedServer
@@ -111,3 +113,24 @@ def test_the_answer_to_head_is_not_judged_for_its_body(proxy: ThreadedServer) ->
     assert head.headers["content-type"] == "application/json"
     assert drift["summary"]["answers"] == 1
     assert drift["drift"] == []
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--upstream-ca", "garbage.pem", "option --upstream-ca: "),
+        ("--contract", "garbage.yaml", "option --contract: "),
+        ("--upstream", "http://sap:pw4all@127.0.0.1:1", "option --upstream: carries credentials"),
+    ],
+)
+def test_a_value_that_fails_at_start_is_one_line_and_exit_2(
+    option: str, value: str, says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if not value.startswith("http"):
+        (tmp_path / value).write_text("just: text\n")
+        value = str(tmp_path / value)
+    arguments = ["proxy", "--upstream", "http://127.0.0.1:1", "--port", "0", option, value]
+    assert main(arguments) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("asm-mock: error: ") and says in err, err
+    assert "pw4all" not in err

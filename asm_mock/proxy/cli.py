@@ -66,7 +66,7 @@ def run_proxy(
     import uvicorn
 
     from asm_mock.cli import configure_logging, exposure_warning
-    from asm_mock.domain.errors import FixtureError
+    from asm_mock.domain.errors import FixtureError, InvalidContractError
 
     warning = exposure_warning(host)
     if warning:
@@ -84,6 +84,9 @@ def run_proxy(
         )
     except FixtureError as error:  # a recording it cannot continue: one line, as a refusal
         print(f"asm-mock: error: option --record: {error}", file=sys.stderr, flush=True)
+        return 2
+    except InvalidContractError as error:
+        print(f"asm-mock: error: option --contract: {error}", file=sys.stderr, flush=True)
         return 2
     print(
         f"asm-mock proxy on http://{host}:{port} -> {upstream} "
