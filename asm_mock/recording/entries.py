@@ -69,7 +69,11 @@ def entry_of(
         return NotRecorded(f"{operation_id} answered {exchange.status}, which it does not document")
     secrets = Secrets(exchange)
     path = {k: secrets.text(v) for k, v in routed[1].groupdict().items()}  # decoded already
-    declared = {p.name for p in operation.parameters if p.location == "query"} - SECRET_FIELDS
+    declared = {
+        p.name
+        for p in operation.parameters
+        if p.location == "query" and p.name.lower() not in SECRET_FIELDS
+    }
     query: dict[str, str] = {}
     for name, value in parse_qsl(exchange.query, keep_blank_values=True):
         if name in declared:
