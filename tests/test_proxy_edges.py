@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
+import yaml
 from starlette.types import Receive, Scope, Send
 
 from asm_mock.cli import main
@@ -134,3 +135,19 @@ def test_a_value_that_fails_at_start_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("asm-mock: error: ") and says in err, err
     assert "pw4all" not in err
+
+
+def test_an_answer_to_a_request_that_broke_the_contract_is_not_recorded(
+    upstream: ThreadedServer, tmp_path: Path
+) -> None:
+    """The replaying mock answers such a request with its own 400: the entry would be dead."""
+    app = build_proxy(upstream.base_url, upstream_timeout=TIMEOUT_S, record=tmp_path)
+    with ThreadedServer(app) as proxy, httpx.Client(base_url=proxy.base_url) as client:
+        for page_size in ("many", "5"):
+            params = {"query": "x", "baseSite": "electronics-spa", "pageSize": page_size}
+            assert client.get(BASE + "/agents/asagent", params=params).status_code == 200
+            assert client.get(BASE + "/customers/search", params=params).status_code == 200
+    (recorder,) = app.on_exchange
+    recorder.flush()
+    recorded = yaml.safe_load(recorder.path.read_text())["responses"]
+    assert [a["match"]["query"]["pageSize"] for a in recorded["searchCustomers"]] == ["5"]

@@ -41,7 +41,7 @@ from asm_mock.http.report_format import documented_operations, report_document
 from asm_mock.http.send import send_answer, send_error, send_json
 from asm_mock.proxy.drift import DriftLog, drift_document
 from asm_mock.proxy.exchange import Exchange
-from asm_mock.proxy.forward import Upstream
+from asm_mock.proxy.forward import Answer, Upstream
 from asm_mock.proxy.validate import TOKEN_OPERATION, Finding, check_answer, check_request
 
 __all__ = ["ExchangeHook", "ProxyApp"]
@@ -169,7 +169,7 @@ class ProxyApp:
                 at=datetime.now(UTC),
                 request=(request.method, request.path, query),
             )
-        self._hand_on(request, answer.status, answer.headers, answer.body, operation_id)
+        self._hand_on(request, answer, operation_id, conforms=not asked_wrong)
         breaking = [f for f in findings if f.breaks_contract]
         if self.strict and breaking:
             await send_error(send, _strict_refusal(operation_id, answer.status, breaking))
@@ -179,12 +179,7 @@ class ProxyApp:
         self._journal(request, operation_id, answer.status, started, asked_wrong, findings)
 
     def _hand_on(
-        self,
-        request: _Request,
-        status: int,
-        headers: tuple[tuple[str, str], ...],
-        body: bytes,
-        operation_id: str | None,
+        self, request: _Request, answer: Answer, operation_id: str | None, *, conforms: bool
     ) -> None:
         exchange = Exchange(
             request.method,
@@ -192,10 +187,11 @@ class ProxyApp:
             request.query.decode("latin-1"),
             request.headers,
             request.body,
-            status,
-            headers,
-            body,
+            answer.status,
+            answer.headers,
+            answer.body,
             operation_id,
+            conforms,
         )
         for hook in self.on_exchange:
             try:

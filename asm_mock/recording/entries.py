@@ -61,6 +61,9 @@ def entry_of(
         return NotRecorded(f"a {exchange.method} request no operation of the contract routes")
     if operation is None:  # the token endpoint: the replaying mock issues tokens itself
         return NotRecorded(f"{operation_id}: not an operation of the contract")
+    if not exchange.request_conforms:
+        why = "its request broke the contract, and the replaying mock answers such a one itself"
+        return NotRecorded(f"{operation_id}: {why}")
     routed = contract.router.match(exchange.method, exchange.path)
     if routed is None or routed[0].operation is not operation:
         return NotRecorded(f"{exchange.method} {operation_id}: not this contract's route")
