@@ -10,7 +10,6 @@ names where and what, never a value: values that merely differ are not drift.
 
 from __future__ import annotations
 
-import re
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,7 +38,6 @@ __all__ = [
 
 TOKEN_OPERATION = "oauthToken"  # as the mock's journal names its token endpoint
 _JSON = "application/json"
-_INTEGER = re.compile(r"-?[0-9]{1,18}")
 # Headers of HTTP itself, of caching, CORS and transport security: an answer carries them
 # whatever the contract says, so they are not drift.
 _GENERAL_HEADERS = frozenset(
@@ -141,8 +139,7 @@ def _parameter_problem(
     raw = given.get(parameter.name.lower() if parameter.location == "header" else parameter.name)
     if raw is None:
         return missing_parameter(parameter.location, parameter.name) if parameter.required else None
-    value: Any = int(raw) if parameter.integer and _INTEGER.fullmatch(raw) else raw
-    error = parameter.check.first_error(value)
+    error = parameter.check.first_error(parameter.coerced(raw))
     return None if error is None else invalid_parameter(parameter.name, error)
 
 
