@@ -151,3 +151,22 @@ def test_an_answer_to_a_request_that_broke_the_contract_is_not_recorded(
     recorder.flush()
     recorded = yaml.safe_load(recorder.path.read_text())["responses"]
     assert [a["match"]["query"]["pageSize"] for a in recorded["searchCustomers"]] == ["5"]
+
+
+async def not_a_drift_report(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "http":
+        json = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": json})
+        await send({"type": "http.response.body", "body": b'{"drift": 5}'})
+
+
+@pytest.mark.parametrize("output_format", ["json", "junit"])
+def test_asm_mock_drift_reads_a_proxy_and_refuses_anything_else_in_one_line(
+    proxy: ThreadedServer, output_format: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["drift", "--url", proxy.base_url, "--format", output_format]) == 0
+    assert capsys.readouterr().err == ""
+    with ThreadedServer(not_a_drift_report) as other:
+        assert main(["drift", "--url", other.base_url, "--format", output_format]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the answer is not a drift report" in err, err
