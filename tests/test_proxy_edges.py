@@ -6,6 +6,7 @@ cannot carry. And the command line's refusals of what would otherwise fail at st
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from asm_mock.cli import main
 from asm_mock.http.limits import MAX_BODY_BYTES
 from asm_mock.proxy.cli import build_proxy
+from asm_mock.proxy.validate import MAX_DECODED_BYTES, decoded_body
 from asm_mock.testing import ThreadedServer
 from tests.helpers import BASE
 
@@ -170,3 +172,19 @@ def test_asm_mock_drift_reads_a_proxy_and_refuses_anything_else_in_one_line(
         assert main(["drift", "--url", other.base_url, "--format", output_format]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "the answer is not a drift report" in err, err
+
+
+def _gzip_of_zeros(size: int) -> bytes:
+    encoder = zlib.compressobj(wbits=zlib.MAX_WBITS | 16)
+    block = bytes(1024 * 1024)
+    parts = [encoder.compress(block) for _ in range(size // len(block))]
+    return b"".join([*parts, encoder.flush()])
+
+
+def test_an_answer_decoding_past_the_limit_is_not_judged_nor_decoded_whole() -> None:
+    gzip = (("content-encoding", "gzip"),)
+    bomb = _gzip_of_zeros(MAX_DECODED_BYTES + 1024 * 1024)
+    assert len(bomb) < MAX_DECODED_BYTES // 100
+    assert decoded_body(bomb, gzip) is None
+    assert decoded_body(_gzip_of_zeros(1024 * 1024), gzip) == bytes(1024 * 1024)
+    assert decoded_body(b"not gzip", gzip) == b""

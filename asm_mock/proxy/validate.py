@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError as SchemaError
 
 __all__ = [
+    "MAX_DECODED_BYTES",
     "TOKEN_OPERATION",
     "Finding",
     "check_answer",
@@ -38,6 +39,7 @@ __all__ = [
 
 TOKEN_OPERATION = "oauthToken"  # as the mock's journal names its token endpoint
 _JSON = "application/json"
+MAX_DECODED_BYTES = 64 * 1024 * 1024  # an answer decoded past this is not judged
 # Headers of HTTP itself, of caching, CORS and transport security: an answer carries them
 # whatever the contract says, so they are not drift.
 _GENERAL_HEADERS = frozenset(
@@ -218,7 +220,7 @@ def check_answer(
     if not with_body:
         return findings
     decoded = decoded_body(body, headers)
-    if decoded is None:  # an encoding this module does not read (br, zstd): not judged
+    if decoded is None:  # a coding this module does not read (br, zstd), or a bomb: not judged
         return findings
     try:
         instance = orjson.loads(decoded)
@@ -236,16 +238,19 @@ def check_answer(
 
 def decoded_body(body: bytes, headers: Sequence[tuple[str, str]]) -> bytes | None:
     """`body` without its content coding (the proxy passes answers on as they came; a recording
-    keeps them decoded); None for a coding read nowhere here (br, zstd)."""
+    keeps them decoded); None for a coding read nowhere here (br, zstd) and for one that would
+    decode past `MAX_DECODED_BYTES` (a few kilobytes of gzip can be gigabytes of zeros)."""
     encoding = next((v.strip().lower() for n, v in headers if n == "content-encoding"), "")
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        return None
+    decoder = zlib.decompressobj(zlib.MAX_WBITS | 16 if "gzip" in encoding else zlib.MAX_WBITS)
     try:
-        if encoding in ("gzip", "x-gzip"):
-            return zlib.decompress(body, zlib.MAX_WBITS | 16)
-        if encoding == "deflate":
-            return zlib.decompress(body)
+        decoded = decoder.decompress(body, MAX_DECODED_BYTES)
     except zlib.error:
         return b""  # not what it says it is: judged as a body that is not JSON
-    return body if encoding in ("", "identity") else None
+    return None if decoder.unconsumed_tail else decoded
 
 
 def _where(path: Sequence[Any]) -> str:

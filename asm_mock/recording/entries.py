@@ -92,7 +92,7 @@ def entry_of(
     if response.check is not None:
         decoded = decoded_body(exchange.response_body, exchange.response_headers)
         if decoded is None:
-            coding = f"{exchange.status} in a content coding it cannot read"
+            coding = f"{exchange.status} in a content coding it cannot read (or past its limit)"
             return NotRecorded(f"{operation_id} answered {coding}")
         answered = _json(decoded)
         if answered is NotRecorded:
