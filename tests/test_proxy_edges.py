@@ -17,9 +17,11 @@ import yaml
 from starlette.types import Receive, Scope, Send
 
 from asm_mock.cli import main
+from asm_mock.contract import load_compiled
 from asm_mock.http.limits import MAX_BODY_BYTES
 from asm_mock.proxy.cli import build_proxy
-from asm_mock.proxy.validate import MAX_DECODED_BYTES, decoded_body
+from asm_mock.proxy.validate import MAX_DECODED_BYTES, check_answer, decoded_body
+from asm_mock.resources import contract_path
 from asm_mock.testing import ThreadedServer
 from tests.helpers import BASE
 
@@ -188,3 +190,34 @@ def test_an_answer_decoding_past_the_limit_is_not_judged_nor_decoded_whole() -> 
     assert decoded_body(bomb, gzip) is None
     assert decoded_body(_gzip_of_zeros(1024 * 1024), gzip) == bytes(1024 * 1024)
     assert decoded_body(b"not gzip", gzip) == b""
+
+
+def test_drift_names_shapes_not_values() -> None:
+    """Two customers with other ids, names and times are no drift; a null, a bad date-time, a
+    wrong type and an added property in nested objects and arrays each are, once per place."""
+    operation = load_compiled(contract_path()).by_id["getCustomer360"]
+    json = (("content-type", "application/json"),)
+
+    def drift(document: object) -> set[str]:
+        return {f.line() for f in check_answer(operation, 200, json, orjson.dumps(document))}
+
+    one = {"overview": {"name": "A", "signedUpDate": "2020-01-01T00:00:00Z"}, "recentOrders": []}
+    other = {
+        "overview": {"name": "Zoë Ünal", "signedUpDate": "2031-05-01T10:00:00+02:00"},
+        "recentOrders": [{"code": "x-1", "placed": "2024-02-29T23:59:59Z"}],
+    }
+    assert drift(one) == drift(other) == set()
+    drifted = {
+        "overview": {"name": None, "signedUpDate": "yesterday", "extra": {"a": 1}},
+        "recentOrders": [{"code": 1, "x": 2}, {"code": 2, "placed": "2020-13-45T00:00:00Z"}],
+        "activeCarts": [[1]],
+    }
+    assert drift(drifted) == {
+        "type overview.name: null where string is documented",
+        "format overview.signedUpDate: not a date-time",
+        "added overview.extra: not in the schema",
+        "type recentOrders[].code: integer where string is documented",
+        "added recentOrders[].x: not in the schema",
+        "format recentOrders[].placed: not a date-time",
+        "type activeCarts[]: array where object is documented",
+    }

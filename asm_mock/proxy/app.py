@@ -236,7 +236,7 @@ class ProxyApp:
             request.path,
             status,
             duration_ms,
-            f" ({len(problems)} problems)" if problems else "",
+            f" ({len(problems)} problem{'s' if len(problems) > 1 else ''})" if problems else "",
         )
 
     # -- the admin API the proxy serves -----------------------------------------------------
