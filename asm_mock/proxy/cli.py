@@ -66,7 +66,7 @@ def run_proxy(
     import uvicorn
 
     from asm_mock.cli import configure_logging, exposure_warning
-    from asm_mock.domain.errors import FixtureError
+    from asm_mock.domain.errors import FixtureError, InvalidContractError
 
     warning = exposure_warning(host)
     if warning:
@@ -84,6 +84,9 @@ def run_proxy(
         )
     except FixtureError as error:  # a recording it cannot continue: one line, as a refusal
         print(f"asm-mock: error: option --record: {error}", file=sys.stderr, flush=True)
+        return 2
+    except InvalidContractError as error:
+        print(f"asm-mock: error: option --contract: {error}", file=sys.stderr, flush=True)
         return 2
     print(
         f"asm-mock proxy on http://{host}:{port} -> {upstream} "
@@ -115,8 +118,12 @@ def print_drift(url: str, *, token: str | None, output_format: str, fail: bool) 
         print(f"asm-mock: no drift report from {url}{DRIFT_PATH}: {error}", file=sys.stderr)
         return 1
     document = parsed(answer.body)
-    if not 200 <= answer.status < 300 or not isinstance(document, dict):
-        why = refusal(answer.status, answer.body) if answer.status >= 300 else "not a drift report"
+    if not 200 <= answer.status < 300 or not _is_drift_report(document):
+        why = (
+            refusal(answer.status, answer.body)
+            if answer.status >= 300
+            else "the answer is not a drift report (is that an asm-mock proxy?)"
+        )
         print(f"asm-mock: no drift report from {url}{DRIFT_PATH}: {why}", file=sys.stderr)
         return 1
     print(render_drift(document, output_format), flush=True)
@@ -125,3 +132,17 @@ def print_drift(url: str, *, token: str | None, output_format: str, fail: bool) 
         print(f"asm-mock: failing on drift: {kinds} kinds", file=sys.stderr)
         return 1
     return 0
+
+
+def _is_drift_report(document: Any) -> bool:
+    """Whether `document` is admin.yaml's Drift, as rendering reads it: another server's JSON
+    must be a refusal line, not a traceback."""
+    from importlib.resources import files
+
+    from asm_mock.contract import load_compiled
+
+    admin = load_compiled(Path(str(files("asm_mock.http") / "admin.yaml")))
+    operation = admin.operation("getDrift")
+    check = None if operation is None else operation.responses[200].check
+    assert check is not None, "admin.yaml documents GET /__admin/drift's 200 answer"
+    return check.first_error(document) is None
