@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from asm_mock.admin_client import AdminUnreachable, admin_get, parsed, refusal
+from asm_mock.admin_client import AdminUnreachable, admin_get, is_admin_answer, parsed, refusal
 
 if TYPE_CHECKING:
     from asm_mock.proxy.exchange import Exchange
@@ -118,7 +118,7 @@ def print_drift(url: str, *, token: str | None, output_format: str, fail: bool) 
         print(f"asm-mock: no drift report from {url}{DRIFT_PATH}: {error}", file=sys.stderr)
         return 1
     document = parsed(answer.body)
-    if not 200 <= answer.status < 300 or not _is_drift_report(document):
+    if not 200 <= answer.status < 300 or not is_admin_answer(document, "getDrift"):
         why = (
             refusal(answer.status, answer.body)
             if answer.status >= 300
@@ -132,17 +132,3 @@ def print_drift(url: str, *, token: str | None, output_format: str, fail: bool) 
         print(f"asm-mock: failing on drift: {kinds} kinds", file=sys.stderr)
         return 1
     return 0
-
-
-def _is_drift_report(document: Any) -> bool:
-    """Whether `document` is admin.yaml's Drift, as rendering reads it: another server's JSON
-    must be a refusal line, not a traceback."""
-    from importlib.resources import files
-
-    from asm_mock.contract import load_compiled
-
-    admin = load_compiled(Path(str(files("asm_mock.http") / "admin.yaml")))
-    operation = admin.operation("getDrift")
-    check = None if operation is None else operation.responses[200].check
-    assert check is not None, "admin.yaml documents GET /__admin/drift's 200 answer"
-    return check.first_error(document) is None
