@@ -17,6 +17,7 @@ __all__ = [
     "AdminAnswer",
     "AdminUnreachable",
     "admin_get",
+    "is_admin_answer",
     "one_line",
     "parsed",
     "refusal",
@@ -96,3 +97,11 @@ def admin_get(
         raise AdminUnreachable(f"no answer within {timeout:g} s") from None
     except (http.client.HTTPException, OSError) as error:  # e.g. closed without an answer
         raise AdminUnreachable(one_line(str(error) or type(error).__name__).lower()) from None
+
+
+def is_admin_answer(document: Any, operation_id: str) -> bool:
+    """Whether `document` is the 200 answer admin.yaml documents for `operation_id`: what a
+    command renders must be one, so another server's JSON is a refusal line, not a traceback."""
+    from asm_mock.http.admin_document import admin_answer_schema
+
+    return admin_answer_schema(operation_id, 200).first_error(document) is None

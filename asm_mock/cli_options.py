@@ -513,6 +513,12 @@ def _ca_file(text: str) -> Path | None:
     path = Path(text).expanduser()
     if not path.is_file():
         raise ValueError(f"{text!r} is not a file of PEM CA certificates")
+    import ssl
+
+    try:  # loaded now: a file of something else is this refusal, not a traceback at start
+        ssl.create_default_context(cafile=str(path))
+    except (ssl.SSLError, OSError, UnicodeDecodeError):
+        raise ValueError(f"{text!r} holds no PEM CA certificate") from None
     return path
 
 
@@ -532,12 +538,23 @@ def _record_dir(text: str) -> Path | None:
     return path
 
 
+def _upstream_url(text: str) -> str:
+    url = _base_url(text)
+    if urlsplit(url).username or urlsplit(url).password:
+        # the URL is shown in the banner, the drift report and every 502/504 body
+        raise ValueError(
+            "carries credentials (user:password@); the upstream's URL is shown in reports and "
+            "error bodies, and the clients' own Authorization headers are forwarded"
+        )
+    return url
+
+
 def proxy_options() -> list[click.Option]:
     """`proxy`'s options: the upstream, how it is reached, where the proxy listens."""
     return [
         _option(
             "upstream",
-            _base_url,
+            _upstream_url,
             "the real system's base URL (scheme, host, port, maybe a path prefix), e.g. "
             "https://api.c1234.commerce.ondemand.com; required",
             metavar="URL",
@@ -567,7 +584,7 @@ def proxy_options() -> list[click.Option]:
         _option(
             "upstream_timeout",
             _timeout,
-            "seconds to wait for the upstream (connect, each read); then a 504 OCC body",
+            "seconds the upstream has to answer in full; then a 504 OCC body",
             default="30",
             metavar="SECONDS",
         ),

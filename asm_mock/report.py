@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from asm_mock.admin_client import AdminUnreachable, admin_get, parsed, refusal
+from asm_mock.admin_client import (
+    AdminUnreachable,
+    admin_get,
+    is_admin_answer,
+    parsed,
+    refusal,
+)
 
 __all__ = ["FAIL_CONDITIONS", "REPORT_PATH", "ReportUnavailable", "failed_conditions", "fetch"]
 
@@ -33,7 +39,7 @@ def fetch(base_url: str, *, token: str | None, timeout: float = 30.0) -> dict[st
     if not 200 <= answer.status < 300:
         raise ReportUnavailable(refusal(answer.status, answer.body))
     report = parsed(answer.body)
-    if not isinstance(report, dict) or not isinstance(report.get("summary"), dict):
+    if not isinstance(report, dict) or not is_admin_answer(report, "getReport"):
         raise ReportUnavailable("the answer is not a conformance report (is that an asm-mock?)")
     return report
 

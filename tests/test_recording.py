@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import yaml
 
 from asm_mock.contract import load_compiled
 from asm_mock.contract.canned import canned_answers
+from asm_mock.domain.conformance import scrubbed_query
 from asm_mock.domain.errors import FixtureError
 from asm_mock.domain.scenarios import load_scenarios
 from asm_mock.http.app import create_app
@@ -406,3 +408,25 @@ def test_asm_mock_proxy_refuses_a_recording_it_cannot_make(
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and refusal in lines[0], done.stderr
+
+
+def test_a_secret_field_is_scrubbed_whatever_its_case(tmp_path: Path) -> None:
+    """The journal scrubs secret names lowercased; so does a recording (`Password` in a body)."""
+    answer = {"uid": "asagent", "name": "Agent", "groups": [], "Password": "pw4all-0815"}
+    exchange = Exchange(
+        method="GET",
+        path=f"{BASE}/agents/asagent",
+        query="ID_Token=id-token-secret-4711",
+        request_headers=(),
+        request_body=b"",
+        status=200,
+        response_headers=(("content-type", "application/json"),),
+        response_body=orjson.dumps(answer),
+        operation_id="getAgent",
+    )
+    recorder = Recorder(tmp_path, CONTRACT)
+    recorder(exchange)
+    recorder.flush()
+    text = recorder.path.read_text()
+    assert "pw4all-0815" not in text and "Password: '[scrubbed]'" in text
+    assert scrubbed_query("ID_Token=id-token-secret-4711") == "ID_Token=***"

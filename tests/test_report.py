@@ -24,7 +24,7 @@ from asm_mock.domain.journal import ErrorDetail, JournalEntry
 from asm_mock.http.app import AsmMockApp, create_app
 from asm_mock.report_render import render
 from asm_mock.settings import Settings
-from asm_mock.testing import AsmMockServer
+from asm_mock.testing import AsmMockServer, ThreadedServer
 from tests.helpers import BASE, SMALL_WORLD, TOKEN_URL
 
 JUNIT_XSD = Path(__file__).with_name("data") / "junit-10.xsd"
@@ -371,3 +371,21 @@ def test_asm_mock_report_sends_the_admin_token_and_says_when_one_is_needed(
         status, out, _ = _report(capsys, "--url", server.url, "--admin-token", admin_token)
         assert status == 0 and json.loads(out)["violations"] == []  # the launcher polled only
         assert admin_token not in out
+
+
+async def _summary_without_counts(scope: Any, receive: Any, send: Any) -> None:
+    """Another server's JSON with a `summary` object: not admin.yaml's Report."""
+    if scope["type"] == "http":
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b'{"summary": {"ok": true}}'})
+
+
+def test_asm_mock_report_refuses_a_document_that_is_not_a_report_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with ThreadedServer(_summary_without_counts) as other:
+        for fail_on in ("violations", "uncovered"):
+            status, out, err = _report(capsys, "--url", other.base_url, "--fail-on", fail_on)
+            assert (status, out) == (1, "")
+            assert err.count("\n") == 1 and "is not a conformance report" in err, err

@@ -43,14 +43,16 @@ class Parameter:
         object.__setattr__(self, "has_default", "default" in self.schema)
         object.__setattr__(self, "default", self.schema.get("default", _NO_DEFAULT))
 
+    def coerced(self, raw: str) -> Any:
+        """`raw` as Connexion coerces it: an integer parameter's digits as an int, else as it is
+        (for `check` to refuse)."""
+        return int(raw) if self.integer and _INTEGER.fullmatch(raw) else raw
+
     def value(self, raw: str) -> Any:
         """`raw` coerced as Connexion coerces it and checked, or INVALID."""
-        if self.integer:
-            if not _INTEGER.fullmatch(raw):
-                return INVALID
-            value: Any = int(raw)
-        else:
-            value = raw
+        value = self.coerced(raw)
+        if self.integer and value is raw:  # not digits: no integer, whatever `check` says
+            return INVALID
         return value if self.check.is_valid(value) else INVALID
 
 

@@ -28,7 +28,9 @@ __all__ = [
 ]
 
 # Never shown, whatever carries them: OAuth2's and the password grant's secrets.
-SECRET_NAMES = frozenset({"access_token", "refresh_token", "password", "client_secret"})
+# query parameters, form fields and JSON properties that hold credentials or tokens (compared
+# lowercased); the recording scrubs the same
+SECRET_NAMES = frozenset({"access_token", "refresh_token", "id_token", "password", "client_secret"})
 SCRUBBED = "***"
 # Where SAP's error body says a request was wrong; anything else (a session not found, a
 # scenario's problem) is about the mock's world, not the request's shape.

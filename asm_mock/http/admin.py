@@ -29,6 +29,7 @@ from asm_mock.domain.scenarios import (
 )
 from asm_mock.domain.service import MockService
 from asm_mock.domain.tenants import SharedControls, Tenant, Tenants, check_tenant_name
+from asm_mock.http.admin_document import ADMIN_DOCUMENT
 from asm_mock.http.readiness import Readiness
 from asm_mock.http.report_format import report_document
 from asm_mock.http.serialize import timestamp
@@ -47,7 +48,7 @@ _NO_DRIFT = (
 
 
 def admin_contract() -> Contract:
-    return load_contract(Path(__file__).with_name("admin.yaml"))
+    return load_contract(ADMIN_DOCUMENT)
 
 
 def _entry(entry: JournalEntry) -> dict[str, Any]:

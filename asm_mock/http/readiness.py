@@ -12,13 +12,13 @@ where `AdminHandlers.ready` answers the 200.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from asm_mock.contract import CompiledSchema, load_compiled
+from asm_mock.contract import CompiledSchema
+from asm_mock.http.admin_document import admin_answer_schema
 from asm_mock.http.admin_guard import ADMIN_PATH
 from asm_mock.http.deferred import Background
 from asm_mock.http.errors import response_violation
@@ -108,11 +108,5 @@ class ReadinessProbe:
         """admin.yaml's 503 schema for /ready, read when first needed: a mock that is ready
         before its first probe never reads it."""
         if self._schema is None:
-            # the document itself, not admin.admin_contract(): importing asm_mock.http.admin
-            # here would cost ~50 ms on the event loop, while the stack loads on its thread
-            admin = load_compiled(Path(__file__).with_name("admin.yaml"))
-            operation = admin.operation("ready")
-            schema = None if operation is None else operation.responses[503].check
-            assert schema is not None, "admin.yaml documents /ready's 503 answer"
-            self._schema = schema
+            self._schema = admin_answer_schema("ready", 503)
         return self._schema

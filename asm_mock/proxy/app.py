@@ -32,14 +32,16 @@ from asm_mock.domain.errors import (
     BadGatewayError,
     MethodNotAllowedError,
     NotFoundError,
+    PayloadTooLargeError,
 )
 from asm_mock.domain.journal import ErrorDetail, Journal, JournalEntry
 from asm_mock.http.admin_guard import ADMIN_PATH, AdminGuard, is_admin_path
+from asm_mock.http.limits import MAX_BODY_BYTES, read_within
 from asm_mock.http.report_format import documented_operations, report_document
 from asm_mock.http.send import send_answer, send_error, send_json
 from asm_mock.proxy.drift import DriftLog, drift_document
 from asm_mock.proxy.exchange import Exchange
-from asm_mock.proxy.forward import Upstream
+from asm_mock.proxy.forward import Answer, Upstream
 from asm_mock.proxy.validate import TOKEN_OPERATION, Finding, check_answer, check_request
 
 __all__ = ["ExchangeHook", "ProxyApp"]
@@ -64,20 +66,14 @@ class _Request:
     body: bytes
 
 
-async def _read(scope: Scope, receive: Receive) -> _Request:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
+def _request(scope: Scope, body: bytes) -> _Request:
     return _Request(
         scope["method"],
         scope["path"],
         scope.get("raw_path") or scope["path"].encode(),
         scope.get("query_string", b""),
         tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]),
-        b"".join(chunks),
+        body,
     )
 
 
@@ -111,7 +107,7 @@ class ProxyApp:
             if is_admin_path(scope["path"]):
                 await self._admin(scope, receive, send)
             else:
-                await self._forward(await _read(scope, receive), send)
+                await self._read_and_forward(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -124,6 +120,23 @@ class ProxyApp:
                 return
 
     # -- forwarding -------------------------------------------------------------------------
+
+    async def _read_and_forward(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The request read whole, within the mock's body limit: the proxy validates whole
+        bodies, and a client's 50 MiB must not sit in its memory. Above the limit it answers
+        the mock's 413 itself (and closes: the rest of the body is never read)."""
+        started = time.perf_counter()
+        try:
+            body = await read_within(receive, MAX_BODY_BYTES)
+        except PayloadTooLargeError as error:
+            request = _request(scope, b"")
+            await send_error(send, error, close=True)
+            operation_id, _ = check_request(
+                self.contract, request.method, request.path, "", request.headers, b""
+            )
+            self._journal(request, operation_id, error.status_code, started, (), [])
+            return
+        await self._forward(_request(scope, body), send)
 
     async def _forward(self, request: _Request, send: Send) -> None:
         started = time.perf_counter()
@@ -142,7 +155,13 @@ class ProxyApp:
         findings: list[Finding] = []
         if operation_id is not None and operation_id != TOKEN_OPERATION:
             operation = self.contract.by_id[operation_id]
-            findings = check_answer(operation, answer.status, answer.headers, answer.body)
+            findings = check_answer(
+                operation,
+                answer.status,
+                answer.headers,
+                answer.body,
+                with_body=request.method != "HEAD",  # a HEAD answer's body is never sent
+            )
             self.drift.note(
                 operation_id,
                 answer.status,
@@ -150,7 +169,7 @@ class ProxyApp:
                 at=datetime.now(UTC),
                 request=(request.method, request.path, query),
             )
-        self._hand_on(request, answer.status, answer.headers, answer.body, operation_id)
+        self._hand_on(request, answer, operation_id, conforms=not asked_wrong)
         breaking = [f for f in findings if f.breaks_contract]
         if self.strict and breaking:
             await send_error(send, _strict_refusal(operation_id, answer.status, breaking))
@@ -160,12 +179,7 @@ class ProxyApp:
         self._journal(request, operation_id, answer.status, started, asked_wrong, findings)
 
     def _hand_on(
-        self,
-        request: _Request,
-        status: int,
-        headers: tuple[tuple[str, str], ...],
-        body: bytes,
-        operation_id: str | None,
+        self, request: _Request, answer: Answer, operation_id: str | None, *, conforms: bool
     ) -> None:
         exchange = Exchange(
             request.method,
@@ -173,10 +187,11 @@ class ProxyApp:
             request.query.decode("latin-1"),
             request.headers,
             request.body,
-            status,
-            headers,
-            body,
+            answer.status,
+            answer.headers,
+            answer.body,
             operation_id,
+            conforms,
         )
         for hook in self.on_exchange:
             try:
@@ -221,7 +236,7 @@ class ProxyApp:
             request.path,
             status,
             duration_ms,
-            f" ({len(problems)} problems)" if problems else "",
+            f" ({len(problems)} problem{'s' if len(problems) > 1 else ''})" if problems else "",
         )
 
     # -- the admin API the proxy serves -----------------------------------------------------

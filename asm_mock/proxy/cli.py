@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from asm_mock.admin_client import AdminUnreachable, admin_get, parsed, refusal
+from asm_mock.admin_client import AdminUnreachable, admin_get, is_admin_answer, parsed, refusal
 
 if TYPE_CHECKING:
     from asm_mock.proxy.exchange import Exchange
@@ -66,7 +66,7 @@ def run_proxy(
     import uvicorn
 
     from asm_mock.cli import configure_logging, exposure_warning
-    from asm_mock.domain.errors import FixtureError
+    from asm_mock.domain.errors import FixtureError, InvalidContractError
 
     warning = exposure_warning(host)
     if warning:
@@ -84,6 +84,9 @@ def run_proxy(
         )
     except FixtureError as error:  # a recording it cannot continue: one line, as a refusal
         print(f"asm-mock: error: option --record: {error}", file=sys.stderr, flush=True)
+        return 2
+    except InvalidContractError as error:
+        print(f"asm-mock: error: option --contract: {error}", file=sys.stderr, flush=True)
         return 2
     print(
         f"asm-mock proxy on http://{host}:{port} -> {upstream} "
@@ -115,8 +118,12 @@ def print_drift(url: str, *, token: str | None, output_format: str, fail: bool) 
         print(f"asm-mock: no drift report from {url}{DRIFT_PATH}: {error}", file=sys.stderr)
         return 1
     document = parsed(answer.body)
-    if not 200 <= answer.status < 300 or not isinstance(document, dict):
-        why = refusal(answer.status, answer.body) if answer.status >= 300 else "not a drift report"
+    if not 200 <= answer.status < 300 or not is_admin_answer(document, "getDrift"):
+        why = (
+            refusal(answer.status, answer.body)
+            if answer.status >= 300
+            else "the answer is not a drift report (is that an asm-mock proxy?)"
+        )
         print(f"asm-mock: no drift report from {url}{DRIFT_PATH}: {why}", file=sys.stderr)
         return 1
     print(render_drift(document, output_format), flush=True)

@@ -22,3 +22,4 @@ class Exchange:
     response_headers: tuple[tuple[str, str], ...]  # names lowercase, in the order answered
     response_body: bytes
     operation_id: str | None  # the contract's operationId, None where no route matches
+    request_conforms: bool = True  # False: the request broke the contract (flagged, forwarded)

@@ -9,6 +9,7 @@ the upstream. Its answer comes back as bytes on the wire, still content-encoded.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -64,6 +65,7 @@ class Upstream:
 
     def __init__(self, base_url: str, *, timeout: float, ca_file: Path | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
         self._prefix = urlsplit(self.base_url).path.encode()
         self._url = httpx.URL(self.base_url)  # parsed once: each request only swaps its path
         # the system's CAs, or the private CA bundle only: a private CA's upstream is not
@@ -96,14 +98,18 @@ class Upstream:
             content=body,
         )
         try:
-            response = await self._client.send(request, stream=True)
-            try:
-                raw = b"".join([chunk async for chunk in response.aiter_raw()])
-            finally:
-                await response.aclose()
-        except httpx.TimeoutException:
+            # httpx's timeout bounds each read: an upstream dripping a byte a second would
+            # hold the client forever, so the whole exchange has the one deadline too
+            async with asyncio.timeout(self.timeout):
+                response = await self._client.send(request, stream=True)
+                try:
+                    raw = b"".join([chunk async for chunk in response.aiter_raw()])
+                finally:
+                    await response.aclose()
+        except (httpx.TimeoutException, TimeoutError):
             raise GatewayTimeoutError(
-                f"The upstream {self.base_url} did not answer within the proxy's --upstream-timeout"
+                f"The upstream {self.base_url} did not answer within the proxy's "
+                f"--upstream-timeout ({self.timeout:g} s)"
             ) from None
         except httpx.HTTPError as error:
             raise BadGatewayError(

@@ -10,7 +10,6 @@ names where and what, never a value: values that merely differ are not drift.
 
 from __future__ import annotations
 
-import re
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError as SchemaError
 
 __all__ = [
+    "MAX_DECODED_BYTES",
     "TOKEN_OPERATION",
     "Finding",
     "check_answer",
@@ -39,7 +39,7 @@ __all__ = [
 
 TOKEN_OPERATION = "oauthToken"  # as the mock's journal names its token endpoint
 _JSON = "application/json"
-_INTEGER = re.compile(r"-?[0-9]{1,18}")
+MAX_DECODED_BYTES = 64 * 1024 * 1024  # an answer decoded past this is not judged
 # Headers of HTTP itself, of caching, CORS and transport security: an answer carries them
 # whatever the contract says, so they are not drift.
 _GENERAL_HEADERS = frozenset(
@@ -141,8 +141,7 @@ def _parameter_problem(
     raw = given.get(parameter.name.lower() if parameter.location == "header" else parameter.name)
     if raw is None:
         return missing_parameter(parameter.location, parameter.name) if parameter.required else None
-    value: Any = int(raw) if parameter.integer and _INTEGER.fullmatch(raw) else raw
-    error = parameter.check.first_error(value)
+    error = parameter.check.first_error(parameter.coerced(raw))
     return None if error is None else invalid_parameter(parameter.name, error)
 
 
@@ -189,9 +188,15 @@ def _body_problems(
 
 
 def check_answer(
-    operation: Operation, status: int, headers: Sequence[tuple[str, str]], body: bytes
+    operation: Operation,
+    status: int,
+    headers: Sequence[tuple[str, str]],
+    body: bytes,
+    *,
+    with_body: bool = True,
 ) -> list[Finding]:
-    """Each way the upstream's answer differs from what `operation` documents for `status`."""
+    """Each way the upstream's answer differs from what `operation` documents for `status`;
+    `with_body=False` (the answer to HEAD): all but its body."""
     response = operation.responses.get(status)
     if response is None:
         documented = ", ".join(str(s) for s in sorted(operation.statuses))
@@ -212,8 +217,10 @@ def check_answer(
     if sent != _JSON:
         detail = f"{sent or 'none'} where {_JSON} is documented"
         return [*findings, Finding("content-type", "Content-Type", detail, True)]
+    if not with_body:
+        return findings
     decoded = decoded_body(body, headers)
-    if decoded is None:  # an encoding this module does not read (br, zstd): not judged
+    if decoded is None:  # a coding this module does not read (br, zstd), or a bomb: not judged
         return findings
     try:
         instance = orjson.loads(decoded)
@@ -231,16 +238,19 @@ def check_answer(
 
 def decoded_body(body: bytes, headers: Sequence[tuple[str, str]]) -> bytes | None:
     """`body` without its content coding (the proxy passes answers on as they came; a recording
-    keeps them decoded); None for a coding read nowhere here (br, zstd)."""
+    keeps them decoded); None for a coding read nowhere here (br, zstd) and for one that would
+    decode past `MAX_DECODED_BYTES` (a few kilobytes of gzip can be gigabytes of zeros)."""
     encoding = next((v.strip().lower() for n, v in headers if n == "content-encoding"), "")
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        return None
+    decoder = zlib.decompressobj(zlib.MAX_WBITS | 16 if "gzip" in encoding else zlib.MAX_WBITS)
     try:
-        if encoding in ("gzip", "x-gzip"):
-            return zlib.decompress(body, zlib.MAX_WBITS | 16)
-        if encoding == "deflate":
-            return zlib.decompress(body)
+        decoded = decoder.decompress(body, MAX_DECODED_BYTES)
     except zlib.error:
         return b""  # not what it says it is: judged as a body that is not JSON
-    return body if encoding in ("", "identity") else None
+    return None if decoder.unconsumed_tail else decoded
 
 
 def _where(path: Sequence[Any]) -> str:

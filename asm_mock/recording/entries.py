@@ -61,6 +61,9 @@ def entry_of(
         return NotRecorded(f"a {exchange.method} request no operation of the contract routes")
     if operation is None:  # the token endpoint: the replaying mock issues tokens itself
         return NotRecorded(f"{operation_id}: not an operation of the contract")
+    if not exchange.request_conforms:
+        why = "its request broke the contract, and the replaying mock answers such a one itself"
+        return NotRecorded(f"{operation_id}: {why}")
     routed = contract.router.match(exchange.method, exchange.path)
     if routed is None or routed[0].operation is not operation:
         return NotRecorded(f"{exchange.method} {operation_id}: not this contract's route")
@@ -69,7 +72,11 @@ def entry_of(
         return NotRecorded(f"{operation_id} answered {exchange.status}, which it does not document")
     secrets = Secrets(exchange)
     path = {k: secrets.text(v) for k, v in routed[1].groupdict().items()}  # decoded already
-    declared = {p.name for p in operation.parameters if p.location == "query"} - SECRET_FIELDS
+    declared = {
+        p.name
+        for p in operation.parameters
+        if p.location == "query" and p.name.lower() not in SECRET_FIELDS
+    }
     query: dict[str, str] = {}
     for name, value in parse_qsl(exchange.query, keep_blank_values=True):
         if name in declared:
@@ -85,7 +92,7 @@ def entry_of(
     if response.check is not None:
         decoded = decoded_body(exchange.response_body, exchange.response_headers)
         if decoded is None:
-            coding = f"{exchange.status} in a content coding it cannot read"
+            coding = f"{exchange.status} in a content coding it cannot read (or past its limit)"
             return NotRecorded(f"{operation_id} answered {coding}")
         answered = _json(decoded)
         if answered is NotRecorded:

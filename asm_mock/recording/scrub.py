@@ -15,17 +15,19 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from asm_mock.domain.conformance import SECRET_NAMES
 from asm_mock.proxy.exchange import Exchange
 
 __all__ = ["SCRUBBED", "SECRET_FIELDS", "SECRET_HEADERS", "Secrets"]
 
-SCRUBBED = "[scrubbed]"
-# form fields, query parameters and JSON properties that hold credentials or tokens
-SECRET_FIELDS = frozenset(
-    {"access_token", "refresh_token", "id_token", "password", "client_secret"}
-)
+SCRUBBED = "[scrubbed]"  # a recording's marker: a string its schema still takes, and says why
+SECRET_FIELDS = SECRET_NAMES  # the journal's: one list of what names a secret
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 _SHORTEST = 4  # shorter values are not cut out of text: they would mangle ordinary words
+
+
+def _secret(name: str) -> bool:
+    return name.lower() in SECRET_FIELDS
 
 
 def _credentials(name: str, value: str) -> Iterable[str]:
@@ -47,7 +49,7 @@ def _credentials(name: str, value: str) -> Iterable[str]:
 def _fields(value: Any) -> Iterable[str]:
     if isinstance(value, dict):
         for key, item in value.items():
-            if key in SECRET_FIELDS and isinstance(item, str):
+            if _secret(key) and isinstance(item, str):
                 yield item
             else:
                 yield from _fields(item)
@@ -63,7 +65,7 @@ def _body_fields(body: bytes) -> Iterable[str]:
     except orjson.JSONDecodeError:
         pass
     for name, value in parse_qsl(body.decode("latin-1")):  # a form (the token endpoint's)
-        if name in SECRET_FIELDS:
+        if _secret(name):
             yield value
 
 
@@ -77,7 +79,7 @@ class Secrets:
             if name in SECRET_HEADERS
             for secret in _credentials(name, value)
         ]
-        found += [v for k, v in parse_qsl(exchange.query) if k in SECRET_FIELDS]
+        found += [v for k, v in parse_qsl(exchange.query) if _secret(k)]
         found += _body_fields(exchange.request_body)
         found += _body_fields(exchange.response_body)
         # longest first, so a secret that contains another is cut out whole
@@ -91,7 +93,7 @@ class Secrets:
     def scrub(self, value: Any) -> Any:
         """`value` (JSON) with secret fields replaced and secret values cut out of its text."""
         if isinstance(value, dict):
-            return {k: SCRUBBED if k in SECRET_FIELDS else self.scrub(v) for k, v in value.items()}
+            return {k: SCRUBBED if _secret(k) else self.scrub(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.scrub(item) for item in value]
         if isinstance(value, str):
