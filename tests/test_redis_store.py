@@ -240,3 +240,37 @@ def test_a_loop_that_ends_closes_its_connections(redis_url: str) -> None:
                 break
             time.sleep(0.05)
         assert [c for c in raw.client_list() if c["name"] == "asm-mock"] == []
+
+
+def _commands(url: str, name: str) -> int:
+    with redis.Redis.from_url(url) as client:
+        stats = client.info("commandstats").get(f"cmdstat_{name}", {})
+        return int(stats.get("calls", 0))
+
+
+async def test_token_look_ups_of_one_loop_turn_share_one_mget_and_each_gets_its_own(
+    redis_url: str, open_store: StoreOf
+) -> None:
+    store = open_store(redis_url)
+    saved = [token(f"batch-{n}", NOW + timedelta(hours=1)) for n in range(40)]
+    for issued in saved:
+        await store.save_token(issued)
+    before = _commands(redis_url, "mget")
+    names = [t.access_token for t in saved] + ["never-issued"]
+    found = await asyncio.gather(*(store.token(name) for name in names))
+    assert found == [*saved, None]
+    assert _commands(redis_url, "mget") == before + 1  # one round trip for 41 look-ups
+    assert _commands(redis_url, "get") == 0
+
+
+async def test_a_batch_that_finds_redis_away_fails_every_look_up_in_it(
+    open_store: StoreOf,
+) -> None:
+    with RedisServer() as server:
+        store = open_store(server.url, timeout=0.5)
+        await store.save_token(token("kept", NOW + timedelta(hours=1)))
+        server.stop()
+        outcomes = await asyncio.gather(
+            *(store.token(f"t{n}") for n in range(5)), return_exceptions=True
+        )
+    assert all(isinstance(outcome, StoreUnavailableError) for outcome in outcomes), outcomes

@@ -95,13 +95,11 @@ class RedisStore:
         await self.connection.run(save)
 
     async def token(self, access_token: str) -> IssuedToken | None:
-        key = self._key("t:" + access_token)
-        raw = await self.connection.run(lambda client: client.get(key))
+        raw = await self.connection.get(self._key("t:" + access_token))
         return None if raw is None else token_from(raw)
 
     async def token_for_refresh(self, refresh_token: str) -> IssuedToken | None:
-        key = self._key("r:" + refresh_token)
-        raw = await self.connection.run(lambda client: client.get(key))
+        raw = await self.connection.get(self._key("r:" + refresh_token))
         return None if raw is None else token_from(raw)
 
     async def reusable_token(
@@ -146,8 +144,7 @@ class RedisStore:
         return None if ended is None else session_from(ended)[0]
 
     async def session(self, session_id: str) -> AssistedSession | None:
-        key = self._key("s:" + session_id)
-        raw = await self.connection.run(lambda client: client.get(key))
+        raw = await self.connection.get(self._key("s:" + session_id))
         return None if raw is None else session_from(raw)[0]
 
     async def end_session(self, session_id: str, now: datetime) -> AssistedSession | None:
