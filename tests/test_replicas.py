@@ -374,3 +374,34 @@ def test_a_named_tenant_is_one_tenant_across_replicas(a: AsmMockServer, b: AsmMo
     httpx.post(on_b + "/__admin/reset", json={})
     assert httpx.get(on_a + "/__admin/settings").json()["latency"] == "0"
     assert httpx.get(url, params={"baseSite": SITE}, headers=headers).status_code == 200
+
+
+def test_a_deleted_tenant_leaves_nothing_in_the_shared_store(
+    a: AsmMockServer, b: AsmMockServer
+) -> None:
+    on_a, on_b = f"{a.url}/t/ci-gone", f"{b.url}/t/ci-gone"
+    form = password_form("asagent", "pw4all", "mobile_android", "secret")
+    headers = {
+        "Authorization": f"Bearer {httpx.post(on_a + TOKEN_PATH, data=form).json()['access_token']}"
+    }
+    session = httpx.post(
+        f"{on_a}/assistedservicewebservices/sessions",
+        json={"customerId": JAMES, "baseSite": SITE},
+        headers=headers,
+    ).json()
+    httpx.patch(on_a + "/__admin/settings", json={"latency": "3"})
+    assert httpx.get(on_b + "/__admin/settings").json()["latency"] == "3"  # B holds it too
+    assert httpx.delete(a.url + "/__admin/tenants/ci-gone").status_code == 200
+    # made anew on first use, on either replica: no token, session, setting or entry survives
+    agent = f"{on_b}/assistedservicewebservices/agents/asagent"
+    assert_occ_error(httpx.get(agent, headers=headers), 401, "InvalidTokenError")
+    headers = {
+        "Authorization": f"Bearer {httpx.post(on_a + TOKEN_PATH, data=form).json()['access_token']}"
+    }
+    gone = httpx.get(
+        f"{on_b}/assistedservicewebservices/sessions/{session['sessionId']}", headers=headers
+    )
+    assert_occ_error(gone, 404, "NotFoundError")
+    assert httpx.get(on_b + "/__admin/settings").json()["latency"] == "0"
+    journal = httpx.get(on_a + "/__admin/requests").json()["requests"]
+    assert all(not entry["path"].endswith("/sessions") for entry in journal), journal

@@ -194,10 +194,12 @@ class Tenants:
         for name in [n for n, (_, used) in self._named.items() if now - used >= self._ttl_s]:
             del self._named[name]
 
-    def remove(self, name: str) -> bool:
-        """Drop tenant `name` and its state; False if there was none."""
+    def remove(self, name: str) -> Tenant | None:
+        """Drop tenant `name` from the live ones and return it (None if there was none); what
+        a shared store keeps of it is the caller's to clear."""
         with self._lock:
-            return self._named.pop(name, None) is not None
+            removed = self._named.pop(name, None)
+        return None if removed is None else removed[0]
 
     def clear(self) -> None:
         """Drop every named tenant."""

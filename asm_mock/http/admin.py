@@ -70,6 +70,16 @@ def _store_description(store: StoreUrl) -> dict[str, str]:
     return {"kind": "redis", "url": str(store)}  # str(): the password shows as ***
 
 
+async def _reset(tenant: Tenant, *, drop_tokens: bool) -> None:
+    """`tenant` back to its start: world, sessions, settings, journal (and tokens if asked),
+    in this process and, through its shared controls, on every replica."""
+    await tenant.service.reset(drop_tokens=drop_tokens)
+    tenant.controls.reset()
+    await tenant.journal.clear_all()
+    if tenant.shared is not None:
+        await tenant.shared.reset()
+
+
 def _json_object(body: Any) -> dict[str, Any]:
     """The parsed JSON body. BodyGuard refuses untyped bodies of POSTs only; without a JSON
     Content-Type Connexion hands PUT and PATCH handlers the raw bytes, unvalidated."""
@@ -162,11 +172,7 @@ class AdminHandlers:
         return Readiness.everything_loaded().body(), 200
 
     async def reset(self, body: dict[str, Any] | None = None) -> Answer:
-        await self._service.reset(drop_tokens=bool((body or {}).get("dropTokens", False)))
-        self._controls.reset()
-        await self._journal.clear_all()
-        if self._published is not None:
-            await self._published.reset()
+        await _reset(self._tenant(), drop_tokens=bool((body or {}).get("dropTokens", False)))
         return await self._health(), 200
 
     async def _journal_body(self, entries: list[JournalEntry]) -> dict[str, Any]:
@@ -290,13 +296,17 @@ class AdminHandlers:
     async def deleteTenant(self, tenant: str) -> Answer:  # noqa: N802
         name = check_tenant_name(tenant, "tenant")
         own = self._tenant().name
-        if own not in (None, name) or not self._tenants.remove(name):  # another's: not seen
+        removed = self._tenants.remove(name) if own in (None, name) else None
+        if removed is None:  # none, or another's: not seen
             raise NotFoundError(
                 f"No tenant {tenant!r}",
                 reason="notFound",
                 subject="tenant",
                 subject_type="parameter",
             )
+        # what a shared store keeps of it goes too: replicas that still hold the tenant see a
+        # reset, and its next request anywhere finds no session, token or journal entry
+        await _reset(removed, drop_tokens=True)
         return {"name": name, "deleted": True}, 200
 
     # -- the drift report is the validating proxy's (asm-mock proxy) ---------------------------
