@@ -3,6 +3,8 @@ is away, never a 500 or a hang, and serve in full once it is back, without a res
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections import Counter
@@ -97,3 +99,38 @@ def test_redis_stopped_and_restarted_under_load() -> None:
             assert httpx.get(b.url + "/__admin/requests").status_code == 200
             a.reset()
             assert httpx.get(b.url + "/__admin/health").json()["sessions"] == 0
+
+
+def test_a_replica_killed_mid_request_leaves_no_half_written_session() -> None:
+    """SIGKILL lands while A is starting and ending sessions: every session B then reads is
+    whole, the agent has at most one ACTIVE one, and B goes on starting and ending them."""
+    with RedisServer() as redis:
+        options = ("--store", redis.url, "--customers", "20", "--auth", "permissive")
+        with AsmMockServer(*options) as a, AsmMockServer(*options) as b:
+            hammering = [Load(a) for _ in range(4)]
+            for load in hammering:
+                load.start()
+            time.sleep(1.5)
+            os.kill(a.pid, signal.SIGKILL)  # no shutdown: whatever A was writing stops there
+            for load in hammering:
+                load.stopping.set()
+                load.join()
+            assert sum(load.statuses[201] for load in hammering) > 0  # A was mid-work
+            state = httpx.get(b.url + "/__admin/state")
+            assert state.status_code == 200, state.text
+            sessions = state.json()["sessions"]
+            active = [s for s in sessions if s["status"] == "ACTIVE"]
+            assert len(active) <= 1, active
+            whole = {"sessionId", "agentId", "customerId", "baseSite", "status"}
+            assert sessions and all(whole <= s.keys() for s in sessions), sessions[:2]
+            assert {(s["agentId"], s["customerId"]) for s in sessions} == {
+                (sessions[0]["agentId"], sessions[0]["customerId"])
+            }
+            with httpx.Client(base_url=b.api_url, headers=PERMISSIVE) as on_b:
+                started = on_b.post("/sessions", json={"customerId": JAMES, "baseSite": SITE})
+                assert started.status_code == 201, started.text
+                session = started.json()["sessionId"]
+                assert on_b.get(f"/sessions/{session}").json()["status"] == "ACTIVE"
+                assert on_b.delete(f"/sessions/{session}").json()["status"] == "ENDED"
+            after = httpx.get(b.url + "/__admin/state").json()["sessions"]
+            assert [s for s in after if s["status"] == "ACTIVE"] == []
