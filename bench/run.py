@@ -343,7 +343,10 @@ def measure_operations(
             server.first_refusal()  # every check on before the first wrk run
         rows = []
         for operation, path in operations.items():
-            runs: dict[str, list[Result]] = {server.name: [] for server in servers}
+            # rows name asm-mock (whatever options it runs with) and Prism by role, the others
+            # (another store, workers) by their server's name
+            labels = ["asm-mock", *(server.name for server in servers[1:-1]), "Prism"]
+            runs: dict[str, list[Result]] = {label: [] for label in labels}
             for server in servers:
                 wrk(server, path, server.token, 1)  # warm-up, discarded
             for round_number in range(1, rounds + 1):
