@@ -57,6 +57,7 @@ __all__ = [
     "TOKEN_PATH",
     "AsmMockServer",
     "Check",
+    "REDIS_MISSING",
     "MockServerError",
     "RedisServer",
     "ServerProcess",
@@ -66,6 +67,7 @@ __all__ = [
     "json_answer",
     "password_form",
     "redis_server_path",
+    "running_in_ci",
     "scrubbed_environment",
     "settings_options",
 ]
@@ -311,6 +313,17 @@ class ServerProcess:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+REDIS_MISSING = (
+    "redis-server is not installed: `apt-get install redis-server` (Debian/Ubuntu) runs them"
+)
+
+
+def running_in_ci() -> bool:
+    """Whether CI runs this (``CI=true``, as GitHub, GitLab and `.ci/run` set it): there, what
+    needs redis-server fails without it instead of being skipped."""
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 
 def redis_server_path() -> str | None:

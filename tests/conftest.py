@@ -3,7 +3,6 @@ redis-server for the shared store's tests."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 
 import httpcore  # noqa: F401  (see below)
@@ -15,7 +14,7 @@ from asm_mock.domain.generate import DEFAULT_SEED, build_world
 from asm_mock.domain.world import World
 from asm_mock.http.app import AsmMockApp, create_app
 from asm_mock.settings import Settings
-from asm_mock.testing import RedisServer, redis_server_path
+from asm_mock.testing import REDIS_MISSING, RedisServer, redis_server_path, running_in_ci
 from tests.helpers import REPO, SMALL_WORLD, password_token
 
 # httpcore is imported here, before any pytester run, on purpose: httpx imports it lazily and
@@ -58,15 +57,6 @@ async def agent(client: httpx.AsyncClient) -> dict[str, str]:
     return {"Authorization": f"Bearer {await password_token(client)}"}
 
 
-REDIS_MISSING = (
-    "redis-server is not installed: `apt-get install redis-server` (Debian/Ubuntu) runs them"
-)
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-
-
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     """One redis-server for the session's store tests (each test gets it flushed, `redis_url`).
@@ -74,7 +64,7 @@ def redis_server() -> Iterator[RedisServer]:
     Without ``redis-server`` the tests that need it are skipped (one summary line says so),
     except in CI (``CI=true``), where a missing server fails them: CI never skips Redis."""
     if redis_server_path() is None:
-        if _in_ci():
+        if running_in_ci():
             pytest.fail(f"CI=true and {REDIS_MISSING}", pytrace=False)
         pytest.skip(REDIS_MISSING)
     with RedisServer() as server:
