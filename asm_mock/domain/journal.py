@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple, Protocol
 
@@ -16,6 +16,7 @@ __all__ = [
     "JournalReader",
     "NotedRequest",
     "OperationOf",
+    "newest_entries",
     "noted_entry",
     "selected_entries",
 ]
@@ -113,6 +114,24 @@ def selected_entries(
     return selected if limit is None else selected[:limit]
 
 
+def newest_entries(
+    oldest_first: Sequence[JournalEntry | NotedRequest],
+    operation_of: OperationOf,
+    *,
+    path: str | None = None,
+    operation_id: str | None = None,
+    status: int | None = None,
+    limit: int | None = None,
+) -> list[JournalEntry]:
+    """A ring's items newest first, filtered; a noted request becomes an entry only as it is
+    read (most never are)."""
+    made = (
+        item if isinstance(item, JournalEntry) else noted_entry(item, operation_of)
+        for item in reversed(oldest_first)
+    )
+    return selected_entries(made, path=path, operation_id=operation_id, status=status, limit=limit)
+
+
 class JournalReader(Protocol):
     """What the admin API reads of a journal: this process's `Journal`, or one shared by
     replicas (which must ask the shared store, hence coroutines)."""
@@ -189,13 +208,14 @@ class Journal:
     ) -> list[JournalEntry]:
         """Newest first, filtered; `path` matches as a prefix."""
         with self._lock:
-            items = list(reversed(self._entries))
-        snapshot: Iterable[JournalEntry] = (  # made as read: most never are
-            item if isinstance(item, JournalEntry) else noted_entry(item, self._operation_of)
-            for item in items
-        )
-        return selected_entries(
-            snapshot, path=path, operation_id=operation_id, status=status, limit=limit
+            items = list(self._entries)
+        return newest_entries(
+            items,
+            self._operation_of,
+            path=path,
+            operation_id=operation_id,
+            status=status,
+            limit=limit,
         )
 
     # -- JournalReader ----------------------------------------------------------------------

@@ -25,6 +25,7 @@ from asm_mock.domain.journal import (
     JournalEntry,
     NotedRequest,
     OperationOf,
+    newest_entries,
     noted_entry,
     selected_entries,
 )
@@ -254,13 +255,14 @@ class SharedJournal(Journal):
             return await self._read_stream(path, operation_id, status, limit)
         except StoreUnavailableError:
             with self._queue_lock:
-                queued = list(reversed(self._queue))
-            made = (
-                item if isinstance(item, JournalEntry) else noted_entry(item, self._operation_of)
-                for item in queued
-            )
-            return selected_entries(
-                made, path=path, operation_id=operation_id, status=status, limit=limit
+                queued = list(self._queue)
+            return newest_entries(
+                queued,
+                self._operation_of,
+                path=path,
+                operation_id=operation_id,
+                status=status,
+                limit=limit,
             )
 
     async def _read_stream(
