@@ -248,22 +248,61 @@ def _commands(url: str, name: str) -> int:
         return int(stats.get("calls", 0))
 
 
-async def test_token_look_ups_of_one_loop_turn_share_one_mget_and_each_gets_its_own(
+async def test_the_store_steps_of_one_loop_turn_share_one_round_trip_and_each_gets_its_own(
     redis_url: str, open_store: StoreOf
 ) -> None:
     store = open_store(redis_url)
+    other = RedisStore(store.connection, namespace="another-tenant")  # as tenants share one
     saved = [token(f"batch-{n}", NOW + timedelta(hours=1)) for n in range(40)]
     for issued in saved:
         await store.save_token(issued)
-    before = _commands(redis_url, "mget"), _commands(redis_url, "get")
+    await other.start_session(session(1, "other-agent"), NOW)
+    before = _commands(redis_url, "evalsha"), _commands(redis_url, "eval")
     names = [t.access_token for t in saved] + ["never-issued"]
-    found = await asyncio.gather(*(store.token(name) for name in names))
+    found, started, history, elsewhere = await asyncio.gather(
+        asyncio.gather(*(store.token(name) for name in names)),
+        store.start_session(session(2), NOW),
+        store.sessions_of_customer("c1"),
+        other.sessions_of_customer("c1"),
+    )
     assert found == [*saved, None]
-    # one round trip for the 41 look-ups (the session's server counts every earlier test's too)
-    assert (_commands(redis_url, "mget"), _commands(redis_url, "get")) == (
+    assert started is None
+    # the steps ran in the order asked, each in its own namespace
+    assert [s.session_id for s in history] == ["s2"]
+    assert [s.session_id for s in elsewhere] == ["s1"]
+    # one round trip for the 44 steps (the session's server counts every earlier test's too)
+    assert (_commands(redis_url, "evalsha"), _commands(redis_url, "eval")) == (
         before[0] + 1,
         before[1],
     )
+
+
+async def test_a_step_that_fails_fails_alone_in_its_batch(
+    redis_url: str, open_store: StoreOf
+) -> None:
+    store = open_store(redis_url)
+    await store.save_token(token("beside-a-failure", NOW + timedelta(hours=1)))
+    found, failed = await asyncio.gather(
+        store.token("access-beside-a-failure"),
+        store.connection.step("no-such-step", key_prefix("test")),
+        return_exceptions=True,
+    )
+    assert found == token("beside-a-failure", NOW + timedelta(hours=1))
+    assert isinstance(failed, redis.ResponseError)
+    assert "no store step no-such-step" in str(failed)
+
+
+async def test_a_cancelled_step_fails_no_other_step_of_its_batch(
+    redis_url: str, open_store: StoreOf
+) -> None:
+    store = open_store(redis_url)
+    await store.save_token(token("kept-when-cancelled", NOW + timedelta(hours=1)))
+    first = asyncio.ensure_future(store.token("access-kept-when-cancelled"))
+    second = asyncio.ensure_future(store.token("access-kept-when-cancelled"))
+    await asyncio.sleep(0)  # both asked: one batch, about to leave
+    first.cancel()
+    assert await second == token("kept-when-cancelled", NOW + timedelta(hours=1))
+    assert first.cancelled()
 
 
 async def test_a_batch_that_finds_redis_away_fails_every_look_up_in_it(

@@ -1,7 +1,8 @@
 """The journal of every replica in one capped Redis stream: the newest --journal-size entries.
 
 A request never waits for Redis: `note()` only queues the record in this process, and a
-background flusher ships the queue in batches (one script call) a few milliseconds later. Reads
+background flusher ships the queue a few milliseconds later, as one store step (`scripts.py`)
+that rides in the batch of store steps of its event-loop turn. Reads
 ship this replica's queue first, so a replica always reads its own requests.
 """
 
@@ -13,10 +14,9 @@ import logging
 import threading
 from collections import deque
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 import orjson
-from redis.commands.core import AsyncScript
 
 from asm_mock.domain.errors import StoreUnavailableError
 from asm_mock.domain.journal import (
@@ -39,31 +39,6 @@ _IDLE_S = 30.0  # the flusher ends after this long without a request
 _RETRY_S = 0.2  # after a failed flush (Redis away): the queue waits, bounded by the capacity
 _PAGE = 1_000  # stream entries fetched per round trip when a filter must look further back
 _FIELD = b"e"
-# Entries answered before the last clear never enter the stream after it, even when their
-# replica ships them later: KEYS stream, total, cleared-at; ARGV capacity, then (time, record)s.
-_SHIP = AsyncScript(
-    cast(Any, None),
-    b"""
-local since = tonumber(redis.call('GET', KEYS[3]) or '0')
-local added = 0
-for i = 2, #ARGV, 2 do
-  if tonumber(ARGV[i]) >= since then
-    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[i + 1])
-    added = added + 1
-  end
-end
-if added > 0 then redis.call('INCRBY', KEYS[2], added) end
-return added
-""",
-)
-_CLEAR = AsyncScript(
-    cast(Any, None),
-    b"""
-local now = redis.call('TIME')
-redis.call('DEL', KEYS[1], KEYS[2])
-redis.call('SET', KEYS[3], now[1] .. '.' .. string.format('%06d', now[2]))
-""",
-)
 _log = logging.getLogger("asm_mock.shared")
 
 
@@ -128,9 +103,9 @@ class SharedJournal(Journal):
     ) -> None:
         super().__init__(capacity, operation_of=operation_of)
         self._connection = connection
-        self._stream = key_prefix(namespace) + "journal"
-        self._total_key = key_prefix(namespace) + "journal:total"
-        self._keys = (self._stream, self._total_key, key_prefix(namespace) + "journal:cleared")
+        self._prefix = key_prefix(namespace)
+        self._stream = self._prefix + "journal"  # keys as the journal's steps name them
+        self._total_key = self._prefix + "journal:total"
         self._queue: deque[NotedRequest | JournalEntry] = deque(maxlen=capacity)
         self._queue_lock = threading.Lock()
         self._shipping = asyncio.Lock()
@@ -184,9 +159,9 @@ class SharedJournal(Journal):
             for item in taken:
                 shipped += [_answered_at(item), dump_noted(item)]
             try:
-                await self._connection.run(
-                    lambda client: _SHIP(keys=self._keys, args=shipped, client=client)
-                )
+                await self._connection.step("ship_journal", self._prefix, *shipped)
+            except asyncio.CancelledError:
+                raise  # the step was asked: it ships in its batch, so it is not given back
             except BaseException:
                 self._give_back(taken)
                 raise
@@ -219,6 +194,7 @@ class SharedJournal(Journal):
             self._flusher = None
         try:
             await self.flush()
+            await self._connection.drain()  # a flush cancelled above still ships
         except StoreUnavailableError as error:
             _log.warning("journal: %d entries not shipped at shutdown: %s", len(self._queue), error)
 
@@ -299,4 +275,4 @@ class SharedJournal(Journal):
     async def clear_all(self) -> None:
         async with self._shipping:
             self.clear()
-            await self._connection.run(lambda client: _CLEAR(keys=self._keys, client=client))
+            await self._connection.step("clear_journal", self._prefix)

@@ -1,36 +1,32 @@
-"""The Lua scripts of the Redis store: each one atomic step of the store protocols, so two
-replicas can never interleave inside one (the one-ACTIVE-session-per-agent rule holds under
-concurrent starts). Every script takes the namespace's key prefix as ARGV[1].
+"""The store's steps in Lua, and the ONE script that runs them: every store step that the
+requests of one event-loop turn ask is sent as one EVALSHA of `STEPS_SOURCE` (`connection.py`),
+so the cost of a round trip (~0.1 ms of CPU, most of a request's time) is paid once per turn,
+not once per step. Each step is atomic, and so is a whole batch: two replicas can never
+interleave inside one (the one-ACTIVE-session-per-agent rule holds under concurrent starts).
 
-Keys under the prefix: `s:ID` a session's JSON; `active` agent -> ACTIVE session id; `active_order`
+Its one argument is the batch in JSON, `[[name, key prefix, [argument, ...]], ...]` with every
+argument a string (one argument: redis-py packs each argument in Python, ~3 us apiece, and a
+batch held hundreds). It answers one value per step, in order: the step's answer (Lua false or
+nil as nil) or, for a step that failed, an error reply of that step alone.
+
+Keys under a prefix: `s:ID` a session's JSON; `active` agent -> ACTIVE session id; `active_order`
 / `ended` ids by order; `c:CUSTOMER` that customer's session ids; `order` the counter of both
-orders; `number` next_session_number's counter. Tokens: `t:ACCESS` and `r:REFRESH` the token's
+orders; `number` the session number's counter. Tokens: `t:ACCESS` and `r:REFRESH` the token's
 JSON, `u:CLIENT\\0USER\\0SCOPES` the reusable access token, `tokens` / `refreshes` what exists,
-scored by expiry (ms).
+scored by expiry (ms). The journal: `journal` the capped stream of every replica's requests,
+`journal:total` how many it ever took, `journal:cleared` when it was last cleared.
 """
 
 from __future__ import annotations
 
-from typing import Any, cast
+import hashlib
 
-from redis.commands.core import AsyncScript
+__all__ = ["STEPS_SHA", "STEPS_SOURCE"]
 
-__all__ = [
-    "ALL_SESSIONS",
-    "CLEAR_SESSIONS",
-    "CLEAR_TOKENS",
-    "CUSTOMER_SESSIONS",
-    "END_SESSION",
-    "EXPIRE_TOKENS",
-    "REMOVE_TOKEN",
-    "REPLACE_SESSIONS",
-    "REUSABLE_TOKEN",
-    "START_SESSION",
-    "SWEEP_TOKENS",
-]
-
-_SESSION_HELPERS = """
-local p = ARGV[1]
+# `p` is the running step's key prefix: the dispatcher sets it before each step, and every
+# helper reads it (an upvalue), so a batch may hold the steps of several namespaces (tenants).
+_HELPERS = """
+local p = ''
 local function with_order(json, order)  -- the session's JSON with its place in the order
   return string.sub(json, 1, -2) .. ',"order":' .. order .. '}'
 end
@@ -45,7 +41,7 @@ local function trim(max)  -- the oldest ENDED sessions beyond max
   for _, id in ipairs(redis.call('ZRANGE', p .. 'ended', 0, over - 1)) do forget(id) end
   redis.call('ZREMRANGEBYRANK', p .. 'ended', 0, over - 1)
 end
-local function clear()
+local function clear_sessions()
   for _, set in ipairs({'active_order', 'ended'}) do
     for _, id in ipairs(redis.call('ZRANGE', p .. set, 0, -1)) do forget(id) end
   end
@@ -70,161 +66,213 @@ local function read(set)
   end
   return found
 end
-"""
-
-# ARGV: prefix, id, agent, customer, json, ended_at (ISO), max_ended -> the ended session or nil
-_START = """
-local id, agent, customer, json, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local ended = false
-local previous = redis.call('HGET', p .. 'active', agent)
-if previous and previous ~= id then
-  redis.call('ZREM', p .. 'active_order', previous)
-  local raw = redis.call('GET', p .. 's:' .. previous)
-  if raw then
-    local session = cjson.decode(raw)
-    session['status'] = 'ENDED'
-    session['ended'] = now
-    session['order'] = redis.call('INCR', p .. 'order')
-    ended = cjson.encode(session)
-    redis.call('SET', p .. 's:' .. previous, ended)
-    redis.call('ZADD', p .. 'ended', session['order'], previous)
-    trim(tonumber(ARGV[7]))
-  end
-end
-store(id, agent, customer, json, 'ACTIVE')
-return ended
-"""
-
-# ARGV: prefix, id -> the session as it was stored, or nil
-_END = """
-local id = ARGV[2]
-local raw = redis.call('GET', p .. 's:' .. id)
-if not raw then return false end
-local session = cjson.decode(raw)
-if session['status'] == 'ACTIVE' then
-  if redis.call('HGET', p .. 'active', session['agent']) == id then
-    redis.call('HDEL', p .. 'active', session['agent'])
-  end
-  redis.call('ZREM', p .. 'active_order', id)
-else
-  redis.call('ZREM', p .. 'ended', id)
-end
-forget(id)
-return raw
-"""
-
-_CUSTOMER = """
-local found = {}
-for _, id in ipairs(redis.call('SMEMBERS', p .. 'c:' .. ARGV[2])) do
-  local raw = redis.call('GET', p .. 's:' .. id)
-  if raw then found[#found + 1] = raw end
-end
-return found
-"""
-
-_ALL = "return {read('active_order'), read('ended')}"
-
-_CLEAR = "clear()"
-
-# ARGV: prefix, max_ended, then per session: id, agent, customer, status, json
-_REPLACE = """
-clear()
-for i = 3, #ARGV, 5 do store(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 4], ARGV[i + 3]) end
-trim(tonumber(ARGV[2]))
-"""
-
-_TOKEN_HELPERS = """
-local p = ARGV[1]
 local function reuse_key(token)
   local user = token['user'] == cjson.null and '-' or ('+' .. token['user'])
   local scopes = table.concat(token['scopes'], ' ')
   return p .. 'u:' .. token['client'] .. '\\0' .. user .. '\\0' .. scopes
 end
+local step = {}
 """
 
-# ARGV: prefix, reuse key suffix -> the reusable token's JSON or nil
-_REUSABLE = """
-local access = redis.call('GET', p .. 'u:' .. ARGV[2])
-if not access then return false end
-return redis.call('GET', p .. 't:' .. access)
-"""
+# Each step reads its arguments from `a` (a[1] is the first after the prefix).
+_STEPS = """
+-- key suffix -> the value or nil (a token or a session look-up)
+function step.get(a) return redis.call('GET', p .. a[1]) end
 
-# ARGV: prefix, access token
-_REMOVE = """
-local access = ARGV[2]
-local raw = redis.call('GET', p .. 't:' .. access)
-if raw then
-  local token = cjson.decode(raw)
-  if token['refresh'] ~= cjson.null then
-    redis.call('DEL', p .. 'r:' .. token['refresh'])
-    redis.call('ZREM', p .. 'refreshes', token['refresh'])
-  end
-  local reuse = reuse_key(token)
-  if redis.call('GET', reuse) == access then redis.call('DEL', reuse) end
-end
-redis.call('DEL', p .. 't:' .. access)
-redis.call('ZREM', p .. 'tokens', access)
-"""
-
-# ARGV: prefix, now (ms) -> how many expired tokens were dropped (their refresh tokens stay)
-_SWEEP = """
-local expired = redis.call('ZRANGEBYSCORE', p .. 'tokens', '-inf', ARGV[2])
-for _, access in ipairs(expired) do redis.call('DEL', p .. 't:' .. access) end
-redis.call('ZREMRANGEBYSCORE', p .. 'tokens', '-inf', ARGV[2])
-redis.call('ZREMRANGEBYSCORE', p .. 'refreshes', '-inf', ARGV[2])
-return #expired
-"""
-
-_CLEAR_TOKENS = """
-for _, access in ipairs(redis.call('ZRANGE', p .. 'tokens', 0, -1)) do
-  local raw = redis.call('GET', p .. 't:' .. access)
-  if raw then redis.call('DEL', reuse_key(cjson.decode(raw))) end
-  redis.call('DEL', p .. 't:' .. access)
-end
-for _, refresh in ipairs(redis.call('ZRANGE', p .. 'refreshes', 0, -1)) do
-  redis.call('DEL', p .. 'r:' .. refresh)
-end
-redis.call('DEL', p .. 'tokens', p .. 'refreshes')
-"""
-
-# ARGV: prefix, now (ms), now (ISO) -> how many tokens there are. Each access token goes (it
-# expired now); its refresh token stays usable, saying it expired now.
-_EXPIRE = """
-local now_ms, now = tonumber(ARGV[2]), ARGV[3]
-local all = redis.call('ZRANGE', p .. 'tokens', 0, -1, 'WITHSCORES')
-for i = 1, #all, 2 do
-  local access, expires = all[i], tonumber(all[i + 1])
-  if expires > now_ms then
-    local raw = redis.call('GET', p .. 't:' .. access)
+-- id, agent, customer, json, ended_at (ISO), max_ended -> the session it ended, or nil
+function step.start_session(a)
+  local id, agent, customer, json, now = a[1], a[2], a[3], a[4], a[5]
+  local ended = false
+  local previous = redis.call('HGET', p .. 'active', agent)
+  if previous and previous ~= id then
+    redis.call('ZREM', p .. 'active_order', previous)
+    local raw = redis.call('GET', p .. 's:' .. previous)
     if raw then
-      local token = cjson.decode(raw)
-      redis.call('DEL', reuse_key(token))
-      if token['refresh'] ~= cjson.null then
-        token['expires'] = now
-        redis.call('SET', p .. 'r:' .. token['refresh'], cjson.encode(token), 'KEEPTTL')
-      end
+      local session = cjson.decode(raw)
+      session['status'] = 'ENDED'
+      session['ended'] = now
+      session['order'] = redis.call('INCR', p .. 'order')
+      ended = cjson.encode(session)
+      redis.call('SET', p .. 's:' .. previous, ended)
+      redis.call('ZADD', p .. 'ended', session['order'], previous)
+      trim(tonumber(a[6]))
     end
-    redis.call('DEL', p .. 't:' .. access)
-    redis.call('ZADD', p .. 'tokens', now_ms, access)
+  end
+  store(id, agent, customer, json, 'ACTIVE')
+  return ended
+end
+
+-- id -> the session as it was stored, or nil
+function step.end_session(a)
+  local id = a[1]
+  local raw = redis.call('GET', p .. 's:' .. id)
+  if not raw then return false end
+  local session = cjson.decode(raw)
+  if session['status'] == 'ACTIVE' then
+    if redis.call('HGET', p .. 'active', session['agent']) == id then
+      redis.call('HDEL', p .. 'active', session['agent'])
+    end
+    redis.call('ZREM', p .. 'active_order', id)
+  else
+    redis.call('ZREM', p .. 'ended', id)
+  end
+  forget(id)
+  return raw
+end
+
+-- customer -> that customer's sessions' JSON
+function step.customer_sessions(a)
+  local found = {}
+  for _, id in ipairs(redis.call('SMEMBERS', p .. 'c:' .. a[1])) do
+    local raw = redis.call('GET', p .. 's:' .. id)
+    if raw then found[#found + 1] = raw end
+  end
+  return found
+end
+
+function step.all_sessions() return {read('active_order'), read('ended')} end
+function step.clear_sessions() clear_sessions() end
+
+-- max_ended, then per session: id, agent, customer, status, json
+function step.replace_sessions(a)
+  clear_sessions()
+  for i = 2, #a, 5 do store(a[i], a[i + 1], a[i + 2], a[i + 4], a[i + 3]) end
+  trim(tonumber(a[1]))
+end
+
+function step.session_count()
+  return redis.call('ZCARD', p .. 'active_order') + redis.call('ZCARD', p .. 'ended')
+end
+
+-- -> the next session number (from 1)
+function step.next_number() return redis.call('INCR', p .. 'number') end
+
+-- access, json, expires (ms), reuse key suffix, refresh ('' for none), its expiry (ms)
+function step.save_token(a)
+  local access, raw, expires, refresh = a[1], a[2], a[3], a[5]
+  redis.call('SET', p .. 't:' .. access, raw, 'PXAT', expires)
+  redis.call('ZADD', p .. 'tokens', expires, access)
+  redis.call('SET', p .. 'u:' .. a[4], access, 'PXAT', expires)
+  if refresh ~= '' then
+    redis.call('SET', p .. 'r:' .. refresh, raw, 'PXAT', a[6])
+    redis.call('ZADD', p .. 'refreshes', a[6], refresh)
   end
 end
-return #all / 2
+
+-- reuse key suffix -> the reusable token's JSON or nil
+function step.reusable_token(a)
+  local access = redis.call('GET', p .. 'u:' .. a[1])
+  if not access then return false end
+  return redis.call('GET', p .. 't:' .. access)
+end
+
+-- access token
+function step.remove_token(a)
+  local access = a[1]
+  local raw = redis.call('GET', p .. 't:' .. access)
+  if raw then
+    local token = cjson.decode(raw)
+    if token['refresh'] ~= cjson.null then
+      redis.call('DEL', p .. 'r:' .. token['refresh'])
+      redis.call('ZREM', p .. 'refreshes', token['refresh'])
+    end
+    local reuse = reuse_key(token)
+    if redis.call('GET', reuse) == access then redis.call('DEL', reuse) end
+  end
+  redis.call('DEL', p .. 't:' .. access)
+  redis.call('ZREM', p .. 'tokens', access)
+end
+
+-- now (ms) -> how many expired tokens were dropped (their refresh tokens stay)
+function step.sweep_tokens(a)
+  local expired = redis.call('ZRANGEBYSCORE', p .. 'tokens', '-inf', a[1])
+  for _, access in ipairs(expired) do redis.call('DEL', p .. 't:' .. access) end
+  redis.call('ZREMRANGEBYSCORE', p .. 'tokens', '-inf', a[1])
+  redis.call('ZREMRANGEBYSCORE', p .. 'refreshes', '-inf', a[1])
+  return #expired
+end
+
+function step.token_count() return redis.call('ZCARD', p .. 'tokens') end
+
+function step.clear_tokens()
+  for _, access in ipairs(redis.call('ZRANGE', p .. 'tokens', 0, -1)) do
+    local raw = redis.call('GET', p .. 't:' .. access)
+    if raw then redis.call('DEL', reuse_key(cjson.decode(raw))) end
+    redis.call('DEL', p .. 't:' .. access)
+  end
+  for _, refresh in ipairs(redis.call('ZRANGE', p .. 'refreshes', 0, -1)) do
+    redis.call('DEL', p .. 'r:' .. refresh)
+  end
+  redis.call('DEL', p .. 'tokens', p .. 'refreshes')
+end
+
+-- now (ms), now (ISO) -> how many tokens there are. Each access token goes (it expired now);
+-- its refresh token stays usable, saying it expired now.
+function step.expire_tokens(a)
+  local now_ms, now = tonumber(a[1]), a[2]
+  local all = redis.call('ZRANGE', p .. 'tokens', 0, -1, 'WITHSCORES')
+  for i = 1, #all, 2 do
+    local access, expires = all[i], tonumber(all[i + 1])
+    if expires > now_ms then
+      local raw = redis.call('GET', p .. 't:' .. access)
+      if raw then
+        local token = cjson.decode(raw)
+        redis.call('DEL', reuse_key(token))
+        if token['refresh'] ~= cjson.null then
+          token['expires'] = now
+          redis.call('SET', p .. 'r:' .. token['refresh'], cjson.encode(token), 'KEEPTTL')
+        end
+      end
+      redis.call('DEL', p .. 't:' .. access)
+      redis.call('ZADD', p .. 'tokens', now_ms, access)
+    end
+  end
+  return #all / 2
+end
+
+-- capacity, then per record: answered at (epoch s), record -> how many entered. A record
+-- answered before the last clear never enters after it, even when its replica ships it late.
+function step.ship_journal(a)
+  local since = tonumber(redis.call('GET', p .. 'journal:cleared') or '0')
+  local added = 0
+  for i = 2, #a, 2 do
+    if tonumber(a[i]) >= since then
+      redis.call('XADD', p .. 'journal', 'MAXLEN', '~', a[1], '*', 'e', a[i + 1])
+      added = added + 1
+    end
+  end
+  if added > 0 then redis.call('INCRBY', p .. 'journal:total', added) end
+  return added
+end
+
+function step.clear_journal()
+  local now = redis.call('TIME')
+  redis.call('DEL', p .. 'journal', p .. 'journal:total')
+  redis.call('SET', p .. 'journal:cleared', now[1] .. '.' .. string.format('%06d', now[2]))
+end
 """
 
+_DISPATCH = """
+local answers = {}
+for i, asked in ipairs(cjson.decode(ARGV[1])) do
+  local name = asked[1]
+  p = asked[2]
+  local run = step[name]
+  local ok, answer
+  if run then
+    ok, answer = pcall(run, asked[3])
+  else
+    ok, answer = false, 'no store step ' .. name
+  end
+  if not ok then
+    answer = {err = type(answer) == 'table' and answer['err'] or tostring(answer)}
+  elseif answer == nil then
+    answer = false
+  end
+  answers[i] = answer
+end
+return answers
+"""
 
-def _script(*parts: str) -> AsyncScript:
-    # bytes, so no client's encoder is needed: each call names the client of its event loop
-    return AsyncScript(cast(Any, None), "\n".join(parts).encode())
-
-
-START_SESSION = _script(_SESSION_HELPERS, _START)
-END_SESSION = _script(_SESSION_HELPERS, _END)
-CUSTOMER_SESSIONS = _script(_SESSION_HELPERS, _CUSTOMER)
-ALL_SESSIONS = _script(_SESSION_HELPERS, _ALL)
-CLEAR_SESSIONS = _script(_SESSION_HELPERS, _CLEAR)
-REPLACE_SESSIONS = _script(_SESSION_HELPERS, _REPLACE)
-REUSABLE_TOKEN = _script(_TOKEN_HELPERS, _REUSABLE)
-REMOVE_TOKEN = _script(_TOKEN_HELPERS, _REMOVE)
-SWEEP_TOKENS = _script(_TOKEN_HELPERS, _SWEEP)
-CLEAR_TOKENS = _script(_TOKEN_HELPERS, _CLEAR_TOKENS)
-EXPIRE_TOKENS = _script(_TOKEN_HELPERS, _EXPIRE)
+STEPS_SOURCE = "\n".join((_HELPERS, _STEPS, _DISPATCH)).encode()
+STEPS_SHA = hashlib.sha1(STEPS_SOURCE).hexdigest()  # as Redis names it for EVALSHA

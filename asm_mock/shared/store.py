@@ -2,10 +2,10 @@
 replicas, workers and tenants share one state.
 
 Every key is under `asm:{namespace}:`, so namespaces (tenants) never see each other's keys and
-`clear()` empties one namespace only. Hot paths are one round trip: a token look-up is one GET,
-a session start one EVALSHA. Every step that touches more than one key is a Lua script
-(`scripts.py`), atomic across replicas. Token expiry is a Redis TTL (PXAT); a refresh token
-outlives its access token by REFRESH_LIFETIME, as Spring's refresh tokens do.
+`clear()` empties one namespace only. Every operation is one store step (`scripts.py`), atomic
+across replicas, and the steps of one event-loop turn share one round trip (`connection.py`).
+Token expiry is a Redis TTL (PXAT); a refresh token outlives its access token by
+REFRESH_LIFETIME, as Spring's refresh tokens do.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import Any
 
 from asm_mock.domain.model import AssistedSession, SessionStatus
 from asm_mock.domain.store import IssuedToken
-from asm_mock.shared import scripts
 from asm_mock.shared.connection import RedisConnection
 from asm_mock.shared.wire import session_from, session_json, token_from, token_json
 
@@ -39,7 +38,7 @@ def _ms(moment: datetime) -> int:
 
 
 def _reuse_key(client_id: str, username: str | None, scopes: tuple[str, ...]) -> str:
-    # as scripts.reuse_key builds it from a token's JSON
+    # as the steps' reuse_key builds it from a token's JSON (scripts.py)
     user = "-" if username is None else "+" + username
     return f"{client_id}\0{user}\0{' '.join(scopes)}"
 
@@ -66,74 +65,61 @@ class RedisStore:
         self._prefix = key_prefix(namespace)
         self._max_ended = max_ended_sessions
 
-    def _key(self, name: str) -> str:
-        return self._prefix + name
-
-    async def _script(self, script: Any, *args: Any) -> Any:
-        return await self.connection.run(
-            lambda client: script(args=(self._prefix, *args), client=client)
-        )
+    async def _step(self, name: str, *args: str | bytes | int) -> Any:
+        return await self.connection.step(name, self._prefix, *args)
 
     # -- tokens -----------------------------------------------------------------------------
 
     async def save_token(self, token: IssuedToken) -> None:
-        expires = _ms(token.expires_at)
-        raw = token_json(token)
-
-        async def save(client: Any) -> None:
-            async with client.pipeline(transaction=True) as pipe:
-                pipe.set(self._key("t:" + token.access_token), raw, pxat=max(expires, 1))
-                pipe.zadd(self._key("tokens"), {token.access_token: expires})
-                reuse = _reuse_key(token.client_id, token.username, token.scopes)
-                pipe.set(self._key("u:" + reuse), token.access_token, pxat=max(expires, 1))
-                if token.refresh_token is not None:
-                    refresh_expires = _ms(token.expires_at + REFRESH_LIFETIME)
-                    pipe.set(self._key("r:" + token.refresh_token), raw, pxat=refresh_expires)
-                    pipe.zadd(self._key("refreshes"), {token.refresh_token: refresh_expires})
-                await pipe.execute()
-
-        await self.connection.run(save)
+        await self._step(
+            "save_token",
+            token.access_token,
+            token_json(token),
+            max(_ms(token.expires_at), 1),
+            _reuse_key(token.client_id, token.username, token.scopes),
+            token.refresh_token or "",
+            _ms(token.expires_at + REFRESH_LIFETIME),
+        )
 
     async def token(self, access_token: str) -> IssuedToken | None:
-        raw = await self.connection.get(self._key("t:" + access_token))
+        raw = await self._step("get", "t:" + access_token)
         return None if raw is None else token_from(raw)
 
     async def token_for_refresh(self, refresh_token: str) -> IssuedToken | None:
-        raw = await self.connection.get(self._key("r:" + refresh_token))
+        raw = await self._step("get", "r:" + refresh_token)
         return None if raw is None else token_from(raw)
 
     async def reusable_token(
         self, client_id: str, username: str | None, scopes: tuple[str, ...], now: datetime
     ) -> IssuedToken | None:
-        raw = await self._script(scripts.REUSABLE_TOKEN, _reuse_key(client_id, username, scopes))
+        raw = await self._step("reusable_token", _reuse_key(client_id, username, scopes))
         if raw is None:
             return None
         token = token_from(raw)
         return token if token.expires_at > now else None
 
     async def remove_token(self, access_token: str) -> None:
-        await self._script(scripts.REMOVE_TOKEN, access_token)
+        await self._step("remove_token", access_token)
 
     async def sweep_tokens(self, now: datetime) -> int:
-        return int(await self._script(scripts.SWEEP_TOKENS, _ms(now)))
+        return int(await self._step("sweep_tokens", _ms(now)))
 
     async def token_count(self) -> int:
-        key = self._key("tokens")
-        return int(await self.connection.run(lambda client: client.zcard(key)))
+        return int(await self._step("token_count"))
 
     async def clear_tokens(self) -> None:
-        await self._script(scripts.CLEAR_TOKENS)
+        await self._step("clear_tokens")
 
     async def expire_tokens(self, now: datetime) -> int:
-        return int(await self._script(scripts.EXPIRE_TOKENS, _ms(now), now.isoformat()))
+        return int(await self._step("expire_tokens", _ms(now), now.isoformat()))
 
     # -- sessions ---------------------------------------------------------------------------
 
     async def start_session(
         self, session: AssistedSession, now: datetime
     ) -> AssistedSession | None:
-        ended = await self._script(
-            scripts.START_SESSION,
+        ended = await self._step(
+            "start_session",
             session.session_id,
             session.agent_uid,
             session.customer_id,
@@ -144,11 +130,11 @@ class RedisStore:
         return None if ended is None else session_from(ended)[0]
 
     async def session(self, session_id: str) -> AssistedSession | None:
-        raw = await self.connection.get(self._key("s:" + session_id))
+        raw = await self._step("get", "s:" + session_id)
         return None if raw is None else session_from(raw)[0]
 
     async def end_session(self, session_id: str, now: datetime) -> AssistedSession | None:
-        raw = await self._script(scripts.END_SESSION, session_id)
+        raw = await self._step("end_session", session_id)
         if raw is None:
             return None
         session = session_from(raw)[0]
@@ -157,24 +143,16 @@ class RedisStore:
         return session
 
     async def sessions_of_customer(self, customer_id: str) -> list[AssistedSession]:
-        return _sessions(await self._script(scripts.CUSTOMER_SESSIONS, customer_id))
+        return _sessions(await self._step("customer_sessions", customer_id))
 
     async def session_count(self) -> int:
-        active, ended = self._key("active_order"), self._key("ended")
-
-        async def count(client: Any) -> list[int]:
-            async with client.pipeline(transaction=False) as pipe:
-                pipe.zcard(active)
-                pipe.zcard(ended)
-                return list(await pipe.execute())
-
-        return sum(await self.connection.run(count))
+        return int(await self._step("session_count"))
 
     async def clear_sessions(self) -> None:
-        await self._script(scripts.CLEAR_SESSIONS)
+        await self._step("clear_sessions")
 
     async def all_sessions(self) -> list[AssistedSession]:
-        active, ended = await self._script(scripts.ALL_SESSIONS)
+        active, ended = await self._step("all_sessions")
         return _sessions(active) + _sessions(ended)
 
     async def replace_sessions(self, sessions: Iterable[AssistedSession]) -> None:
@@ -182,11 +160,10 @@ class RedisStore:
         for session in sessions:
             fields += [session.session_id, session.agent_uid, session.customer_id]
             fields += [session.status.value, session_json(session)]
-        await self._script(scripts.REPLACE_SESSIONS, self._max_ended, *fields)
+        await self._step("replace_sessions", self._max_ended, *fields)
 
     async def next_session_number(self) -> int:
-        key = self._key("number")
-        return int(await self.connection.run(lambda client: client.incr(key))) - 1
+        return int(await self._step("next_number")) - 1
 
     # -- the namespace as a whole -----------------------------------------------------------
 
