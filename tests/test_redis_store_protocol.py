@@ -175,6 +175,24 @@ async def test_ending_a_session_returns_it_ended_and_forgets_it(store: StateStor
     assert await store.start_session(session(2), NOW) is None
 
 
+async def test_a_session_ended_on_behalf_of_another_agent_stays_as_it_was(
+    store: StateStore,
+) -> None:
+    await store.start_session(session(1), NOW)
+    await store.start_session(session(2, agent="other"), NOW)
+    await store.start_session(session(3), LATER)  # ends s1
+    at = LATER + timedelta(minutes=5)
+    assert await store.end_session("s2", at, by_agent="asagent") == session(2, agent="other")
+    assert await store.end_session("s1", at, by_agent="other") == ended(session(1), LATER)
+    assert await store.session("s2") == session(2, agent="other")
+    assert await store.session("s1") == ended(session(1), LATER)
+    assert await store.session_count() == 3
+    assert await store.end_session("s2", at, by_agent="other") == ended(
+        session(2, agent="other"), at
+    )
+    assert await store.session("s2") is None
+
+
 async def test_ending_an_ended_session_returns_it_as_it_ended(store: StateStore) -> None:
     await store.start_session(session(1), NOW)
     await store.start_session(session(2), LATER)

@@ -89,8 +89,8 @@ class SessionService:
         return self._visible(agent, session_id, await self._store.session(session_id))
 
     async def end(self, agent: Principal, session_id: str) -> AssistedSession:
-        self._visible(agent, session_id, await self._store.session(session_id))
-        ended = await self._store.end_session(session_id, self._clock())
+        by_agent = None if agent.sees_all_sessions else agent.uid
+        ended = await self._store.end_session(session_id, self._clock(), by_agent=by_agent)
         return self._visible(agent, session_id, ended)
 
     @staticmethod

@@ -65,8 +65,12 @@ class SessionStore(Protocol):
 
     async def session(self, session_id: str) -> AssistedSession | None: ...
 
-    async def end_session(self, session_id: str, now: datetime) -> AssistedSession | None:
-        """Remove the session and return it as it ended (None if there was none)."""
+    async def end_session(
+        self, session_id: str, now: datetime, *, by_agent: str | None = None
+    ) -> AssistedSession | None:
+        """Remove the session and return it as it ended (None if there was none). With
+        `by_agent`, another agent's session is left as it is and returned unchanged: one step
+        checks and ends, so the caller needs no look-up first."""
         ...
 
     async def sessions_of_customer(self, customer_id: str) -> list[AssistedSession]: ...
@@ -189,8 +193,14 @@ class InMemoryStore:
         with self._lock:
             return self._active.get(session_id) or self._ended.get(session_id)
 
-    async def end_session(self, session_id: str, now: datetime) -> AssistedSession | None:
+    async def end_session(
+        self, session_id: str, now: datetime, *, by_agent: str | None = None
+    ) -> AssistedSession | None:
         with self._lock:
+            if by_agent is not None:
+                found = self._active.get(session_id) or self._ended.get(session_id)
+                if found is not None and found.agent_uid != by_agent:
+                    return found
             active = self._active.pop(session_id, None)
             if active is not None:
                 self._active_of_agent.pop(active.agent_uid, None)

@@ -102,12 +102,13 @@ function step.start_session(a)
   return ended
 end
 
--- id -> the session as it was stored, or nil
+-- id, agent ('' for any) -> the session as it was stored, or nil; another agent's is kept
 function step.end_session(a)
   local id = a[1]
   local raw = redis.call('GET', p .. 's:' .. id)
   if not raw then return false end
   local session = cjson.decode(raw)
+  if a[2] ~= '' and session['agent'] ~= a[2] then return raw end
   if session['status'] == 'ACTIVE' then
     if redis.call('HGET', p .. 'active', session['agent']) == id then
       redis.call('HDEL', p .. 'active', session['agent'])

@@ -133,12 +133,15 @@ class RedisStore:
         raw = await self._step("get", "s:" + session_id)
         return None if raw is None else session_from(raw)[0]
 
-    async def end_session(self, session_id: str, now: datetime) -> AssistedSession | None:
-        raw = await self._step("end_session", session_id)
+    async def end_session(
+        self, session_id: str, now: datetime, *, by_agent: str | None = None
+    ) -> AssistedSession | None:
+        raw = await self._step("end_session", session_id, by_agent or "")
         if raw is None:
             return None
         session = session_from(raw)[0]
-        if session.status is SessionStatus.ACTIVE:
+        kept = by_agent is not None and session.agent_uid != by_agent  # another agent's
+        if session.status is SessionStatus.ACTIVE and not kept:
             return replace(session, status=SessionStatus.ENDED, ended_at=now)
         return session
 
