@@ -7,6 +7,7 @@ set it from one counter, so every replica sees one order).
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,9 @@ def token_json(token: IssuedToken) -> bytes:
     )
 
 
+# Every API request reads its token: the same JSON is decoded once per replica, and the same
+# IssuedToken object found again keeps TokenService's principal memo hitting.
+@functools.lru_cache(maxsize=4096)
 def token_from(raw: bytes | str) -> IssuedToken:
     data = orjson.loads(raw)
     return IssuedToken(
@@ -58,6 +62,7 @@ def session_json(session: AssistedSession) -> bytes:
     )
 
 
+@functools.lru_cache(maxsize=4096)  # a session is read again by each request about it
 def session_from(raw: bytes | str) -> tuple[AssistedSession, int]:
     """The session and its `order` (0 before a script has placed it)."""
     data: dict[str, Any] = orjson.loads(raw)
