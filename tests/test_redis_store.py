@@ -292,6 +292,21 @@ async def test_a_step_that_fails_fails_alone_in_its_batch(
     assert "no store step no-such-step" in str(failed)
 
 
+async def test_a_step_that_cannot_be_written_fails_alone_and_never_hangs(
+    redis_url: str, open_store: StoreOf
+) -> None:
+    store = open_store(redis_url)
+    await store.save_token(token("beside-a-bad-step", NOW + timedelta(hours=1)))
+    both = asyncio.gather(
+        store.token("access-beside-a-bad-step"),
+        store.token("lone-surrogate-\udc80"),
+        return_exceptions=True,
+    )
+    found, unwritable = await asyncio.wait_for(both, 5)  # a hang fails the test
+    assert found == token("beside-a-bad-step", NOW + timedelta(hours=1))
+    assert isinstance(unwritable, Exception)
+
+
 async def test_a_cancelled_step_fails_no_other_step_of_its_batch(
     redis_url: str, open_store: StoreOf
 ) -> None:

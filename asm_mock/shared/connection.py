@@ -211,10 +211,21 @@ class RedisConnection:
         self._sending.add(sending)  # the loop keeps only a weak reference to a task
         sending.add_done_callback(self._sending.discard)
 
-    async def _run_batch(self, batch: list[tuple[_Step, asyncio.Future[Any]]]) -> None:
-        asked = orjson.dumps(
-            [[name, prefix, [_text(a) for a in args]] for (name, prefix, args), _ in batch]
-        )
+    async def _run_batch(self, asked_steps: list[tuple[_Step, asyncio.Future[Any]]]) -> None:
+        encoded: list[bytes] = []
+        batch: list[tuple[_Step, asyncio.Future[Any]]] = []
+        for step, waiter in asked_steps:  # a step that cannot be written fails alone
+            try:
+                name, prefix, args = step
+                encoded.append(orjson.dumps([name, prefix, [_text(a) for a in args]]))
+            except Exception as error:  # not UTF-8, a lone surrogate: the mock's own bug
+                if not waiter.done():
+                    waiter.set_exception(error)
+                continue
+            batch.append((step, waiter))
+        if not batch:
+            return
+        asked = b"[" + b",".join(encoded) + b"]"
         try:
             answers = await self.run(partial(_run_steps, asked))
         except BaseException as error:
