@@ -86,25 +86,6 @@ async def _steps_on(connection: redis.asyncio.Connection, asked: bytes) -> Any:
         return await _ask(connection, "EVALSHA", scripts.STEPS_SHA, 0, asked)
 
 
-async def _run_steps(asked: bytes, client: redis.asyncio.Redis) -> Any:
-    """One EVALSHA of the store's steps, on a connection of the client's pool, without the
-    client's per-command machinery (retry policy, events, metrics): 110 us of CPU rather than
-    190 us per batch, measured. What that machinery does for us is done here: a script the
-    server forgot is loaded again, and a dropped connection (a restarted Redis) is retried once
-    on a new one. A read that fails or is cancelled closes its connection (redis-py), so no
-    late answer can reach the next batch."""
-    pool = client.connection_pool
-    connection = await pool.get_connection()  # type: ignore[no-untyped-call]  # redis-py's
-    try:
-        try:
-            return await _steps_on(connection, asked)
-        except (ConnectionError, OSError):
-            await connection.disconnect()
-            return await _steps_on(connection, asked)  # it connects again
-    finally:
-        await pool.release(connection)
-
-
 def _why_unavailable(error: Exception) -> str | None:
     return next((why for kind, why in _UNAVAILABLE if isinstance(error, kind)), None)
 
@@ -135,6 +116,10 @@ class RedisConnection:
         # per event loop, the store steps gathering for the next EVALSHA (see `step`)
         self._batches: dict[asyncio.AbstractEventLoop, list[tuple[_Step, asyncio.Future[Any]]]] = {}
         self._sending: set[asyncio.Task[None]] = set()
+        # per event loop, the connections that batches of steps use, between two batches
+        self._idle: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, list[redis.asyncio.Connection]
+        ] = weakref.WeakKeyDictionary()
 
     async def _client(self) -> redis.asyncio.Redis:
         """The client of the running event loop, created at its first use. Its pool closes
@@ -227,7 +212,7 @@ class RedisConnection:
             return
         asked = b"[" + b",".join(encoded) + b"]"
         try:
-            answers = await self.run(partial(_run_steps, asked))
+            answers = await self.run(partial(self._run_steps, asked))
         except BaseException as error:
             failure = error if isinstance(error, Exception) else self.unavailable("cancelled")
             for _, waiter in batch:
@@ -244,6 +229,32 @@ class RedisConnection:
                 waiter.set_exception(answer if why is None else self.unavailable(why))
             else:
                 waiter.set_result(answer)
+
+    async def _run_steps(self, asked: bytes, client: redis.asyncio.Redis) -> Any:
+        """One EVALSHA of the store's steps without the client's per-command machinery
+        (retry policy, events, metrics, and the pool's lock for every command: ~0.1 ms of CPU
+        per batch, measured). What that machinery does for us is done here: a script the
+        server forgot is loaded again, and a dropped connection (a restarted Redis) is retried
+        once. The connection is kept for the loop's next batch (the pool bounds how many are
+        open); one that failed goes back to the pool, and a read that fails or is cancelled
+        closes its connection (redis-py), so no late answer can reach another batch."""
+        idle = self._idle.setdefault(asyncio.get_running_loop(), [])
+        pool = client.connection_pool
+        if idle:
+            connection = idle.pop()
+        else:
+            connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+        try:
+            try:
+                answers = await _steps_on(connection, asked)
+            except (ConnectionError, OSError):
+                await connection.disconnect()
+                answers = await _steps_on(connection, asked)  # it connects again
+        except BaseException:
+            await pool.release(connection)
+            raise
+        idle.append(connection)
+        return answers
 
     async def client(self) -> redis.asyncio.Redis:
         """The running loop's client, for what outlives one bounded operation (a pub/sub
@@ -275,8 +286,12 @@ class RedisConnection:
         """Answer the batches asked, then close the running loop's pool (the others are
         dropped with their loops)."""
         await self.drain()
-        opened = self._clients.pop(asyncio.get_running_loop(), None)
+        loop = asyncio.get_running_loop()
+        idle = self._idle.pop(loop, [])
+        opened = self._clients.pop(loop, None)
         if opened is not None:
+            for connection in idle:
+                await opened[0].connection_pool.release(connection)
             await opened[1].aclose()
 
 
