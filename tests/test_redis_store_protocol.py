@@ -3,6 +3,7 @@ alike, so either can back the mock (the proof that they are interchangeable)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,7 @@ import pytest
 
 from asm_mock.domain.model import AssistedSession, SessionStatus
 from asm_mock.domain.service import StateStore
-from asm_mock.domain.store import InMemoryStore, IssuedToken
+from asm_mock.domain.store import InMemoryStore, IssuedToken, SessionIds
 from asm_mock.shared.connection import RedisConnection
 from asm_mock.shared.store import RedisStore
 from asm_mock.shared.url import parse_store_url
@@ -270,3 +271,39 @@ async def test_session_numbers_count_up_until_sessions_are_cleared_or_replaced(
     await store.next_session_number()
     await store.replace_sessions([session(1)])
     assert await store.next_session_number() == 0
+
+
+async def test_a_new_session_gets_the_seeded_id_of_its_number_and_ends_the_agents_last(
+    store: StateStore,
+) -> None:
+    ids = SessionIds(20260115)
+    draft = replace(session(0), session_id="")
+    first, ended_first = await store.start_new_session(draft, NOW, ids=ids, skip_stored_ids=False)
+    second, ended = await store.start_new_session(draft, LATER, ids=ids, skip_stored_ids=False)
+    # the same ids from either store: Redis's Lua derives SessionIds' ids itself
+    assert [first.session_id, second.session_id] == [ids(0), ids(1)]
+    assert ended_first is None
+    assert ended == replace(first, status=SessionStatus.ENDED, ended_at=LATER)
+    assert await store.session(second.session_id) == second
+    assert second == replace(draft, session_id=ids(1))
+    assert await store.next_session_number() == 2
+
+
+async def test_a_new_session_passes_over_the_ids_of_stored_sessions_when_asked(
+    store: StateStore,
+) -> None:
+    ids = SessionIds(7)
+    # as after a restore: stored sessions hold the first ids while numbering starts again
+    await store.replace_sessions([replace(session(1), session_id=ids(0))])
+    draft = replace(session(2, agent="other"), session_id="")
+    kept, _ = await store.start_new_session(draft, NOW, ids=ids, skip_stored_ids=True)
+    assert kept.session_id == ids(1)
+    await store.replace_sessions([replace(session(1), session_id=ids(0))])
+    reused, _ = await store.start_new_session(draft, NOW, ids=ids, skip_stored_ids=False)
+    assert reused.session_id == ids(0)
+
+
+def test_session_ids_are_uuid4_and_differ_by_seed_and_number() -> None:
+    drawn = {SessionIds(seed)(number) for seed in (1, 2) for number in range(50)}
+    assert len(drawn) == 100
+    assert all(uuid.UUID(value).version == 4 for value in drawn)

@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 
 from asm_mock.domain.errors import NotFoundError, ValidationError
 from asm_mock.domain.model import AssistedSession
-from asm_mock.domain.store import SessionStore
+from asm_mock.domain.store import SessionIds, SessionStore
 from asm_mock.domain.tokens import Principal
 from asm_mock.domain.world import World
 
 __all__ = ["SessionIds", "SessionService"]
-
-
-class SessionIds:
-    """The id of the store's n-th session, derived from the world's seed: a replayed test sees
-    the same ids, and replicas sharing a store (which numbers the sessions) never draw the same."""
-
-    def __init__(self, seed: int) -> None:
-        self._prefix = f"sessions:{seed}:"
-
-    def __call__(self, number: int) -> str:
-        digest = hashlib.sha256(f"{self._prefix}{number}".encode()).digest()
-        return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
 class SessionService:
@@ -45,12 +31,6 @@ class SessionService:
         self._clock = clock
         self._ids = ids
         self._skip_stored_ids = skip_stored_ids
-
-    async def _new_id(self) -> str:
-        while True:
-            candidate = self._ids(await self._store.next_session_number())
-            if not self._skip_stored_ids or await self._store.session(candidate) is None:
-                return candidate
 
     async def start(
         self, agent: Principal, *, customer_id: str, base_site: str, cart_id: str | None = None
@@ -74,15 +54,17 @@ class SessionService:
                 subject_type="body",
             )
         now = self._clock()
-        session = AssistedSession(
-            session_id=await self._new_id(),
+        draft = AssistedSession(
+            session_id="",  # the store numbers it and gives it its seeded id
             agent_uid=agent.uid,
             customer_id=customer.customer_id,
             site=site.uid,
             cart_id=cart_id if cart_id is not None else (carts[0].code if carts else None),
             created_at=now,
         )
-        await self._store.start_session(session, now)
+        session, _ = await self._store.start_new_session(
+            draft, now, ids=self._ids, skip_stored_ids=self._skip_stored_ids
+        )
         return session
 
     async def get(self, agent: Principal, session_id: str) -> AssistedSession:

@@ -9,7 +9,9 @@ synchronous callers (the pytest plugin, start-up scenarios) may drive it from ot
 
 from __future__ import annotations
 
+import hashlib
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -18,7 +20,21 @@ from typing import Protocol
 
 from asm_mock.domain.model import AssistedSession, SessionStatus
 
-__all__ = ["InMemoryStore", "IssuedToken", "SessionStore", "TokenStore"]
+__all__ = ["InMemoryStore", "IssuedToken", "SessionIds", "SessionStore", "TokenStore"]
+
+
+class SessionIds:
+    """The id of the store's n-th session, derived from the world's seed: a replayed test sees
+    the same ids, and replicas sharing a store (which numbers the sessions) never draw the same.
+    SHA-1, because Redis's Lua derives the same ids in the step that starts a session
+    (`redis.sha1hex`); a name, not a secret."""
+
+    def __init__(self, seed: int) -> None:
+        self.prefix = f"sessions:{seed}:"
+
+    def __call__(self, number: int) -> str:
+        digest = hashlib.sha1(f"{self.prefix}{number}".encode()).digest()  # noqa: S324
+        return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +77,14 @@ class SessionStore(Protocol):
         self, session: AssistedSession, now: datetime
     ) -> AssistedSession | None:
         """Store `session`; end the same agent's ACTIVE one, if any, and return it ended."""
+        ...
+
+    async def start_new_session(
+        self, draft: AssistedSession, now: datetime, *, ids: SessionIds, skip_stored_ids: bool
+    ) -> tuple[AssistedSession, AssistedSession | None]:
+        """Number the next session, give `draft` that number's id (`ids`; with
+        `skip_stored_ids`, passing over an id a stored session has) and start it as
+        `start_session` does, in one step: the session and the one it ended, if any."""
         ...
 
     async def session(self, session_id: str) -> AssistedSession | None: ...
@@ -174,15 +198,31 @@ class InMemoryStore:
         self, session: AssistedSession, now: datetime
     ) -> AssistedSession | None:
         with self._lock:
-            previous_id = self._active_of_agent.get(session.agent_uid)
-            ended = None
-            if previous_id is not None:
-                previous = self._active.pop(previous_id)
-                ended = replace(previous, status=SessionStatus.ENDED, ended_at=now)
-                self._remember_ended(ended)
-            self._active[session.session_id] = session
-            self._active_of_agent[session.agent_uid] = session.session_id
-            return ended
+            return self._start_locked(session, now)
+
+    def _start_locked(self, session: AssistedSession, now: datetime) -> AssistedSession | None:
+        previous_id = self._active_of_agent.get(session.agent_uid)
+        ended = None
+        if previous_id is not None:
+            previous = self._active.pop(previous_id)
+            ended = replace(previous, status=SessionStatus.ENDED, ended_at=now)
+            self._remember_ended(ended)
+        self._active[session.session_id] = session
+        self._active_of_agent[session.agent_uid] = session.session_id
+        return ended
+
+    async def start_new_session(
+        self, draft: AssistedSession, now: datetime, *, ids: SessionIds, skip_stored_ids: bool
+    ) -> tuple[AssistedSession, AssistedSession | None]:
+        with self._lock:
+            while True:
+                session_id = ids(self._session_number)
+                self._session_number += 1
+                stored = session_id in self._active or session_id in self._ended
+                if not (skip_stored_ids and stored):
+                    break
+            session = replace(draft, session_id=session_id)
+            return session, self._start_locked(session, now)
 
     def _remember_ended(self, session: AssistedSession) -> None:
         self._ended[session.session_id] = session

@@ -79,9 +79,8 @@ _STEPS = """
 -- key suffix -> the value or nil (a token or a session look-up)
 function step.get(a) return redis.call('GET', p .. a[1]) end
 
--- id, agent, customer, json, ended_at (ISO), max_ended -> the session it ended, or nil
-function step.start_session(a)
-  local id, agent, customer, json, now = a[1], a[2], a[3], a[4], a[5]
+-- the session stored ACTIVE, the agent's previous one ENDED -> that one's JSON, or false
+local function start(id, agent, customer, json, now, max_ended)
   local ended = false
   local previous = redis.call('HGET', p .. 'active', agent)
   if previous and previous ~= id then
@@ -95,11 +94,33 @@ function step.start_session(a)
       ended = cjson.encode(session)
       redis.call('SET', p .. 's:' .. previous, ended)
       redis.call('ZADD', p .. 'ended', session['order'], previous)
-      trim(tonumber(a[6]))
+      trim(tonumber(max_ended))
     end
   end
   store(id, agent, customer, json, 'ACTIVE')
   return ended
+end
+
+-- id, agent, customer, json, ended_at (ISO), max_ended -> the session it ended, or nil
+function step.start_session(a) return start(a[1], a[2], a[3], a[4], a[5], a[6]) end
+
+-- SessionIds in Lua: the UUID (version 4) of the first 16 bytes of SHA-1(prefix .. number)
+local function seeded_id(prefix, number)
+  local hex = redis.sha1hex(prefix .. number)
+  local variant = string.format('%x', tonumber(string.sub(hex, 17, 17), 16) % 4 + 8)
+  return string.sub(hex, 1, 8) .. '-' .. string.sub(hex, 9, 12) .. '-4' .. string.sub(hex, 14, 16)
+    .. '-' .. variant .. string.sub(hex, 18, 20) .. '-' .. string.sub(hex, 21, 32)
+end
+
+-- ids prefix, skip stored ids ('1'/'0'), agent, customer, json with "id":"" first, ended_at,
+-- max_ended -> {the new session's id, the session it ended or false}
+function step.start_new_session(a)
+  local id
+  repeat
+    id = seeded_id(a[1], redis.call('INCR', p .. 'number') - 1)
+  until a[2] ~= '1' or redis.call('EXISTS', p .. 's:' .. id) == 0
+  local json = '{"id":"' .. id .. '",' .. string.sub(a[5], string.len('{"id":"",') + 1)
+  return {id, start(id, a[3], a[4], json, a[6], a[7])}
 end
 
 -- id, agent ('' for any) -> the session as it was stored, or nil; another agent's is kept

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from asm_mock.domain.model import AssistedSession, SessionStatus
-from asm_mock.domain.store import IssuedToken
+from asm_mock.domain.store import IssuedToken, SessionIds
 from asm_mock.shared.connection import RedisConnection
 from asm_mock.shared.wire import session_from, session_json, token_from, token_json
 
@@ -128,6 +128,22 @@ class RedisStore:
             self._max_ended,
         )
         return None if ended is None else session_from(ended)[0]
+
+    async def start_new_session(
+        self, draft: AssistedSession, now: datetime, *, ids: SessionIds, skip_stored_ids: bool
+    ) -> tuple[AssistedSession, AssistedSession | None]:
+        session_id, ended = await self._step(
+            "start_new_session",
+            ids.prefix,
+            "1" if skip_stored_ids else "0",
+            draft.agent_uid,
+            draft.customer_id,
+            session_json(replace(draft, session_id="")),
+            now.isoformat(),
+            self._max_ended,
+        )
+        session = replace(draft, session_id=session_id.decode())
+        return session, None if ended is None else session_from(ended)[0]
 
     async def session(self, session_id: str) -> AssistedSession | None:
         raw = await self._step("get", "s:" + session_id)
