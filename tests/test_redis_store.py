@@ -16,7 +16,7 @@ import redis
 
 from asm_mock.domain.errors import StoreUnavailableError
 from asm_mock.domain.model import AssistedSession, SessionStatus
-from asm_mock.domain.store import IssuedToken
+from asm_mock.domain.store import IssuedToken, SessionIds
 from asm_mock.shared.connection import RedisConnection
 from asm_mock.shared.store import RedisStore, key_prefix
 from asm_mock.shared.url import parse_store_url
@@ -145,14 +145,20 @@ async def test_namespaces_never_meet(redis_url: str, open_store: StoreOf) -> Non
     await tenant_a.start_session(session(1), NOW)
     await tenant_b.start_session(session(1), NOW)
     assert await tenant_b.token("access-a") is None
-    assert await tenant_a.next_session_number() == 0
-    assert await tenant_b.next_session_number() == 0
+    ids = SessionIds(1)
+    numbered_a, _ = await tenant_a.start_new_session(
+        session(3, "another"), NOW, ids=ids, skip_stored_ids=False
+    )
+    numbered_b, _ = await tenant_b.start_new_session(
+        session(3, "another"), NOW, ids=ids, skip_stored_ids=False
+    )
+    assert numbered_a.session_id == numbered_b.session_id == ids(0)  # each numbers its own
     await tenant_b.start_session(session(2), NOW)  # ends b's s1, not a's
     assert (await tenant_a.session("s1")) == session(1)
     assert await tenant_a.clear() > 0
     assert await tenant_a.session_count() == 0
     assert await tenant_a.token_count() == 0
-    assert await tenant_b.session_count() == 2
+    assert await tenant_b.session_count() == 3
     with redis.Redis.from_url(redis_url) as raw:
         assert not list(raw.scan_iter(match="asm:a:*"))
         assert list(raw.scan_iter(match="asm:a.b:*"))
@@ -162,8 +168,10 @@ async def test_the_session_number_is_shared_by_every_client(
     redis_url: str, open_store: StoreOf
 ) -> None:
     replica_a, replica_b = open_store(redis_url), open_store(redis_url)
-    numbers = [await replica_a.next_session_number(), await replica_b.next_session_number()]
-    assert numbers == [0, 1]
+    ids = SessionIds(1)
+    first, _ = await replica_a.start_new_session(session(1), NOW, ids=ids, skip_stored_ids=False)
+    second, _ = await replica_b.start_new_session(session(2), NOW, ids=ids, skip_stored_ids=False)
+    assert [first.session_id, second.session_id] == [ids(0), ids(1)]
 
 
 # -- faults: a private redis-server with a password, stopped, paused and restarted ------------

@@ -265,12 +265,20 @@ async def test_cleared_sessions_are_all_gone(store: StateStore) -> None:
 async def test_session_numbers_count_up_until_sessions_are_cleared_or_replaced(
     store: StateStore,
 ) -> None:
-    assert [await store.next_session_number() for _ in range(3)] == [0, 1, 2]
+    ids = SessionIds(3)
+
+    async def next_id() -> str:
+        started, _ = await store.start_new_session(
+            replace(session(9), session_id=""), NOW, ids=ids, skip_stored_ids=False
+        )
+        return started.session_id
+
+    assert [await next_id() for _ in range(3)] == [ids(0), ids(1), ids(2)]
     await store.clear_sessions()
-    assert await store.next_session_number() == 0
-    await store.next_session_number()
+    assert await next_id() == ids(0)
+    await next_id()
     await store.replace_sessions([session(1)])
-    assert await store.next_session_number() == 0
+    assert await next_id() == ids(0)
 
 
 async def test_a_new_session_gets_the_seeded_id_of_its_number_and_ends_the_agents_last(
@@ -286,7 +294,6 @@ async def test_a_new_session_gets_the_seeded_id_of_its_number_and_ends_the_agent
     assert ended == replace(first, status=SessionStatus.ENDED, ended_at=LATER)
     assert await store.session(second.session_id) == second
     assert second == replace(draft, session_id=ids(1))
-    assert await store.next_session_number() == 2
 
 
 async def test_a_new_session_passes_over_the_ids_of_stored_sessions_when_asked(

@@ -111,11 +111,6 @@ class SessionStore(Protocol):
         """Replace every stored session in one step (at most one ACTIVE session per agent)."""
         ...
 
-    async def next_session_number(self) -> int:
-        """0, 1, 2, ... shared by every replica using the store; back to 0 when the sessions
-        are cleared or replaced. `SessionIds` turns it into the seeded session id."""
-        ...
-
 
 class InMemoryStore:
     """The default store: dictionaries behind one lock, bounded so a long run cannot grow it."""
@@ -282,9 +277,3 @@ class InMemoryStore:
                     self._active_of_agent[session.agent_uid] = session.session_id
                 else:
                     self._remember_ended(session)
-
-    async def next_session_number(self) -> int:
-        with self._lock:
-            number = self._session_number
-            self._session_number += 1
-            return number

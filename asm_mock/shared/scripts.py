@@ -166,8 +166,6 @@ function step.session_count()
   return redis.call('ZCARD', p .. 'active_order') + redis.call('ZCARD', p .. 'ended')
 end
 
--- -> the next session number (from 1)
-function step.next_number() return redis.call('INCR', p .. 'number') end
 
 -- access, json, expires (ms), reuse key suffix, refresh ('' for none), its expiry (ms)
 function step.save_token(a)

@@ -181,9 +181,6 @@ class RedisStore:
             fields += [session.status.value, session_json(session)]
         await self._step("replace_sessions", self._max_ended, *fields)
 
-    async def next_session_number(self) -> int:
-        return int(await self._step("next_number")) - 1
-
     # -- the namespace as a whole -----------------------------------------------------------
 
     async def clear(self) -> int:
