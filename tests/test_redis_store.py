@@ -339,3 +339,22 @@ async def test_a_batch_that_finds_redis_away_fails_every_look_up_in_it(
             *(store.token(f"t{n}") for n in range(5)), return_exceptions=True
         )
     assert all(isinstance(outcome, StoreUnavailableError) for outcome in outcomes), outcomes
+
+
+async def test_a_redis_out_of_memory_still_answers_reads_and_fails_only_the_writes(
+    open_store: StoreOf,
+) -> None:
+    with RedisServer() as server:
+        store = open_store(server.url, timeout=2.0)
+        kept = token("before-the-limit", NOW + timedelta(hours=1))
+        await store.save_token(kept)
+        with redis.Redis.from_url(server.url) as raw:
+            raw.config_set("maxmemory", 1)  # every write is now refused: OOM
+        found, refused = await asyncio.gather(
+            store.token(kept.access_token),
+            store.save_token(token("past-the-limit", NOW + timedelta(hours=1))),
+            return_exceptions=True,
+        )
+    assert found == kept  # the read in the same batch is answered
+    assert isinstance(refused, StoreUnavailableError)
+    assert "out of memory" in str(refused)
