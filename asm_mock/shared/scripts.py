@@ -123,13 +123,14 @@ function step.start_new_session(a)
   return {id, start(id, a[3], a[4], json, a[6], a[7])}
 end
 
--- id, agent ('' for any) -> the session as it was stored, or nil; another agent's is kept
+-- id, agent ('' for any) -> {the session as it was stored, 'ended' or 'kept'}, or nil: another
+-- agent's session is kept
 function step.end_session(a)
   local id = a[1]
   local raw = redis.call('GET', p .. 's:' .. id)
   if not raw then return false end
   local session = cjson.decode(raw)
-  if a[2] ~= '' and session['agent'] ~= a[2] then return raw end
+  if a[2] ~= '' and session['agent'] ~= a[2] then return {raw, 'kept'} end
   if session['status'] == 'ACTIVE' then
     if redis.call('HGET', p .. 'active', session['agent']) == id then
       redis.call('HDEL', p .. 'active', session['agent'])
@@ -139,7 +140,7 @@ function step.end_session(a)
     redis.call('ZREM', p .. 'ended', id)
   end
   forget(id)
-  return raw
+  return {raw, 'ended'}
 end
 
 -- customer -> that customer's sessions' JSON

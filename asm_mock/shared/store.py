@@ -152,12 +152,12 @@ class RedisStore:
     async def end_session(
         self, session_id: str, now: datetime, *, by_agent: str | None = None
     ) -> AssistedSession | None:
-        raw = await self._step("end_session", session_id, by_agent or "")
-        if raw is None:
+        answer = await self._step("end_session", session_id, by_agent or "")
+        if answer is None:
             return None
+        raw, outcome = answer
         session = session_from(raw)[0]
-        kept = by_agent is not None and session.agent_uid != by_agent  # another agent's
-        if session.status is SessionStatus.ACTIVE and not kept:
+        if outcome == b"ended" and session.status is SessionStatus.ACTIVE:
             return replace(session, status=SessionStatus.ENDED, ended_at=now)
         return session
 
