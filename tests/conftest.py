@@ -14,8 +14,9 @@ from asm_mock.domain.generate import DEFAULT_SEED, build_world
 from asm_mock.domain.world import World
 from asm_mock.http.app import AsmMockApp, create_app
 from asm_mock.settings import Settings
+from asm_mock.shared.store import RedisStore
 from asm_mock.testing import REDIS_MISSING, RedisServer, redis_server_path, running_in_ci
-from tests.helpers import REPO, SMALL_WORLD, password_token
+from tests.helpers import REPO, SMALL_WORLD, StoreOf, password_token, store_of
 
 # httpcore is imported here, before any pytester run, on purpose: httpx imports it lazily and
 # maps its exceptions through a table filled at first use. Filled inside an in-process pytester
@@ -69,6 +70,20 @@ def redis_server() -> Iterator[RedisServer]:
         pytest.skip(REDIS_MISSING)
     with RedisServer() as server:
         yield server
+
+
+@pytest.fixture
+async def open_store() -> AsyncIterator[StoreOf]:
+    """`store_of`, each store's connection closed after the test."""
+    opened: list[RedisStore] = []
+
+    def open_one(url: str, namespace: str = "test", *, timeout: float = 5.0) -> RedisStore:
+        opened.append(store_of(url, namespace, timeout=timeout))
+        return opened[-1]
+
+    yield open_one
+    for store in opened:
+        await store.connection.aclose()
 
 
 @pytest.fixture

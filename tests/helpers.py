@@ -20,11 +20,22 @@ from asm_mock.domain.tokens import Principal
 from asm_mock.http.app import AsmMockApp
 from asm_mock.http.fast_lane import FastLane
 from asm_mock.resources import contract_path
+from asm_mock.shared.connection import RedisConnection
+from asm_mock.shared.store import RedisStore
+from asm_mock.shared.url import parse_store_url
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = "/assistedservicewebservices"
 TOKEN_URL = "/authorizationserver/oauth/token"
 SMALL_WORLD = 60
+
+
+def store_of(url: str, namespace: str = "test", *, timeout: float = 5.0) -> RedisStore:
+    """A RedisStore of `namespace` on its own connection to the Redis at `url`."""
+    return RedisStore(RedisConnection(parse_store_url(url), timeout=timeout), namespace=namespace)
+
+
+StoreOf = Callable[..., RedisStore]
 
 
 async def password_token(

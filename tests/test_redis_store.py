@@ -8,8 +8,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 import redis
@@ -17,36 +18,16 @@ import redis
 from asm_mock.domain.errors import StoreUnavailableError
 from asm_mock.domain.model import AssistedSession, SessionStatus
 from asm_mock.domain.store import IssuedToken, SessionIds
-from asm_mock.shared.connection import RedisConnection
+from asm_mock.shared.connection import GuardRefused
 from asm_mock.shared.store import RedisStore, key_prefix
-from asm_mock.shared.url import parse_store_url
+from asm_mock.shared.wire import session_json
 from asm_mock.testing import RedisServer
+from tests.helpers import StoreOf, store_of
 
 pytestmark = pytest.mark.anyio
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 PASSWORD = "s3cret-Passw0rd"
-
-
-def store_of(url: str, namespace: str = "test", *, timeout: float = 5.0) -> RedisStore:
-    return RedisStore(RedisConnection(parse_store_url(url), timeout=timeout), namespace=namespace)
-
-
-StoreOf = Callable[..., RedisStore]
-
-
-@pytest.fixture
-async def open_store() -> AsyncIterator[StoreOf]:
-    """`store_of`, each store's connection closed after the test."""
-    opened: list[RedisStore] = []
-
-    def open_one(url: str, namespace: str = "test", *, timeout: float = 5.0) -> RedisStore:
-        opened.append(store_of(url, namespace, timeout=timeout))
-        return opened[-1]
-
-    yield open_one
-    for store in opened:
-        await store.connection.aclose()
 
 
 def token(name: str, expires: datetime) -> IssuedToken:
@@ -298,6 +279,36 @@ async def test_a_step_that_fails_fails_alone_in_its_batch(
     assert found == token("beside-a-failure", NOW + timedelta(hours=1))
     assert isinstance(failed, redis.ResponseError)
     assert "no store step no-such-step" in str(failed)
+
+
+async def test_a_guarded_step_runs_only_while_its_guard_key_exists(
+    redis_url: str, open_store: StoreOf
+) -> None:
+    store = open_store(redis_url)
+    prefix = key_prefix("test")
+    await store.save_token(token("guard", NOW + timedelta(hours=1)))
+    step = partial(store.connection.step, "start_session", prefix)
+    arguments = ("s1", "asagent", "c1", session_json(session(1)), NOW.isoformat(), 10)
+    assert await step(*arguments, guard="t:access-guard") is None  # it ran
+    await store.remove_token("access-guard")
+    # in one batch: the guarded step refused alone, an unguarded one beside it runs
+    refused, beside = await asyncio.gather(
+        step(
+            "s2",
+            "asagent",
+            "c1",
+            session_json(session(2)),
+            NOW.isoformat(),
+            10,
+            guard="t:access-guard",
+        ),
+        store.session("s1"),
+        return_exceptions=True,
+    )
+    assert isinstance(refused, GuardRefused)
+    assert beside == session(1)
+    assert await store.session("s2") is None
+    assert [s.status for s in await store.all_sessions()] == [SessionStatus.ACTIVE]
 
 
 async def test_a_step_that_cannot_be_written_fails_alone_and_never_hangs(

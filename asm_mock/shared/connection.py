@@ -39,7 +39,13 @@ from asm_mock.domain.errors import StoreUnavailableError
 from asm_mock.shared import scripts
 from asm_mock.shared.url import StoreUrl
 
-__all__ = ["DEFAULT_STORE_TIMEOUT", "MAX_CONNECTIONS", "RedisConnection", "check_reachable"]
+__all__ = [
+    "DEFAULT_STORE_TIMEOUT",
+    "MAX_CONNECTIONS",
+    "GuardRefused",
+    "RedisConnection",
+    "check_reachable",
+]
 
 DEFAULT_STORE_TIMEOUT = 1.0
 # per process and event loop: enough for every request in flight of one busy worker; beyond
@@ -47,8 +53,13 @@ DEFAULT_STORE_TIMEOUT = 1.0
 MAX_CONNECTIONS = 64
 
 T = TypeVar("T")
-# a store step as asked: its name, its namespace's key prefix, its arguments
-_Step = tuple[str, str, tuple[str | bytes | int, ...]]
+# a store step as asked: its name, its namespace's key prefix, its arguments, its guard
+_Step = tuple[str, str, tuple[str | bytes | int, ...], str | None]
+_GUARD_REFUSED = "GUARD "  # how the steps' script says a guarded step's key was gone
+
+
+class GuardRefused(Exception):
+    """A guarded step did not run: its guard key no longer exists (see `RedisConnection.step`)."""
 
 # What a Redis that is away or refusing raises, and how its 503 says it. Any other RedisError
 # (a ResponseError from a script) is the mock's own bug and stays one: a logged 500.
@@ -173,21 +184,25 @@ class RedisConnection:
                 raise
             raise self.unavailable(why) from None
 
-    async def step(self, name: str, prefix: str, *args: str | bytes | int) -> Any:
+    async def step(
+        self, name: str, prefix: str, *args: str | bytes | int, guard: str | None = None
+    ) -> Any:
         """Run the store step `name` (`scripts.py`) in the namespace of key `prefix`, as
         `run()` would, but the steps that the requests of one event-loop turn ask are sent
         as ONE EVALSHA: at 16 requests in flight redis-py's own cost per command (~0.1 ms of
         CPU) was most of a request's time. A batch leaves after every step in it was asked,
         so it sees every write that finished before: reads stay read-your-writes across
         replicas. It is sent by a task of its own, so a caller that is cancelled (its client
-        went away) fails no other step of its batch."""
+        went away) fails no other step of its batch. With `guard` (a key under `prefix`), the
+        step runs only if that key exists, checked in the same atomic step; else it changes
+        nothing and raises GuardRefused."""
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[Any] = loop.create_future()
         batch = self._batches.get(loop)
         if batch is None:  # the first step of this turn: the batch leaves on the next one
             batch = self._batches[loop] = []
             loop.call_soon(self._send_batch, loop)
-        batch.append(((name, prefix, args), waiter))
+        batch.append(((name, prefix, args, guard), waiter))
         return await waiter
 
     def _send_batch(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -201,8 +216,10 @@ class RedisConnection:
         batch: list[tuple[_Step, asyncio.Future[Any]]] = []
         for step, waiter in asked_steps:  # a step that cannot be written fails alone
             try:
-                name, prefix, args = step
-                encoded.append(orjson.dumps([name, prefix, [_text(a) for a in args]]))
+                name, prefix, args, guard = step
+                texts = [_text(a) for a in args]
+                entry = [name, prefix, texts] if guard is None else [name, prefix, texts, guard]
+                encoded.append(orjson.dumps(entry))
             except Exception as error:  # not UTF-8, a lone surrogate: the mock's own bug
                 if not waiter.done():
                     waiter.set_exception(error)
@@ -225,6 +242,9 @@ class RedisConnection:
             if waiter.done():  # its request was cancelled
                 continue
             if isinstance(answer, ResponseError):  # that step alone failed
+                if str(answer).startswith(_GUARD_REFUSED):
+                    waiter.set_exception(GuardRefused(str(answer)))
+                    continue
                 why = _why_unavailable(answer)  # else the mock's own bug: a logged 500
                 waiter.set_exception(answer if why is None else self.unavailable(why))
             else:

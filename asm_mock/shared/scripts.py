@@ -4,10 +4,12 @@ so the cost of a round trip (~0.1 ms of CPU, most of a request's time) is paid o
 not once per step. Each step is atomic, and so is a whole batch: two replicas can never
 interleave inside one (the one-ACTIVE-session-per-agent rule holds under concurrent starts).
 
-Its one argument is the batch in JSON, `[[name, key prefix, [argument, ...]], ...]` with every
-argument a string (one argument: redis-py packs each argument in Python, ~3 us apiece, and a
-batch held hundreds). It answers one value per step, in order: the step's answer (Lua false or
-nil as nil) or, for a step that failed, an error reply of that step alone.
+Its one argument is the batch in JSON, `[[name, key prefix, [argument, ...], guard?], ...]` with
+every argument a string (one argument: redis-py packs each argument in Python, ~3 us apiece, and
+a batch held hundreds). It answers one value per step, in order: the step's answer (Lua false or
+nil as nil) or, for a step that failed, an error reply of that step alone. A step with a guard
+(a key suffix: the bearer token of the request that asks it) runs only if that key exists, in
+the same atomic step; else it answers the error `GUARD ...` and changes nothing.
 
 Keys under a prefix: `s:ID` a session's JSON; `active` agent -> ACTIVE session id; `active_order`
 / `ended` ids by order; `c:CUSTOMER` that customer's session ids; `order` the counter of both
@@ -280,7 +282,9 @@ for i, asked in ipairs(cjson.decode(ARGV[1])) do
   p = asked[2]
   local run = step[name]
   local ok, answer
-  if run then
+  if asked[4] and redis.call('EXISTS', p .. asked[4]) == 0 then
+    ok, answer = false, {err = 'GUARD its guard key is gone'}
+  elseif run then
     ok, answer = pcall(run, asked[3])
   else
     ok, answer = false, 'no store step ' .. name
