@@ -44,7 +44,7 @@ from asm_mock.http.preferred import EXAMPLE, GENERATED, ContractAnswers
 from asm_mock.http.readiness import ReadinessProbe
 from asm_mock.http.recorder import RequestRecorder
 from asm_mock.http.reload import ReloadStatus, ServedVersion, Watcher
-from asm_mock.http.security import authorizer
+from asm_mock.http.security import authorizer, settling_token_checks
 from asm_mock.http.tenancy import FullPath, TenantRouting, current_tenant
 from asm_mock.resources import contract_path, default_fixtures_dir
 from asm_mock.settings import AuthMode, Settings
@@ -312,6 +312,8 @@ class AsmMockApp:
             await version.admin(scope, receive, send)
         elif path == TOKEN_PATH and scope["type"] == "http":
             await self._token_endpoint(scope, receive, send)
+        elif self.store_connection is not None:  # tokens may be answered from memory
+            await settling_token_checks(version.api, scope, receive, send)
         else:
             await version.api(scope, receive, send)
 

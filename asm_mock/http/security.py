@@ -4,6 +4,10 @@
 Connexion's `security_map` (`asm_mock.http.connexion_stack.security`), by Connexion. Failures
 raise the domain's UnauthorizedError / InvalidTokenError / ForbiddenError (401/401/403), which
 render as SAP's OCC bodies.
+
+`settling_token_checks()` serves an API request whose token a shared store may answer from
+memory (`asm_mock.domain.token_checks`): the answer leaves only once the token is confirmed, and
+becomes SAP's 401 (or the store's 503) when it cannot be.
 """
 
 from __future__ import annotations
@@ -11,10 +15,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asm_mock.domain.errors import InvalidTokenError
-from asm_mock.domain.tokens import Principal, TokenService
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["PRINCIPAL", "authorizer", "token_info"]
+from asm_mock.domain.errors import ApiError, InvalidTokenError
+from asm_mock.domain.token_checks import checking_tokens
+from asm_mock.domain.tokens import Principal, TokenService
+from asm_mock.http.send import send_error
+
+__all__ = ["PRINCIPAL", "authorizer", "settling_token_checks", "token_info"]
 
 PRINCIPAL = "principal"  # key of the caller in Connexion's token_info
 
@@ -36,3 +44,24 @@ def authorizer(
 def token_info(principal: Principal) -> dict[str, Any]:
     """What Connexion hands a handler as `token_info`."""
     return {"sub": principal.uid, "scope": list(principal.scopes), PRINCIPAL: principal}
+
+
+async def settling_token_checks(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """`app`'s answer to an API request whose bearer token may be unconfirmed, sent once the
+    request's token check is settled; a token the store no longer holds turns it into the 401."""
+    with checking_tokens() as check:
+        refusal: list[ApiError] = []
+
+        async def sending(message: Message) -> None:
+            if refusal:
+                return  # the rest of an answer that was replaced
+            if message["type"] == "http.response.start":
+                try:
+                    await check.settle()
+                except ApiError as error:
+                    refusal.append(error)
+                    await send_error(send, error)
+                    return
+            await send(message)
+
+        await app(scope, receive, sending)

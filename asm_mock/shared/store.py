@@ -5,7 +5,10 @@ Every key is under `asm:{namespace}:`, so namespaces (tenants) never see each ot
 `clear()` empties one namespace only. Every operation is one store step (`scripts.py`), atomic
 across replicas, and the steps of one event-loop turn share one round trip (`connection.py`).
 Token expiry is a Redis TTL (PXAT); a refresh token outlives its access token by
-REFRESH_LIFETIME, as Spring's refresh tokens do.
+REFRESH_LIFETIME, as Spring's refresh tokens do. A token this replica has looked up before is
+answered from memory, unconfirmed, to an API request (`domain/token_checks.py`): that request's
+first store step is guarded by the token's key, so a token revoked on any replica is still
+refused at once.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from asm_mock.domain.errors import InvalidTokenError
 from asm_mock.domain.model import AssistedSession, SessionStatus
 from asm_mock.domain.store import IssuedToken, SessionIds
-from asm_mock.shared.connection import RedisConnection
+from asm_mock.domain.token_checks import current_token_check
+from asm_mock.shared.connection import GuardRefused, RedisConnection
 from asm_mock.shared.wire import session_from, session_json, token_from, token_json
 
 __all__ = ["DEFAULT_NAMESPACE", "REFRESH_LIFETIME", "RedisStore", "key_prefix"]
@@ -27,6 +32,8 @@ DEFAULT_NAMESPACE = "default"
 # Spring Security OAuth's default refresh token validity
 REFRESH_LIFETIME = timedelta(days=30)
 _SCAN_BATCH = 500
+# tokens remembered per namespace and replica; beyond it, the memory starts afresh
+_MAX_REMEMBERED_TOKENS = 4096
 
 
 def key_prefix(namespace: str) -> str:
@@ -50,6 +57,23 @@ def _sessions(raws: Iterable[bytes]) -> list[AssistedSession]:
     return [session for session, _ in placed]
 
 
+class _RememberedToken:
+    """A token answered from this replica's memory: `UnconfirmedToken`."""
+
+    __slots__ = ("access_token", "store")
+
+    def __init__(self, store: RedisStore, access_token: str) -> None:
+        self.store = store
+        self.access_token = access_token
+
+    @property
+    def guard(self) -> str:
+        return "t:" + self.access_token
+
+    async def exists(self) -> bool:
+        return await self.store.stored_token(self.access_token) is not None
+
+
 class RedisStore:
     """The whole state store (`StateStore`) of one namespace, in the Redis of `connection`."""
 
@@ -64,9 +88,25 @@ class RedisStore:
         self.namespace = namespace
         self._prefix = key_prefix(namespace)
         self._max_ended = max_ended_sessions
+        self._remembered: dict[str, IssuedToken] = {}
 
     async def _step(self, name: str, *args: str | bytes | int) -> Any:
-        return await self.connection.step(name, self._prefix, *args)
+        check = current_token_check()
+        unconfirmed = None if check is None else check.unconfirmed
+        if not isinstance(unconfirmed, _RememberedToken) or unconfirmed.store is not self:
+            return await self.connection.step(name, self._prefix, *args)
+        assert check is not None
+        try:
+            answer = await self.connection.step(
+                name, self._prefix, *args, guard=unconfirmed.guard
+            )
+        except GuardRefused:
+            check.unconfirmed = None  # the request is answered 401: nothing left to confirm
+            self._remembered.pop(unconfirmed.access_token, None)
+            raise InvalidTokenError(unconfirmed.access_token) from None
+        if check.unconfirmed is unconfirmed:
+            check.unconfirmed = None  # the store held it when this step ran
+        return answer
 
     # -- tokens -----------------------------------------------------------------------------
 
@@ -82,8 +122,25 @@ class RedisStore:
         )
 
     async def token(self, access_token: str) -> IssuedToken | None:
+        check = current_token_check()
+        if check is not None and check.unconfirmed is None:
+            remembered = self._remembered.get(access_token)
+            if remembered is not None:
+                check.unconfirmed = _RememberedToken(self, access_token)
+                return remembered
+        return await self.stored_token(access_token)
+
+    async def stored_token(self, access_token: str) -> IssuedToken | None:
+        """The token as Redis holds it now (`token()` may answer from memory)."""
         raw = await self._step("get", "t:" + access_token)
-        return None if raw is None else token_from(raw)
+        if raw is None:
+            self._remembered.pop(access_token, None)
+            return None
+        token = token_from(raw)
+        if len(self._remembered) >= _MAX_REMEMBERED_TOKENS:
+            self._remembered.clear()
+        self._remembered[access_token] = token
+        return token
 
     async def token_for_refresh(self, refresh_token: str) -> IssuedToken | None:
         raw = await self._step("get", "r:" + refresh_token)
@@ -99,6 +156,7 @@ class RedisStore:
         return token if token.expires_at > now else None
 
     async def remove_token(self, access_token: str) -> None:
+        self._remembered.pop(access_token, None)
         await self._step("remove_token", access_token)
 
     async def sweep_tokens(self, now: datetime) -> int:
@@ -108,9 +166,11 @@ class RedisStore:
         return int(await self._step("token_count"))
 
     async def clear_tokens(self) -> None:
+        self._remembered.clear()
         await self._step("clear_tokens")
 
     async def expire_tokens(self, now: datetime) -> int:
+        self._remembered.clear()
         return int(await self._step("expire_tokens", _ms(now), now.isoformat()))
 
     # -- sessions ---------------------------------------------------------------------------
