@@ -61,6 +61,7 @@ _GUARD_REFUSED = "GUARD "  # how the steps' script says a guarded step's key was
 class GuardRefused(Exception):
     """A guarded step did not run: its guard key no longer exists (see `RedisConnection.step`)."""
 
+
 # What a Redis that is away or refusing raises, and how its 503 says it. Any other RedisError
 # (a ResponseError from a script) is the mock's own bug and stays one: a logged 500.
 _UNAVAILABLE: tuple[tuple[type[BaseException], str], ...] = (

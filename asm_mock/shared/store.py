@@ -97,9 +97,7 @@ class RedisStore:
             return await self.connection.step(name, self._prefix, *args)
         assert check is not None
         try:
-            answer = await self.connection.step(
-                name, self._prefix, *args, guard=unconfirmed.guard
-            )
+            answer = await self.connection.step(name, self._prefix, *args, guard=unconfirmed.guard)
         except GuardRefused:
             check.unconfirmed = None  # the request is answered 401: nothing left to confirm
             self._remembered.pop(unconfirmed.access_token, None)
