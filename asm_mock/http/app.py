@@ -532,6 +532,7 @@ def _shared_tenants(
         return {}
     from asm_mock.shared.control_sync import ControlSync
     from asm_mock.shared.journal_stream import SharedJournal
+    from asm_mock.shared.tenant_expiry import tenant_namespace
 
     canned = _canned_check(contract)
     return {
@@ -539,7 +540,7 @@ def _shared_tenants(
             connection,
             capacity=settings.journal_size,
             operation_of=operation_of,
-            namespace=f"tenant:{name}",
+            namespace=tenant_namespace(name),
         ),
         "shared": lambda name, service, controls: ControlSync(
             connection,
@@ -547,7 +548,8 @@ def _shared_tenants(
             controls=controls,
             scenarios=_scenarios_dir(settings),
             canned=canned,
-            namespace=f"tenant:{name}",
+            namespace=tenant_namespace(name),
+            tenant=name,
         ),
     }
 
@@ -588,8 +590,9 @@ def _tenant_stores(connection: RedisConnection | None) -> Callable[[str], StateS
     if connection is None:
         return in_memory_store
     from asm_mock.shared.store import RedisStore
+    from asm_mock.shared.tenant_expiry import tenant_namespace
 
-    return lambda name: RedisStore(connection, namespace=f"tenant:{name}")
+    return lambda name: RedisStore(connection, namespace=tenant_namespace(name))
 
 
 def create_app(
@@ -637,6 +640,9 @@ def create_app(
             controls=controls,
             scenarios=_scenarios_dir(settings),
             canned=_canned_check(contract),
+            tenant_ttl_s=settings.tenant_ttl,
+            # named tenants idle on every replica: this replica's copy goes with their keys
+            forget_tenant=lambda name: tenants.remove(name),
         )
     tenants = Tenants(
         Tenant(None, service, journal, controls, shared=None if replica is None else replica.sync),

@@ -43,6 +43,7 @@ from asm_mock.domain.world import World
 from asm_mock.http.settings_format import settings_view
 from asm_mock.shared.connection import RedisConnection
 from asm_mock.shared.store import DEFAULT_NAMESPACE, key_prefix
+from asm_mock.shared.tenant_expiry import REGISTRY
 
 __all__ = ["ControlState", "ControlSync"]
 
@@ -73,10 +74,15 @@ class ControlSync:
         canned: Callable[[], CannedCheck],
         on_reset: Callable[[], None] = lambda: None,
         namespace: str = DEFAULT_NAMESPACE,
+        tenant: str | None = None,
     ) -> None:
         """`canned()` checks scenarios' canned answers (asked once a scenario is replayed);
-        `on_reset` runs when this replica learns of a reset (its unshipped journal goes)."""
+        `on_reset` runs when this replica learns of a reset (its unshipped journal goes);
+        `tenant`: the named tenant these controls are, marked served at each `refresh()`
+        (`tenant_expiry.py`)."""
         self._connection = connection
+        self._prefix = key_prefix(namespace)
+        self._tenant = tenant
         self._keys = {
             part: f"{key_prefix(namespace)}control:{part}"
             for part in ("epoch", "steps", "settings", "states", "ids", "generation")
@@ -179,7 +185,13 @@ class ControlSync:
     async def refresh(self) -> None:
         """Catch up if anything changed since the last catch-up: one GET when nothing did
         (a named tenant's requests ask it, as only the default tenant's changes are pushed)."""
-        generation = await self._connection.run(lambda client: client.get(self._keys["generation"]))
+        if self._tenant is None:
+            key = self._keys["generation"]
+            generation = await self._connection.run(lambda client: client.get(key))
+        else:  # the step that reads it marks the tenant served: one round trip for both
+            generation = await self._connection.step(
+                "tenant_generation", self._prefix, "control:generation", REGISTRY, self._tenant
+            )
         if int(generation or 0) != self._generation:
             await self.catch_up()
 

@@ -16,7 +16,9 @@ Keys under a prefix: `s:ID` a session's JSON; `active` agent -> ACTIVE session i
 orders; `number` the session number's counter. Tokens: `t:ACCESS` and `r:REFRESH` the token's
 JSON, `u:CLIENT\\0USER\\0SCOPES` the reusable access token, `tokens` / `refreshes` what exists,
 scored by expiry (ms). The journal: `journal` the capped stream of every replica's requests,
-`journal:total` how many it ever took, `journal:cleared` when it was last cleared.
+`journal:total` how many it ever took, `journal:cleared` when it was last cleared. Named
+tenants: the registry (a key given in full, outside every namespace) scores each by the Redis
+time (ms) of its last request on any replica.
 """
 
 from __future__ import annotations
@@ -266,6 +268,32 @@ function step.ship_journal(a)
   end
   if added > 0 then redis.call('INCRBY', p .. 'journal:total', added) end
   return added
+end
+
+-- generation key suffix, registry key, tenant name -> the tenant's control generation; the
+-- tenant marked as served now (Redis's clock: replicas' clocks may differ)
+function step.tenant_generation(a)
+  local now = redis.call('TIME')
+  redis.call('ZADD', a[2], now[1] * 1000 + math.floor(now[2] / 1000), a[3])
+  return redis.call('GET', p .. a[1])
+end
+
+local function idle_since(idle_ms)  -- the registry's score of a tenant idle for idle_ms
+  local now = redis.call('TIME')
+  return now[1] * 1000 + math.floor(now[2] / 1000) - tonumber(idle_ms)
+end
+
+-- registry key, idle ms, at most -> tenants served by no replica for that long (oldest first)
+function step.idle_tenants(a)
+  return redis.call('ZRANGEBYSCORE', a[1], '-inf', idle_since(a[2]), 'LIMIT', 0, tonumber(a[3]))
+end
+
+-- registry key, idle ms, tenant -> 1 if it was still idle and is now off the registry, else 0
+-- (served meanwhile: it stays)
+function step.forget_idle_tenant(a)
+  local served = redis.call('ZSCORE', a[1], a[3])
+  if not served or tonumber(served) > idle_since(a[2]) then return 0 end
+  return redis.call('ZREM', a[1], a[3])
 end
 
 function step.clear_journal()
