@@ -297,6 +297,28 @@ async def test_error_answers_fit_the_revisions_error_format(
         assert answer.headers["content-length"] == str(len(answer.content))
 
 
+def test_a_remembered_token_refused_before_the_answer_fits_the_revisions_error_format(
+    revision: Path, redis_url: str
+) -> None:
+    """With Redis, a token the replica remembers is refused as it settles, just before the
+    answer leaves: that 401 carries the revision's required field too."""
+    import redis
+
+    with AsmMockServer(
+        "--customers", str(CUSTOMERS), "--contract", str(revision), "--store", redis_url
+    ) as live:
+        headers = live.headers()
+        agent = f"{live.api_url}/agents/asagent"
+        assert httpx.get(agent, headers=headers).status_code == 200  # remembered now
+        token = headers["Authorization"].removeprefix("Bearer ")
+        with redis.Redis.from_url(redis_url) as client:  # revoked behind the replica's back
+            assert client.delete(f"asm:default:t:{token}") == 1
+        refused = httpx.get(agent, headers=headers)
+        assert refused.status_code == 401, refused.text
+        assert refused.json()["errors"][0]["type"] == "InvalidTokenError"
+        assert_fits(revision, "GET", "/agents/asagent", 401, refused.json())
+
+
 async def test_a_generated_operation_is_served_by_the_fast_lane_alike(revision: Path) -> None:
     """The revision's new operation: the lane answers it itself, as Connexion would, and the
     same request gets the same body (kept, not generated again); another request another."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from asm_mock.blocking import run_blocking
 from asm_mock.contract import CompiledContract, Router, load_compiled
@@ -44,7 +44,7 @@ from asm_mock.http.preferred import EXAMPLE, GENERATED, ContractAnswers
 from asm_mock.http.readiness import ReadinessProbe
 from asm_mock.http.recorder import RequestRecorder
 from asm_mock.http.reload import ReloadStatus, ServedVersion, Watcher
-from asm_mock.http.security import authorizer, settling_token_checks
+from asm_mock.http.security import SettlingTokenChecks, authorizer
 from asm_mock.http.tenancy import FullPath, TenantRouting, current_tenant
 from asm_mock.resources import contract_path, default_fixtures_dir
 from asm_mock.settings import AuthMode, Settings
@@ -312,8 +312,6 @@ class AsmMockApp:
             await version.admin(scope, receive, send)
         elif path == TOKEN_PATH and scope["type"] == "http":
             await self._token_endpoint(scope, receive, send)
-        elif self.store_connection is not None:  # tokens may be answered from memory
-            await settling_token_checks(version.api, scope, receive, send)
         else:
             await version.api(scope, receive, send)
 
@@ -429,13 +427,16 @@ def _served_version(contract: CompiledContract, world: World, live: _Live) -> Se
         ),
         token=settings.admin_token,
     )
+    guarded: ASGIApp = BodyGuard(api)
+    if not live.settings.store.is_memory:  # a token may be answered from a replica's memory
+        guarded = SettlingTokenChecks(guarded)
     return ServedVersion(
         contract=contract,
         world=world,
         operations=handlers,
-        api=CompletedErrors(BodyGuard(api), completed=completed, operation_of=routes.operation_id)
+        api=CompletedErrors(guarded, completed=completed, operation_of=routes.operation_id)
         if completed.changes_errors()
-        else BodyGuard(api),
+        else guarded,
         admin=admin,
         connexion=connexion,
         fixtures=fixtures,
@@ -595,6 +596,14 @@ def _tenant_stores(connection: RedisConnection | None) -> Callable[[str], StateS
     return lambda name: RedisStore(connection, namespace=tenant_namespace(name))
 
 
+def _forget_tenant(tenants: Tenants, name: str) -> None:
+    """Drop this replica's copy of a tenant expired on every replica, with its journal entries
+    not yet shipped (shipped after the tenant's keys went, they would outlive it in Redis)."""
+    removed = tenants.remove(name)
+    if removed is not None:
+        removed.journal.clear()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -642,7 +651,7 @@ def create_app(
             canned=_canned_check(contract),
             tenant_ttl_s=settings.tenant_ttl,
             # named tenants idle on every replica: this replica's copy goes with their keys
-            forget_tenant=lambda name: tenants.remove(name),
+            forget_tenant=lambda name: _forget_tenant(tenants, name),
         )
     tenants = Tenants(
         Tenant(None, service, journal, controls, shared=None if replica is None else replica.sync),

@@ -5,7 +5,7 @@ Connexion's `security_map` (`asm_mock.http.connexion_stack.security`), by Connex
 raise the domain's UnauthorizedError / InvalidTokenError / ForbiddenError (401/401/403), which
 render as SAP's OCC bodies.
 
-`settling_token_checks()` serves an API request whose token a shared store may answer from
+`SettlingTokenChecks` serves an API request whose token a shared store may answer from
 memory (`asm_mock.domain.token_checks`): the answer leaves only once the token is confirmed, and
 becomes SAP's 401 (or the store's 503) when it cannot be.
 """
@@ -22,7 +22,7 @@ from asm_mock.domain.token_checks import checking_tokens
 from asm_mock.domain.tokens import Principal, TokenService
 from asm_mock.http.send import send_error
 
-__all__ = ["PRINCIPAL", "authorizer", "settling_token_checks", "token_info"]
+__all__ = ["PRINCIPAL", "SettlingTokenChecks", "authorizer", "token_info"]
 
 PRINCIPAL = "principal"  # key of the caller in Connexion's token_info
 
@@ -46,22 +46,29 @@ def token_info(principal: Principal) -> dict[str, Any]:
     return {"sub": principal.uid, "scope": list(principal.scopes), PRINCIPAL: principal}
 
 
-async def settling_token_checks(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
-    """`app`'s answer to an API request whose bearer token may be unconfirmed, sent once the
-    request's token check is settled; a token the store no longer holds turns it into the 401."""
-    with checking_tokens() as check:
-        refusal: list[ApiError] = []
+class SettlingTokenChecks:
+    """`app`'s answers to API requests whose bearer token a shared store may answer from memory
+    (`asm_mock.domain.token_checks`), each sent once its request's token check is settled: a
+    token the store no longer holds turns the answer into SAP's 401 (a store that cannot say:
+    its 503). It sits inside CompletedErrors, so that 401 fits a served revision too."""
 
-        async def sending(message: Message) -> None:
-            if refusal:
-                return  # the rest of an answer that was replaced
-            if message["type"] == "http.response.start":
-                try:
-                    await check.settle()
-                except ApiError as error:
-                    refusal.append(error)
-                    await send_error(send, error)
-                    return
-            await send(message)
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
 
-        await app(scope, receive, sending)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with checking_tokens() as check:
+            refusal: list[ApiError] = []
+
+            async def sending(message: Message) -> None:
+                if refusal:
+                    return  # the rest of an answer that was replaced
+                if message["type"] == "http.response.start":
+                    try:
+                        await check.settle()
+                    except ApiError as error:
+                        refusal.append(error)
+                        await send_error(send, error)
+                        return
+                await send(message)
+
+            await self._app(scope, receive, sending)
