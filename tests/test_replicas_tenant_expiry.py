@@ -105,15 +105,41 @@ async def test_a_sweep_deletes_the_idle_tenants_keys_and_forgets_them_here(
 
 
 @pytest.mark.anyio
-async def test_a_tenant_served_while_it_is_swept_stays_registered(
+async def test_a_tenant_served_between_the_look_and_the_claim_stays_whole(
     redis_url: str, open_store: StoreOf
 ) -> None:
     await _served(open_store, redis_url, "back")
     await asyncio.sleep(SHORT_TTL_S * 1.5)
     connection = open_store(redis_url).connection
-    ttl_ms = int(SHORT_TTL_S * 1000)
-    assert await connection.step("idle_tenants", "", REGISTRY, ttl_ms, 10) == [b"back"]
-    await _served(open_store, redis_url, "back")  # a request between the look and the removal
-    assert await connection.step("forget_idle_tenant", "", REGISTRY, ttl_ms, "back") == 0
+    ttl_ms, stale_ms = int(SHORT_TTL_S * 1000), 60_000
+    assert await connection.step("idle_tenants", "", REGISTRY, ttl_ms, stale_ms, 10) == [b"back"]
+    await _served(open_store, redis_url, "back")  # a request between the look and the claim
+    assert await connection.step("claim_idle_tenant", "", REGISTRY, ttl_ms, stale_ms, "back") == 0
     with redis.Redis.from_url(redis_url) as client:
         assert client.zscore(REGISTRY, "back") is not None
+
+
+@pytest.mark.anyio
+async def test_a_tenant_another_replica_is_deleting_is_left_to_it_until_its_claim_is_stale(
+    redis_url: str, open_store: StoreOf
+) -> None:
+    store = open_store(redis_url, tenant_namespace("claimed"))
+    await _served(open_store, redis_url, "claimed")
+    await store.connection.run(lambda client: client.set(key_prefix("tenant:claimed") + "x", 1))
+    await asyncio.sleep(SHORT_TTL_S * 1.5)
+    ttl_ms, stale_ms = int(SHORT_TTL_S * 1000), int(SHORT_TTL_S * 1000)
+    # another replica claims it, then dies before deleting anything
+    claim = ("claim_idle_tenant", "", REGISTRY, ttl_ms, stale_ms, "claimed")
+    assert await store.connection.step(*claim) == 1
+    forgotten: list[str] = []
+    sweeper = TenantSweeper(
+        store.connection, ttl_s=SHORT_TTL_S, stale_s=SHORT_TTL_S, forget=forgotten.append
+    )
+    assert await sweeper.sweep() == []  # the claim is fresh: its replica may be at work
+    assert _keys(redis_url, "claimed")
+    await asyncio.sleep(SHORT_TTL_S * 1.5)
+    assert await sweeper.sweep() == ["claimed"]  # a stale claim is taken over
+    assert forgotten == ["claimed"]
+    assert _keys(redis_url, "claimed") == []
+    with redis.Redis.from_url(redis_url) as client:
+        assert client.zcard(REGISTRY) == client.zcard(REGISTRY + ":sweeping") == 0

@@ -278,23 +278,46 @@ function step.tenant_generation(a)
   return redis.call('GET', p .. a[1])
 end
 
-local function idle_since(idle_ms)  -- the registry's score of a tenant idle for idle_ms
+local function now_ms()
   local now = redis.call('TIME')
-  return now[1] * 1000 + math.floor(now[2] / 1000) - tonumber(idle_ms)
+  return now[1] * 1000 + math.floor(now[2] / 1000)
 end
 
--- registry key, idle ms, at most -> tenants served by no replica for that long (oldest first)
+-- registry key, idle ms, stale ms, at most -> tenants served by no replica for idle ms (oldest
+-- first), then tenants whose deletion a replica claimed stale ms ago and never finished
 function step.idle_tenants(a)
-  return redis.call('ZRANGEBYSCORE', a[1], '-inf', idle_since(a[2]), 'LIMIT', 0, tonumber(a[3]))
+  local now, at_most = now_ms(), tonumber(a[4])
+  local idle = redis.call('ZRANGEBYSCORE', a[1], '-inf', now - tonumber(a[2]), 'LIMIT', 0, at_most)
+  local stale = redis.call('ZRANGEBYSCORE', a[1] .. ':sweeping', '-inf', now - tonumber(a[3]),
+    'LIMIT', 0, at_most)
+  for _, name in ipairs(stale) do idle[#idle + 1] = name end
+  return idle
 end
 
--- registry key, idle ms, tenant -> 1 if it was still idle and is now off the registry, else 0
--- (served meanwhile: it stays)
-function step.forget_idle_tenant(a)
-  local served = redis.call('ZSCORE', a[1], a[3])
-  if not served or tonumber(served) > idle_since(a[2]) then return 0 end
-  return redis.call('ZREM', a[1], a[3])
+-- registry key, idle ms, stale ms, tenant -> 1 if this replica now owns its deletion: it was
+-- still idle (it leaves the registry) or another replica's claim went stale; else 0 (served
+-- meanwhile, or being deleted by another replica)
+function step.claim_idle_tenant(a)
+  local now, sweeping = now_ms(), a[1] .. ':sweeping'
+  local served = redis.call('ZSCORE', a[1], a[4])
+  local claimed = redis.call('ZSCORE', sweeping, a[4])
+  local stale = claimed and tonumber(claimed) <= now - tonumber(a[3])
+  if claimed and not stale then return 0 end
+  if served then
+    if tonumber(served) > now - tonumber(a[2]) then  -- served meanwhile: it stays
+      if stale then redis.call('ZREM', sweeping, a[4]) end
+      return 0
+    end
+    redis.call('ZREM', a[1], a[4])
+  elseif not stale then
+    return 0
+  end
+  redis.call('ZADD', sweeping, now, a[4])
+  return 1
 end
+
+-- registry key, tenant: its deletion is done
+function step.tenant_deleted(a) redis.call('ZREM', a[1] .. ':sweeping', a[2]) end
 
 function step.clear_journal()
   local now = redis.call('TIME')

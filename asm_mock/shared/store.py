@@ -17,6 +17,7 @@ import glob
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from asm_mock.domain.errors import InvalidTokenError
@@ -48,6 +49,15 @@ def _reuse_key(client_id: str, username: str | None, scopes: tuple[str, ...]) ->
     # as the steps' reuse_key builds it from a token's JSON (scripts.py)
     user = "-" if username is None else "+" + username
     return f"{client_id}\0{user}\0{' '.join(scopes)}"
+
+
+async def _scan_page(client: Any, *, cursor: int, pattern: str) -> tuple[int, list[bytes]]:
+    found: tuple[int, list[bytes]] = await client.scan(cursor, match=pattern, count=_SCAN_BATCH)
+    return found
+
+
+async def _unlink(client: Any, *, keys: list[bytes]) -> int:
+    return int(await client.unlink(*keys))
 
 
 def _sessions(raws: Iterable[bytes]) -> list[AssistedSession]:
@@ -242,19 +252,16 @@ class RedisStore:
     # -- the namespace as a whole -----------------------------------------------------------
 
     async def clear(self) -> int:
-        """Delete every key of this namespace (and of no other); return how many."""
+        """Delete every key of this namespace (and of no other); return how many. A page of
+        the keyspace at a time, each page bounded by the store timeout (a SCAN walks every
+        key of the database, not only this namespace's)."""
         pattern = glob.escape(self._prefix) + "*"
-
-        async def delete_all(client: Any) -> int:
-            deleted = 0
-            batch: list[bytes] = []
-            async for key in client.scan_iter(match=pattern, count=_SCAN_BATCH):
-                batch.append(key)
-                if len(batch) >= _SCAN_BATCH:
-                    deleted += await client.unlink(*batch)
-                    batch.clear()
-            if batch:
-                deleted += await client.unlink(*batch)
-            return deleted
-
-        return int(await self.connection.run(delete_all))
+        deleted, cursor = 0, 0
+        while True:
+            cursor, keys = await self.connection.run(
+                partial(_scan_page, cursor=cursor, pattern=pattern)
+            )
+            if keys:
+                deleted += int(await self.connection.run(partial(_unlink, keys=keys)))
+            if cursor == 0:
+                return deleted
