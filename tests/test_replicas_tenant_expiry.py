@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from asm_mock.domain.store import IssuedToken
+from asm_mock.shared.journal_stream import SharedJournal
 from asm_mock.shared.store import key_prefix
 from asm_mock.shared.tenant_expiry import REGISTRY, TenantSweeper, tenant_namespace
 from asm_mock.testing import TOKEN_PATH, AsmMockServer, password_form
@@ -143,3 +144,28 @@ async def test_a_tenant_another_replica_is_deleting_is_left_to_it_until_its_clai
     assert _keys(redis_url, "claimed") == []
     with redis.Redis.from_url(redis_url) as client:
         assert client.zcard(REGISTRY) == client.zcard(REGISTRY + ":sweeping") == 0
+
+
+@pytest.mark.anyio
+async def test_a_named_tenants_journal_marks_it_served_as_it_ships(
+    redis_url: str, open_store: StoreOf
+) -> None:
+    """So a request that outlives its tenant's sweep (longer than the TTL) and is journaled
+    after it marks the tenant served again: the keys it writes are swept in their turn."""
+    connection = open_store(redis_url).connection
+    named, default = (
+        SharedJournal(
+            connection,
+            capacity=10,
+            operation_of=lambda method, path: None,
+            namespace=tenant_namespace("late") if tenant else "default",
+            tenant=tenant,
+        )
+        for tenant in ("late", None)
+    )
+    for journal in (named, default):
+        journal.note((time.time(), "GET", "/x", b"", 200, 1.0, (), (), ()))
+        await journal.flush()
+    with redis.Redis.from_url(redis_url) as client:
+        assert client.zrange(REGISTRY, 0, -1) == [b"late"]
+        assert client.xlen(key_prefix(tenant_namespace("late")) + "journal") == 1

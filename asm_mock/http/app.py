@@ -542,6 +542,7 @@ def _shared_tenants(
             capacity=settings.journal_size,
             operation_of=operation_of,
             namespace=tenant_namespace(name),
+            tenant=name,
         ),
         "shared": lambda name, service, controls: ControlSync(
             connection,

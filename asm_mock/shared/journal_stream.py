@@ -31,6 +31,7 @@ from asm_mock.domain.journal import (
 )
 from asm_mock.shared.connection import RedisConnection
 from asm_mock.shared.store import DEFAULT_NAMESPACE, key_prefix
+from asm_mock.shared.tenant_expiry import REGISTRY
 
 __all__ = ["FLUSH_INTERVAL_S", "SharedJournal", "dump_noted", "load_noted"]
 
@@ -100,8 +101,12 @@ class SharedJournal(Journal):
         capacity: int,
         operation_of: OperationOf,
         namespace: str = DEFAULT_NAMESPACE,
+        tenant: str | None = None,
     ) -> None:
+        """`tenant`: the named tenant whose journal this is; shipping its records marks it
+        served (`tenant_expiry.py`)."""
         super().__init__(capacity, operation_of=operation_of)
+        self._served = ("", "") if tenant is None else (REGISTRY, tenant)
         self._connection = connection
         self._prefix = key_prefix(namespace)
         self._stream = self._prefix + "journal"  # keys as the journal's steps name them
@@ -155,7 +160,7 @@ class SharedJournal(Journal):
             taken = self._take()
             if not taken:
                 return
-            shipped: list[Any] = [self.capacity]
+            shipped: list[Any] = [self.capacity, *self._served]
             for item in taken:
                 shipped += [_answered_at(item), dump_noted(item)]
             try:

@@ -255,12 +255,24 @@ function step.expire_tokens(a)
   return #all / 2
 end
 
--- capacity, then per record: answered at (epoch s), record -> how many entered. A record
--- answered before the last clear never enters after it, even when its replica ships it late.
+local function now_ms()  -- Redis's clock: replicas' clocks may differ
+  local now = redis.call('TIME')
+  return now[1] * 1000 + math.floor(now[2] / 1000)
+end
+
+local function mark_served(registry, tenant)  -- a named tenant, in the tenants' registry
+  redis.call('ZADD', registry, now_ms(), tenant)
+end
+
+-- capacity, registry key and tenant name ('' for none), then per record: answered at (epoch s),
+-- record -> how many entered. A record answered before the last clear never enters after it,
+-- even when its replica ships it late. A named tenant's records mark it served again: keys
+-- written after its expiry swept it (a request longer than the TTL) are swept in turn.
 function step.ship_journal(a)
+  if a[2] ~= '' then mark_served(a[2], a[3]) end
   local since = tonumber(redis.call('GET', p .. 'journal:cleared') or '0')
   local added = 0
-  for i = 2, #a, 2 do
+  for i = 4, #a, 2 do
     if tonumber(a[i]) >= since then
       redis.call('XADD', p .. 'journal', 'MAXLEN', '~', a[1], '*', 'e', a[i + 1])
       added = added + 1
@@ -271,16 +283,10 @@ function step.ship_journal(a)
 end
 
 -- generation key suffix, registry key, tenant name -> the tenant's control generation; the
--- tenant marked as served now (Redis's clock: replicas' clocks may differ)
+-- tenant marked as served now
 function step.tenant_generation(a)
-  local now = redis.call('TIME')
-  redis.call('ZADD', a[2], now[1] * 1000 + math.floor(now[2] / 1000), a[3])
+  mark_served(a[2], a[3])
   return redis.call('GET', p .. a[1])
-end
-
-local function now_ms()
-  local now = redis.call('TIME')
-  return now[1] * 1000 + math.floor(now[2] / 1000)
 end
 
 -- registry key, idle ms, stale ms, at most -> tenants served by no replica for idle ms (oldest
