@@ -3,9 +3,10 @@ become `StoreUnavailableError` (the OCC 503 every caller answers).
 
 Every store operation goes through `RedisConnection.run()`: it bounds the whole operation,
 retries and reconnections included, by the store timeout (`asyncio.timeout`), so a Redis that
-is down, paused or restarting answers 503 within the timeout and never hangs a request. redis-py
-retries a dropped connection once (a restarted Redis drops every pooled connection), and its
-`Script` reloads a Lua script the restarted server no longer knows (NOSCRIPT).
+is down, paused or restarting answers 503 within the timeout and never hangs a request. The
+batches of store steps (`step()`) retry a dropped connection once (a restarted Redis drops every
+pooled connection) and load the steps' script again where the server no longer knows it
+(NOSCRIPT); the client's own commands (admin reads, the subscriber) have redis-py's retry.
 """
 
 from __future__ import annotations

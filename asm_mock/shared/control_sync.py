@@ -61,6 +61,11 @@ class ControlState:
     settings: Mapping[str, Any] | None
 
 
+def _control_key(part: str) -> str:
+    """A part of the control state: its key under the namespace's prefix."""
+    return f"control:{part}"
+
+
 class ControlSync:
     """One replica's side of the control state: publishes its admin changes, applies others'."""
 
@@ -84,10 +89,10 @@ class ControlSync:
         self._prefix = key_prefix(namespace)
         self._tenant = tenant
         self._keys = {
-            part: f"{key_prefix(namespace)}control:{part}"
+            part: self._prefix + _control_key(part)
             for part in ("epoch", "steps", "settings", "states", "ids", "generation")
         }
-        self._channel = f"{key_prefix(namespace)}control"
+        self._channel = f"{self._prefix}control"
         self._service = service
         self._controls = controls
         self._scenarios = scenarios
@@ -190,7 +195,11 @@ class ControlSync:
             generation = await self._connection.run(lambda client: client.get(key))
         else:  # the step that reads it marks the tenant served: one round trip for both
             generation = await self._connection.step(
-                "tenant_generation", self._prefix, "control:generation", REGISTRY, self._tenant
+                "tenant_generation",
+                self._prefix,
+                _control_key("generation"),
+                REGISTRY,
+                self._tenant,
             )
         if int(generation or 0) != self._generation:
             await self.catch_up()

@@ -51,6 +51,11 @@ def _reuse_key(client_id: str, username: str | None, scopes: tuple[str, ...]) ->
     return f"{client_id}\0{user}\0{' '.join(scopes)}"
 
 
+def _token_key(access_token: str) -> str:
+    """An access token's key under the namespace (as the steps' save_token writes it)."""
+    return "t:" + access_token
+
+
 async def _scan_page(client: Any, *, cursor: int, pattern: str) -> tuple[int, list[bytes]]:
     found: tuple[int, list[bytes]] = await client.scan(cursor, match=pattern, count=_SCAN_BATCH)
     return found
@@ -78,7 +83,7 @@ class _RememberedToken:
 
     @property
     def guard(self) -> str:
-        return "t:" + self.access_token
+        return _token_key(self.access_token)
 
     async def exists(self) -> bool:
         return await self.store.stored_token(self.access_token) is not None
@@ -140,7 +145,7 @@ class RedisStore:
 
     async def stored_token(self, access_token: str) -> IssuedToken | None:
         """The token as Redis holds it now (`token()` may answer from memory)."""
-        raw = await self._step("get", "t:" + access_token)
+        raw = await self._step("get", _token_key(access_token))
         if raw is None:
             self._remembered.pop(access_token, None)
             return None
