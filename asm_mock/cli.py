@@ -317,6 +317,8 @@ def _serve_workers(settings: Settings) -> int:
     shared store; SIGTERM reaches each, which finishes what it serves before it exits."""
     import uvicorn
 
+    from asm_mock.http.server_protocol import HTTP_PROTOCOL
+
     os.environ[WORKER_SETTINGS] = settings_json(settings)
     print(
         f"asm-mock serving http://{settings.host}:{settings.port} with {settings.workers} "
@@ -333,12 +335,15 @@ def _serve_workers(settings: Settings) -> int:
         port=settings.port,
         log_level="warning",
         access_log=False,
+        http=HTTP_PROTOCOL,
     )
     return 0
 
 
 def _serve(settings: Settings) -> int:
     import uvicorn
+
+    from asm_mock.http.server_protocol import HTTP_PROTOCOL
 
     warning = exposure_warning(settings.host)
     if warning:
@@ -361,7 +366,14 @@ def _serve(settings: Settings) -> int:
         flush=True,
     )
     configure_logging(settings.log_format)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        http=HTTP_PROTOCOL,
+    )
     return 0
 
 

@@ -573,6 +573,8 @@ class ThreadedServer:
     def __enter__(self) -> Self:
         import uvicorn
 
+        from asm_mock.http.server_protocol import HTTP_PROTOCOL
+
         certfile, keyfile = self._tls
         config = uvicorn.Config(
             self._app,
@@ -582,6 +584,7 @@ class ThreadedServer:
             access_log=False,
             lifespan="auto",
             loop="asyncio",  # uvloop refuses to close a loop on a thread while sockets linger
+            http=HTTP_PROTOCOL,
             ssl_certfile=str(certfile) if certfile else None,
             ssl_keyfile=str(keyfile) if keyfile else None,
         )

@@ -67,6 +67,7 @@ def run_proxy(
 
     from asm_mock.cli import configure_logging, exposure_warning
     from asm_mock.domain.errors import FixtureError, InvalidContractError
+    from asm_mock.http.server_protocol import HTTP_PROTOCOL
 
     warning = exposure_warning(host)
     if warning:
@@ -105,6 +106,7 @@ def run_proxy(
         access_log=False,
         server_header=False,
         date_header=False,
+        http=HTTP_PROTOCOL,
     )
     return 0
 
