@@ -17,9 +17,7 @@ token up first, as it always did.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Protocol
 
 from asm_mock.domain.errors import InvalidTokenError
@@ -38,16 +36,22 @@ class UnconfirmedToken(Protocol):
 
 
 class TokenCheck:
-    """The token check of one request: at most one token awaits confirmation."""
+    """The token check of one request: at most one token awaits confirmation. Entering it (a
+    `with` block) lets the running task's store answer tokens unconfirmed until the block ends."""
 
-    __slots__ = ("_task", "unconfirmed")
+    __slots__ = ("_entered", "_loop", "_task", "unconfirmed")
 
     def __init__(self) -> None:
-        self._task = asyncio.current_task()
+        # the loop is kept so that each later look at the running task skips
+        # get_running_loop(), which is a getpid() system call on Python 3.11
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task(self._loop)
         self.unconfirmed: UnconfirmedToken | None = None
+        self._entered: Token[TokenCheck | None] | None = None
 
     def belongs_to_running_task(self) -> bool:
-        return self._task is not None and self._task is asyncio.current_task()
+        # current_task(loop): the task `loop` runs now, whichever thread asks
+        return self._task is not None and self._task is asyncio.current_task(self._loop)
 
     async def settle(self) -> None:
         """Confirm the token still awaiting it, if any: raises InvalidTokenError when the store
@@ -59,20 +63,24 @@ class TokenCheck:
         if not await unconfirmed.exists():
             raise InvalidTokenError(unconfirmed.access_token)
 
+    # a class, not @contextmanager: this wraps every API request of a shared store
+    def __enter__(self) -> TokenCheck:
+        self._entered = _CURRENT.set(self)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._entered is not None:
+            _CURRENT.reset(self._entered)
+            self._entered = None
+
 
 _CURRENT: ContextVar[TokenCheck | None] = ContextVar("asm_mock_token_check", default=None)
 
 
-@contextmanager
-def checking_tokens() -> Iterator[TokenCheck]:
-    """The running task's requests may get unconfirmed tokens until the block ends; settle the
-    check before answering."""
-    check = TokenCheck()
-    entered = _CURRENT.set(check)
-    try:
-        yield check
-    finally:
-        _CURRENT.reset(entered)
+def checking_tokens() -> TokenCheck:
+    """A check for the running task's request: inside `with checking_tokens() as check:` the
+    task's requests may get unconfirmed tokens; settle the check before answering."""
+    return TokenCheck()
 
 
 def current_token_check() -> TokenCheck | None:

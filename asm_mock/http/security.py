@@ -18,7 +18,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from asm_mock.domain.errors import ApiError, InvalidTokenError
-from asm_mock.domain.token_checks import checking_tokens
+from asm_mock.domain.token_checks import TokenCheck, checking_tokens
 from asm_mock.domain.tokens import Principal, TokenService
 from asm_mock.http.send import send_error
 
@@ -57,18 +57,29 @@ class SettlingTokenChecks:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         with checking_tokens() as check:
-            refusal: list[ApiError] = []
+            await self._app(scope, receive, _SettledSend(send, check))
 
-            async def sending(message: Message) -> None:
-                if refusal:
-                    return  # the rest of an answer that was replaced
-                if message["type"] == "http.response.start":
-                    try:
-                        await check.settle()
-                    except ApiError as error:
-                        refusal.append(error)
-                        await send_error(send, error)
-                        return
-                await send(message)
 
-            await self._app(scope, receive, sending)
+class _SettledSend:
+    """`send`, which lets an answer's start leave only once `check` is settled, and replaces
+    the answer with the error when it cannot be. A class, not a closure: every message of an
+    API request passes through it."""
+
+    __slots__ = ("_check", "_refused", "_send")
+
+    def __init__(self, send: Send, check: TokenCheck) -> None:
+        self._send = send
+        self._check = check
+        self._refused = False
+
+    async def __call__(self, message: Message) -> None:
+        if self._refused:
+            return  # the rest of an answer that was replaced
+        if message["type"] == "http.response.start" and self._check.unconfirmed is not None:
+            try:
+                await self._check.settle()
+            except ApiError as error:
+                self._refused = True
+                await send_error(self._send, error)
+                return
+        await self._send(message)
