@@ -6,6 +6,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from asm_mock.domain.customer360 import Activity, Customer360
 from asm_mock.domain.model import Agent, AssistedSession, BaseSite, Cart
 from asm_mock.domain.service import CustomerPage
@@ -26,8 +28,12 @@ Json = dict[str, Any]
 
 @lru_cache(maxsize=1 << 16)  # the world's dates are fixed: most are formatted once
 def timestamp(value: datetime) -> str:
-    """RFC 3339, as the contract's `format: date-time` requires (SAP's `+0000` is not RFC 3339)."""
-    return value.isoformat()
+    """RFC 3339, as the contract's `format: date-time` requires (SAP's `+0000` is not RFC 3339):
+    `isoformat()`'s text, written by orjson (5x faster on an aware datetime)."""
+    try:
+        return orjson.dumps(value)[1:-1].decode()
+    except orjson.JSONEncodeError:  # a tzinfo orjson does not know
+        return value.isoformat()
 
 
 def customer_page(result: CustomerPage) -> Json:
@@ -121,7 +127,7 @@ def session(value: AssistedSession) -> Json:
     }
     if value.cart_id is not None:
         fields["cartId"] = value.cart_id
-    fields["createdAt"] = value.created_at.isoformat()  # each session's own: not worth caching
+    fields["createdAt"] = timestamp(value.created_at)
     fields["status"] = str(value.status)
     return fields
 

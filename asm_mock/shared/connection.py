@@ -209,7 +209,8 @@ class RedisConnection:
 
     def _send_batch(self, loop: asyncio.AbstractEventLoop) -> None:
         batch = self._batches.pop(loop)
-        sending = loop.create_task(self._run_batch(batch))
+        # named: an unnamed task formats a name of its own ("Task-N") at every batch
+        sending = loop.create_task(self._run_batch(batch), name="store steps")
         self._sending.add(sending)  # the loop keeps only a weak reference to a task
         sending.add_done_callback(self._sending.discard)
 

@@ -264,13 +264,13 @@ local function mark_served(registry, tenant)  -- a named tenant, in the tenants'
   redis.call('ZADD', registry, now_ms(), tenant)
 end
 
--- capacity, registry key and tenant name ('' for none), then per record: answered at (epoch s),
+-- capacity, registry key and tenant name ('' for none), then per record: answered at (epoch us),
 -- record -> how many entered. A record answered before the last clear never enters after it,
 -- even when its replica ships it late. A named tenant's records mark it served again: keys
 -- written after its expiry swept it (a request longer than the TTL) are swept in turn.
 function step.ship_journal(a)
   if a[2] ~= '' then mark_served(a[2], a[3]) end
-  local since = tonumber(redis.call('GET', p .. 'journal:cleared') or '0')
+  local since = tonumber(redis.call('GET', p .. 'journal:cleared') or '0') * 1000000  -- (s)
   local added = 0
   for i = 4, #a, 2 do
     if tonumber(a[i]) >= since then

@@ -25,7 +25,7 @@ from asm_mock.domain.model import AssistedSession, SessionStatus
 from asm_mock.domain.store import IssuedToken, SessionIds
 from asm_mock.domain.token_checks import current_token_check
 from asm_mock.shared.connection import GuardRefused, RedisConnection
-from asm_mock.shared.wire import session_from, session_json, token_from, token_json
+from asm_mock.shared.wire import iso_text, session_from, session_json, token_from, token_json
 
 __all__ = ["DEFAULT_NAMESPACE", "REFRESH_LIFETIME", "RedisStore", "key_prefix"]
 
@@ -184,7 +184,7 @@ class RedisStore:
 
     async def expire_tokens(self, now: datetime) -> int:
         self._remembered.clear()
-        return int(await self._step("expire_tokens", _ms(now), now.isoformat()))
+        return int(await self._step("expire_tokens", _ms(now), iso_text(now)))
 
     # -- sessions ---------------------------------------------------------------------------
 
@@ -197,7 +197,7 @@ class RedisStore:
             session.agent_uid,
             session.customer_id,
             session_json(session),
-            now.isoformat(),
+            iso_text(now),
             self._max_ended,
         )
         return None if ended is None else session_from(ended)[0]
@@ -211,8 +211,8 @@ class RedisStore:
             "1" if skip_stored_ids else "0",
             draft.agent_uid,
             draft.customer_id,
-            session_json(replace(draft, session_id="")),
-            now.isoformat(),
+            session_json(replace(draft, session_id="") if draft.session_id else draft),
+            iso_text(now),
             self._max_ended,
         )
         session = replace(draft, session_id=session_id.decode())
