@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -75,6 +76,19 @@ async def test_two_replicas_share_the_newest_entries_with_everything_they_hold(
     await b.clear_all()
     assert await a.read() == []
     assert await a.count() == 0
+
+
+async def test_a_request_answered_before_a_clear_never_enters_after_it(
+    journal: Journals,
+) -> None:
+    a, b = journal(10), journal(10)
+    now = time.time()
+    a.note((now - 10, "GET", "/before", b"", 200, 1.0, ()))  # queued, not shipped yet
+    await b.clear_all()  # another replica clears the journal
+    a.note((now + 10, "GET", "/after", b"", 200, 1.0, ()))
+    await a.flush()  # both ship late, in one step
+    assert [e.path for e in await b.read()] == ["/after"]
+    assert await b.count() == 1
 
 
 async def test_a_replica_stopped_ships_what_it_queued(journal: Journals) -> None:

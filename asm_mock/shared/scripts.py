@@ -270,7 +270,8 @@ end
 -- written after its expiry swept it (a request longer than the TTL) are swept in turn.
 function step.ship_journal(a)
   if a[2] ~= '' then mark_served(a[2], a[3]) end
-  local since = tonumber(redis.call('GET', p .. 'journal:cleared') or '0') * 1000000  -- (s)
+  -- the clear's time is kept in s (clear_journal), each record's in us
+  local since = tonumber(redis.call('GET', p .. 'journal:cleared') or '0') * 1000000
   local added = 0
   for i = 4, #a, 2 do
     if tonumber(a[i]) >= since then
