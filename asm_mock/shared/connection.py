@@ -17,6 +17,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from functools import partial
 from typing import Any, TypeVar
 
+import hiredis
 import orjson
 import redis.asyncio
 from redis.asyncio.retry import Retry
@@ -80,8 +81,10 @@ _UNAVAILABLE: tuple[tuple[type[BaseException], str], ...] = (
 )
 
 
-async def _ask(connection: redis.asyncio.Connection, *command: str | bytes | int) -> Any:
-    await connection.send_command(*command)
+async def _ask(connection: redis.asyncio.Connection, *command: bytes) -> Any:
+    # packed by hiredis itself: redis-py's packer encodes each argument in Python first
+    packed = hiredis.pack_command(command)  # type: ignore[arg-type]  # stub: a 1-tuple
+    await connection.send_packed_command(packed, check_health=False)
     return await connection.read_response()
 
 
@@ -91,12 +94,15 @@ def _text(argument: str | bytes | int) -> str:
     return argument.decode() if isinstance(argument, bytes) else str(argument)
 
 
+_EVALSHA_STEPS = (b"EVALSHA", scripts.STEPS_SHA.encode(), b"0")
+
+
 async def _steps_on(connection: redis.asyncio.Connection, asked: bytes) -> Any:
     try:
-        return await _ask(connection, "EVALSHA", scripts.STEPS_SHA, 0, asked)
+        return await _ask(connection, *_EVALSHA_STEPS, asked)
     except NoScriptError:  # a restarted Redis forgot the script
-        await _ask(connection, "SCRIPT", "LOAD", scripts.STEPS_SOURCE)
-        return await _ask(connection, "EVALSHA", scripts.STEPS_SHA, 0, asked)
+        await _ask(connection, b"SCRIPT", b"LOAD", scripts.STEPS_SOURCE)
+        return await _ask(connection, *_EVALSHA_STEPS, asked)
 
 
 def _why_unavailable(error: Exception) -> str | None:
