@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
-from asm_mock.domain.clock import Clock
+import pytest
+
+from asm_mock.domain.clock import Clock, iso_text
 from asm_mock.domain.service import MockService
 from asm_mock.domain.world import World
 
@@ -57,3 +60,27 @@ def test_the_service_reads_the_clock_it_is_given(world: World) -> None:
     assert service.clock() == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
     time.now += 3600
     assert service.clock() == datetime(2023, 11, 14, 23, 13, 20, tzinfo=UTC)
+
+
+class LaterDatetime(datetime):
+    """A datetime subclass (as time-freezing libraries make): orjson does not write it."""
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 12, 7, 19, 14, 11, tzinfo=UTC),
+        datetime(2026, 12, 7, 19, 14, 11, 1000, tzinfo=UTC),
+        datetime(2026, 12, 7, 19, 14, 11),
+        datetime(2026, 6, 7, 19, 14, 11, tzinfo=ZoneInfo("Europe/Berlin")),
+        datetime(2026, 12, 7, 19, 14, 11, tzinfo=timezone(timedelta(hours=-5, minutes=-30))),
+        # offsets of seconds (historical local mean times): orjson would round them away
+        datetime(2026, 12, 7, 19, 14, 11, tzinfo=timezone(timedelta(seconds=-3661))),
+        datetime(1880, 1, 1, 12, tzinfo=ZoneInfo("Europe/Amsterdam")),
+        LaterDatetime(2026, 12, 7, 19, 14, 11, tzinfo=UTC),
+        date(2026, 12, 7),
+    ],
+    ids=repr,
+)
+def test_iso_text_is_isoformats_text(moment: date) -> None:
+    assert iso_text(moment) == moment.isoformat()

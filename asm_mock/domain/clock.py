@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-__all__ = ["Clock"]
+import orjson
+
+__all__ = ["Clock", "iso_text"]
+
+
+def iso_text(moment: date) -> str:
+    """`moment.isoformat()`: written by orjson where its text is the same (~5x faster on an
+    aware datetime, which every answered session and stored record carries). orjson writes
+    only whole-minute offsets and knows only `datetime` itself, so the rest goes to isoformat."""
+    if type(moment) is datetime:
+        offset = moment.utcoffset()
+        if offset is None or (offset.seconds % 60 == 0 and offset.microseconds == 0):
+            return orjson.dumps(moment)[1:-1].decode()
+    return moment.isoformat()
 
 
 class Clock:

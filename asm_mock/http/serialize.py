@@ -6,8 +6,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-import orjson
-
+from asm_mock.domain.clock import iso_text
 from asm_mock.domain.customer360 import Activity, Customer360
 from asm_mock.domain.model import Agent, AssistedSession, BaseSite, Cart
 from asm_mock.domain.service import CustomerPage
@@ -28,12 +27,8 @@ Json = dict[str, Any]
 
 @lru_cache(maxsize=1 << 16)  # the world's dates are fixed: most are formatted once
 def timestamp(value: datetime) -> str:
-    """RFC 3339, as the contract's `format: date-time` requires (SAP's `+0000` is not RFC 3339):
-    `isoformat()`'s text, written by orjson (5x faster on an aware datetime)."""
-    try:
-        return orjson.dumps(value)[1:-1].decode()
-    except orjson.JSONEncodeError:  # a tzinfo orjson does not know
-        return value.isoformat()
+    """RFC 3339, as the contract's `format: date-time` requires (SAP's `+0000` is not RFC 3339)."""
+    return iso_text(value)
 
 
 def customer_page(result: CustomerPage) -> Json:
@@ -127,7 +122,7 @@ def session(value: AssistedSession) -> Json:
     }
     if value.cart_id is not None:
         fields["cartId"] = value.cart_id
-    fields["createdAt"] = timestamp(value.created_at)
+    fields["createdAt"] = iso_text(value.created_at)  # each its own: the cache is the world's
     fields["status"] = str(value.status)
     return fields
 

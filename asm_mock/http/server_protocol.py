@@ -58,8 +58,12 @@ class CoalescingTransport:
             return
         self._held = []
         self._held_size = 0
-        if not self._transport.is_closing():  # the peer went away: nobody reads it
+        # no is_closing() gate: a transport closing while it still sends what it holds takes
+        # more, and one whose connection is lost discards writes itself, as it did unheld
+        try:
             self._transport.write(held[0] if len(held) == 1 else b"".join(held))
+        except RuntimeError:  # uvloop: the connection's handle is closed already
+            pass
 
     def get_write_buffer_size(self) -> int:
         return self._held_size + self._transport.get_write_buffer_size()
@@ -91,6 +95,12 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         coalescing: Any = CoalescingTransport(transport, self.loop)
         super().connection_made(coalescing)
+
+    def eof_received(self) -> None:
+        # a client that sent its request and closed its half: the loop closes the real
+        # transport when this returns, so an answer held this turn must leave first
+        self.transport.flush()  # type: ignore[attr-defined]
+        super().eof_received()
 
 
 # what every server asm-mock starts is given as uvicorn's `http`

@@ -20,12 +20,13 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from asm_mock.domain.clock import iso_text
 from asm_mock.domain.errors import InvalidTokenError
 from asm_mock.domain.model import AssistedSession, SessionStatus
 from asm_mock.domain.store import IssuedToken, SessionIds
 from asm_mock.domain.token_checks import current_token_check
 from asm_mock.shared.connection import GuardRefused, RedisConnection
-from asm_mock.shared.wire import iso_text, session_from, session_json, token_from, token_json
+from asm_mock.shared.wire import session_from, session_json, token_from, token_json
 
 __all__ = ["DEFAULT_NAMESPACE", "REFRESH_LIFETIME", "RedisStore", "key_prefix"]
 

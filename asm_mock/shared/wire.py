@@ -13,15 +13,11 @@ from typing import Any
 
 import orjson
 
+from asm_mock.domain.clock import iso_text
 from asm_mock.domain.model import AssistedSession, SessionStatus
 from asm_mock.domain.store import IssuedToken
 
-__all__ = ["iso_text", "session_from", "session_json", "token_from", "token_json"]
-
-
-def iso_text(moment: datetime) -> str:
-    """`moment.isoformat()`, as orjson writes it inside the records (5x faster)."""
-    return orjson.dumps(moment)[1:-1].decode()
+__all__ = ["session_from", "session_json", "token_from", "token_json"]
 
 
 def token_json(token: IssuedToken) -> bytes:
@@ -32,7 +28,7 @@ def token_json(token: IssuedToken) -> bytes:
             "client": token.client_id,
             "user": token.username,
             "scopes": list(token.scopes),
-            "expires": token.expires_at,  # orjson writes isoformat()'s text
+            "expires": iso_text(token.expires_at),
         }
     )
 
@@ -60,9 +56,9 @@ def session_json(session: AssistedSession) -> bytes:
             "customer": session.customer_id,
             "site": session.site,
             "cart": session.cart_id,
-            "created": session.created_at,
+            "created": iso_text(session.created_at),
             "status": session.status.value,
-            "ended": session.ended_at,
+            "ended": None if session.ended_at is None else iso_text(session.ended_at),
         }
     )
 
