@@ -16,6 +16,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from asm_mock.domain.clock import iso_text
 from asm_mock.domain.errors import ValidationError
 from asm_mock.domain.fixtures import read_agent, read_client, read_customer
 from asm_mock.domain.model import (
@@ -31,7 +32,7 @@ from asm_mock.domain.model import (
 from asm_mock.domain.records import IdKind, RecordProblem, Records, Rule, Where
 from asm_mock.domain.snapshot import RestoredState, restore
 from asm_mock.domain.world import World
-from asm_mock.http.serialize import session
+from asm_mock.http.serialize import session, timestamp
 
 __all__ = ["dump_state", "load_state"]
 
@@ -73,7 +74,7 @@ def _value(value: Any) -> Any:
     if isinstance(value, Decimal):
         return f"{value:.2f}"  # money: exact, as a string
     if isinstance(value, datetime):
-        return value.isoformat()
+        return timestamp(value)
     if isinstance(value, Enum):
         return str(value)
     return list(value) if isinstance(value, tuple) else value
@@ -99,7 +100,7 @@ def _by_customer(records: Iterable[Any]) -> dict[str, list[Json]]:
 def _session(s: AssistedSession) -> Json:
     body = session(s)
     if s.ended_at is not None:
-        body["endedAt"] = s.ended_at.isoformat()
+        body["endedAt"] = iso_text(s.ended_at)  # as session() writes createdAt
     return body
 
 
