@@ -140,6 +140,14 @@ async def test_query_parameters_work_and_are_removed_before_validation(
     assert_occ_error(search, 400, "UnknownIdentifierError")
 
 
+@pytest.mark.parametrize("underscores", ["%5F%5F", "%5f%5f", "_%5F"])
+async def test_query_parameters_with_encoded_underscores_are_preferences_too(
+    client: httpx.AsyncClient, agent: dict[str, str], underscores: str
+) -> None:
+    response = await client.get(f"{AGENT}?{underscores}code=404", headers=agent)
+    assert_occ_error(response, 404, "NotFoundError")
+
+
 async def test_preferences_still_need_a_token_and_a_valid_request(
     client: httpx.AsyncClient,
 ) -> None:
